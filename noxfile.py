@@ -1,0 +1,43 @@
+"""Developer sessions: `nox -s tests lint typecheck` is what CI runs."""
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+LINT_TOOLS = ["ruff==0.17.6"]
+TYPE_TOOLS = ["mypy==2.4.1"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite."""
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install(*LINT_TOOLS)
+    session.run("ruff", "check", "vtlgen", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "vtlgen", "tests", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install(*TYPE_TOOLS, ".")
+    session.run("mypy")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate generated/ from spec/."""
+    session.install(".")
+    session.run("vtlgen", "generate")
+
+
+@nox.session
+def check(session: nox.Session) -> None:
+    """Fail when generated/ is stale."""
+    session.install(".")
+    session.run("vtlgen", "check")

@@ -1,0 +1,58 @@
+"""Atomic writes, stale-file removal, and in-memory comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vtlgen import sync
+
+FILES = {"s/a/one.txt": "1\n", "s/b/two.txt": "2\n"}
+
+
+def test_apply_then_nothing_to_do(tmp_path: Path) -> None:
+    assert sync.plan_changes(tmp_path, "s", FILES).added == [f"{tmp_path.as_posix()}/{p}" for p in sorted(FILES)]
+    sync.apply(tmp_path, "s", FILES)
+    assert (tmp_path / "s/a/one.txt").read_text() == "1\n"
+    assert not sync.plan_changes(tmp_path, "s", FILES).any
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no staging left behind
+
+
+def test_changed_and_stale_files_are_reported_and_fixed(tmp_path: Path) -> None:
+    sync.apply(tmp_path, "s", FILES)
+    (tmp_path / "s/a/one.txt").write_text("edited\n")
+    (tmp_path / "s/old.txt").write_text("left over\n")
+    changes = sync.plan_changes(tmp_path, "s", FILES)
+    assert changes.changed == [f"{tmp_path.as_posix()}/s/a/one.txt"]
+    assert changes.removed == [f"{tmp_path.as_posix()}/s/old.txt"]
+    assert any("-edited" in d and "+1" in d for d in changes.diffs)
+    sync.apply(tmp_path, "s", FILES)
+    assert not (tmp_path / "s/old.txt").exists()
+    assert not sync.plan_changes(tmp_path, "s", FILES).any
+
+
+def test_other_spec_folders_are_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other/keep.txt").write_text("mine\n")
+    sync.apply(tmp_path, "s", FILES)
+    assert (tmp_path / "other/keep.txt").read_text() == "mine\n"
+
+
+def test_failed_write_leaves_the_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync.apply(tmp_path, "s", FILES)
+    real_fsync = sync.os.fsync
+    calls = {"n": 0}
+
+    def failing_fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(sync.os, "fsync", failing_fsync)
+    with pytest.raises(OSError):
+        sync.apply(tmp_path, "s", {"s/a/one.txt": "NEW\n", "s/b/two.txt": "NEW\n"})
+    assert (tmp_path / "s/a/one.txt").read_text() == "1\n"
+    assert (tmp_path / "s/b/two.txt").read_text() == "2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]

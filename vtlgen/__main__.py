@@ -1,0 +1,5 @@
+"""`python -m vtlgen` runs the CLI."""
+
+from vtlgen.cli import main
+
+main()

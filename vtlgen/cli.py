@@ -1,0 +1,158 @@
+"""The vtlgen command line: a thin typer app over the library.
+
+Exit codes: 0 ok, 1 findings or violations, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from rich.console import Console
+
+from vtlgen import __version__, artifacts, lowering, specs, sync, tables
+from vtlgen.assembler import AssemblyError
+from vtlgen.loader import LoadedSpec, SpecError, load_all
+from vtlgen.plan import Plan
+from vtlgen.schema import Spec
+
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+
+app = typer.Typer(
+    help="Generate and validate arm64 hypervisor world-switch stubs from one spec.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+SpecArgs = Annotated[
+    Optional[list[Path]],
+    typer.Argument(help="Spec files (YAML or JSON). Default: every spec/*.yaml.", show_default=False),
+]
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def load_specs(paths: list[Path] | None) -> list[LoadedSpec]:
+    resolved = specs.resolve(paths)
+    if not resolved:
+        fail(f"error: no spec given and no {specs.DEFAULT_DIR}/*.yaml here")
+    try:
+        return load_all(resolved)
+    except SpecError as error:
+        fail("\n".join(str(problem) for problem in error.problems))
+
+
+def plans_for(loaded: LoadedSpec) -> list[Plan]:
+    try:
+        return lowering.lower(loaded.spec, loaded.path.as_posix())
+    except lowering.LoweringError as error:
+        fail(f"{loaded.path}:1:1: {error}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vtlgen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """vtlgen: world-switch stubs, headers and bindings from one calling-convention spec."""
+
+
+@app.command()
+def show(spec: SpecArgs = None) -> None:
+    """Print the register classes, the context layout and the conventions of each spec."""
+    console = Console(width=120, highlight=False, soft_wrap=False)
+    for loaded in load_specs(spec):
+        console.print(f"[bold]{loaded.spec.title}[/bold] ({loaded.path}, ABI {loaded.spec.abi_version})")
+        console.print(tables.spec_overview(plans_for(loaded)))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format, for editors."""
+    typer.echo(json.dumps(Spec.model_json_schema(by_alias=True), indent=2, sort_keys=True))
+
+
+OutOption = Annotated[Path, typer.Option("--out", help="The output folder.")]
+DEFAULT_OUT = Path("generated")
+
+
+def build_files(loaded: LoadedSpec) -> list[artifacts.ConventionArtifacts]:
+    try:
+        return artifacts.build(loaded)
+    except lowering.LoweringError as error:
+        fail(f"{loaded.path}:1:1: {error}")
+    except AssemblyError as error:  # a template bug or an unencodable spec: never write
+        fail(f"internal error: the generated stub does not assemble: {error}", code=EXIT_BAD_INPUT)
+
+
+def _regenerate_command(paths: list[Path] | None, out: Path) -> str:
+    words = ["vtlgen", "generate", *(p.as_posix() for p in paths or [])]
+    if out != DEFAULT_OUT:
+        words += ["--out", out.as_posix()]
+    return " ".join(words)
+
+
+@app.command()
+def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
+    """Write stubs, headers and bindings for every convention to OUT/<spec>/<convention>/."""
+    loaded_specs = load_specs(spec)
+    # Render everything before writing anything: a bad spec leaves OUT untouched.
+    rendered = [(loaded, build_files(loaded)) for loaded in loaded_specs]
+    total = sync.Changes()
+    for loaded, built in rendered:
+        files = {path: text for item in built for path, text in item.files.items()}
+        changes = sync.plan_changes(out, loaded.spec.id, files)
+        if changes.any:
+            sync.apply(out, loaded.spec.id, files)
+        total.merge(changes)
+        for item in built:
+            plan = item.plan
+            typer.echo(
+                f"{plan.spec_id}/{plan.convention_id}: {item.instruction_count} instructions per round trip, "
+                f"lower bound {plan.budget.lower_bound}"
+            )
+    for line in total.summary():
+        typer.echo(line)
+    if not total.any:
+        typer.echo(f"{out.as_posix()}: up to date")
+
+
+@app.command()
+def check(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
+    """Exit 1, with a diff and the fixing command, when OUT differs from what the specs generate."""
+    total = sync.Changes()
+    for loaded in load_specs(spec):
+        files = {path: text for item in build_files(loaded) for path, text in item.files.items()}
+        total.merge(sync.plan_changes(out, loaded.spec.id, files))
+    if not total.any:
+        typer.echo(f"{out.as_posix()}: up to date")
+        return
+    for diff in total.diffs:
+        typer.echo(diff, nl=False)
+    typer.echo("stale generated files:")
+    for line in total.summary():
+        typer.echo(f"  {line}")
+    typer.echo(f"fix with: {_regenerate_command(spec, out)}")
+    raise typer.Exit(EXIT_FINDINGS)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)

@@ -1,0 +1,223 @@
+"""Spec files (YAML or JSON) to a checked Spec.
+
+Every problem becomes a `SpecError` that names `file:line:col`, the field path and what
+is expected, so the CLI can print one line per problem and exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from vtlgen import semantics
+from vtlgen.schema import Spec
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SpecError(Exception):
+    """One or more located problems in spec files."""
+
+    def __init__(self, problems: Sequence[Located]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    spec: Spec
+    path: Path
+    tree: Any  # the ruamel node tree, kept to locate later findings (lint, SARIF)
+
+    def locate(self, path: FieldPath) -> tuple[int, int]:
+        return locate(self.tree, path)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def locate(tree: Any, path: FieldPath) -> tuple[int, int]:
+    """1-based line and column of the deepest node of `path` present in `tree`."""
+    line, column = 0, 0
+    node = tree
+    for part in path:
+        if isinstance(node, CommentedMap) and part in node:
+            line, column = node.lc.value(part) if _is_scalar(node[part]) else node.lc.key(part)
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line, column = node.lc.item(part)
+            node = node[part]
+        else:
+            if isinstance(node, CommentedMap) and isinstance(part, str):
+                # An unknown key: point at the key itself.
+                for key in node:
+                    if str(key) == part:
+                        return node.lc.key(key)[0] + 1, node.lc.key(key)[1] + 1
+            break
+    return line + 1, column + 1
+
+
+def _is_scalar(node: Any) -> bool:
+    return not isinstance(node, (CommentedMap, CommentedSeq))
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types to plain Python, so pydantic's strict mode sees real ints."""
+    if isinstance(node, dict):
+        return {_plain(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _parse(text: str, file: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(io.StringIO(text))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = (error.problem or error.context or "malformed YAML").strip()
+        if problem.startswith("found duplicate key"):
+            problem = problem.split(" with value", 1)[0]
+        raise SpecError([Located(file, line, column, "", f"{problem}; expected valid YAML or JSON")]) from None
+    except (YAMLError, ValueError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "malformed"
+        raise SpecError([Located(file, 1, 1, "", f"{first_line}; expected valid YAML or JSON")]) from None
+
+
+_MESSAGES = {
+    "missing": "missing required key",
+    "extra_forbidden": "unknown key",
+}
+
+
+def _validation_problems(error: ValidationError, tree: Any, file: str) -> list[Located]:
+    by_path: dict[str, tuple[tuple[int, int], list[str]]] = {}
+    for item in error.errors(include_url=False):
+        path = _real_path(tree, item["loc"])
+        message = _MESSAGES.get(item["type"], item["msg"])
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key {item['loc'][-1]!r}; remove it or check its spelling"
+        where = locate(tree, path)
+        key = format_path(path)
+        entry = by_path.setdefault(key, (where, []))
+        if message not in entry[1]:
+            entry[1].append(message)
+    problems = []
+    for key, (where, messages) in by_path.items():
+        text = messages[0] if len(messages) == 1 else _union_message(messages)
+        problems.append(Located(file, where[0], where[1], key, text))
+    return sorted(problems, key=lambda p: (p.line, p.column, p.path))
+
+
+def _union_message(messages: list[str]) -> str:
+    """pydantic reports each arm of a union; say it once: `expected A, or B`."""
+    arms = [m.removeprefix("Input should be ").strip() for m in messages]
+    return "expected " + ", or ".join(arms)
+
+
+def _real_path(tree: Any, loc: tuple[Any, ...]) -> FieldPath:
+    """Drop pydantic's union tags (`literal[...]`, `int`) that are not keys of the data."""
+    path: list[str | int] = []
+    node = tree
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and not part.startswith(("literal[", "function-")):
+            path.append(part)  # a missing or unknown key still belongs in the path
+            node = None
+        else:
+            node = None
+    return tuple(path)
+
+
+def load_text(text: str, file: str) -> LoadedSpec:
+    tree = _parse(text, file)
+    if not isinstance(tree, CommentedMap):
+        raise SpecError([Located(file, 1, 1, "", "expected a mapping at the top of the spec")])
+    try:
+        spec = Spec.model_validate(_plain(tree))
+    except ValidationError as error:
+        raise SpecError(_validation_problems(error, tree, file)) from None
+    problems = semantics.check(spec)
+    if problems:
+        located = []
+        for problem in problems:
+            line, column = locate(tree, problem.path)
+            located.append(Located(file, line, column, format_path(problem.path), problem.message))
+        raise SpecError(located)
+    return LoadedSpec(spec, Path(file), tree)
+
+
+def load(path: Path) -> LoadedSpec:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise SpecError([Located(str(path), 1, 1, "", f"cannot read the spec: {reason}")]) from None
+    return load_text(text, str(path))
+
+
+def load_all(paths: Sequence[Path]) -> list[LoadedSpec]:
+    """Load every spec, collecting all problems before failing; ids must be unique."""
+    loaded: list[LoadedSpec] = []
+    problems: list[Located] = []
+    for path in paths:
+        try:
+            loaded.append(load(path))
+        except SpecError as error:
+            problems.extend(error.problems)
+    seen: dict[str, Path] = {}
+    for item in loaded:
+        if item.spec.id in seen:
+            line, column = item.locate(("id",))
+            problems.append(
+                Located(
+                    str(item.path), line, column, "id", f"spec id {item.spec.id!r} is also used by {seen[item.spec.id]}"
+                )
+            )
+        seen[item.spec.id] = item.path
+    if problems:
+        raise SpecError(problems)
+    return loaded

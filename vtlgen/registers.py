@@ -1,0 +1,118 @@
+"""The arm64 register file as data: names, widths, groups and AAPCS64 roles.
+
+Nothing here knows about any hypervisor; specs classify these registers.
+Sources: Arm ARM (register names), AAPCS64 (`aapcs64.rst`, "General-purpose
+Registers" and "SIMD and Floating-Point Registers"), see ABI.md "AAPCS64".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(str, Enum):
+    """What sort of architectural state a register is."""
+
+    GPR = "gpr"
+    SP = "sp"
+    VECTOR = "vector"  # the low 128 bits of Zn, i.e. Qn / Vn
+    SVE = "sve"
+    SME = "sme"
+    FP_CONTROL = "fp-control"
+    FLAGS = "flags"
+    SYSREG = "sysreg"
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    kind: Kind
+    bits: int
+    index: int | None = None  # n in xN / qN / pN
+    description: str = ""
+
+
+def _gprs() -> list[Register]:
+    return [Register(f"x{n}", Kind.GPR, 64, n) for n in range(31)]
+
+
+def _vectors() -> list[Register]:
+    return [Register(f"q{n}", Kind.VECTOR, 128, n) for n in range(32)]
+
+
+# Every architectural group a spec must classify (issue 2: "a class for every
+# architectural register group"). Named system registers come on top, declared
+# by the spec itself.
+ARCHITECTURAL: tuple[Register, ...] = (
+    *_gprs(),
+    Register("sp", Kind.SP, 64, description="stack pointer of the current EL"),
+    *_vectors(),
+    Register("z_upper", Kind.SVE, 2048 - 128, description="SVE Z0-Z31 bits above 127"),
+    *[Register(f"p{n}", Kind.SVE, 256, n, "SVE predicate") for n in range(16)],
+    Register("ffr", Kind.SVE, 256, description="SVE first-fault register"),
+    Register("svcr.sm", Kind.SME, 1, description="SME streaming mode"),
+    Register("svcr.za", Kind.SME, 1, description="SME ZA storage enable"),
+    Register("za", Kind.SME, 0, description="SME ZA array (size depends on SVL)"),
+    Register("zt0", Kind.SME, 512, description="SME2 lookup table register"),
+    Register("fpcr", Kind.FP_CONTROL, 64),
+    Register("fpsr", Kind.FP_CONTROL, 64),
+    Register("nzcv", Kind.FLAGS, 4),
+)
+
+BY_NAME: dict[str, Register] = {r.name: r for r in ARCHITECTURAL}
+
+# AAPCS64 roles (aapcs64.rst, "General-purpose Registers"; ABI.md "AAPCS64").
+CALLEE_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(19, 29))
+FRAME_POINTER = "x29"
+LINK_REGISTER = "x30"
+PLATFORM_REGISTER = "x18"
+# Only the low 64 bits of v8-v15 are callee-saved (AAPCS64 "SIMD and FP").
+CALLEE_SAVED_D: tuple[str, ...] = tuple(f"d{n}" for n in range(8, 16))
+CALLEE_SAVED_D_AS_Q: tuple[str, ...] = tuple(f"q{n}" for n in range(8, 16))
+
+# SMCCC v1.2+ (DEN0028, "Argument passing"): arguments in x1-x17, results in x0-x17.
+SMCCC_RESULT_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))
+# SMCCC: x18-x30, SP_EL0 and SP_ELx are preserved by the callee, and so is SIMD/FP.
+SMCCC_PRESERVED: tuple[str, ...] = (
+    *(f"x{n}" for n in range(18, 31)),
+    "sp",
+    *(f"q{n}" for n in range(32)),
+)
+
+_SYSREG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*_EL[0-3]$")
+_RANGE = re.compile(r"^([a-z]+)(\d+)-\1?(\d+)$")
+
+
+class RegisterNameError(ValueError):
+    """A register or register range that does not name arm64 state."""
+
+
+def is_sysreg_name(name: str) -> bool:
+    return bool(_SYSREG_NAME.match(name))
+
+
+def expand(group: str) -> list[str]:
+    """Expand `x0-x17`, `q0-q31`, `p0-p15` or a single name to register names."""
+    text = group.strip()
+    match = _RANGE.match(text)
+    if match:
+        prefix, first, last = match.group(1), int(match.group(2)), int(match.group(3))
+        if first > last:
+            raise RegisterNameError(f"range {text!r} runs backwards")
+        names = [f"{prefix}{n}" for n in range(first, last + 1)]
+    else:
+        names = [text]
+    for name in names:
+        if name not in BY_NAME:
+            raise RegisterNameError(
+                f"unknown register {name!r}; expected x0-x30, sp, q0-q31, z_upper, "
+                "p0-p15, ffr, svcr.sm, svcr.za, za, zt0, fpcr, fpsr or nzcv"
+            )
+    return names
+
+
+def number(name: str) -> int:
+    """The n of xN / qN / dN."""
+    return int(name[1:])

@@ -1,0 +1,262 @@
+"""The spec language: pydantic models for an arm64 world-switch calling convention.
+
+Models are frozen and forbid unknown keys. They check shape and local ranges only;
+relations between parts of a spec (overlaps, double mappings, unknown sources) are
+checked in `semantics.py`, so that every problem can be reported at its own location.
+No I/O happens here.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SPEC_ID = r"^[a-z][a-z0-9_]*$"
+SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
+
+
+class Model(BaseModel):
+    # strict: YAML's `true` is not an int and `"3"` is not a number; enums opt back in.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+class RegisterClass(str, Enum):
+    """One meaning everywhere (ARCHITECTURE.md, "Register classes")."""
+
+    SHARED = "shared"  # VTL0's value travels through the context; the switch exchanges it
+    PRIVATE = "private"  # each VTL has its own copy; the hypervisor keeps the caller's
+    CLOBBERED = "clobbered"  # UNKNOWN after the switch
+    UNSPECIFIED = "unspecified"  # the ABI says nothing; treated as clobbered, reported by lint
+
+
+class ElementType(str, Enum):
+    U64 = "u64"
+    U128 = "u128"
+    BYTES = "bytes"
+
+    @property
+    def size(self) -> int:
+        return {"u64": 8, "u128": 16, "bytes": 1}[self.value]
+
+
+class Source(Model):
+    title: str = Field(min_length=1)
+    url: str | None = None
+    section: str | None = None
+
+
+SourceRefs = Annotated[list[str], Field(default_factory=list)]
+
+
+class Decision(Model):
+    """Where sources disagree, the spec says which one it follows and why (ABI.md)."""
+
+    topic: str = Field(min_length=1)
+    follows: str
+    against: list[str] = Field(default_factory=list)
+    reason: str = Field(min_length=1)
+
+
+class ContextField(Model):
+    name: str = Field(pattern=IDENTIFIER)
+    type: ElementType = Field(strict=False)
+    count: int = Field(default=1, ge=1, le=4096)
+    offset: int = Field(ge=0)
+
+    @property
+    def element_size(self) -> int:
+        return self.type.size
+
+    @property
+    def size(self) -> int:
+        return self.element_size * self.count
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+class Context(Model):
+    c_name: str = Field(pattern=IDENTIFIER)
+    align: Literal[8, 16] = 16
+    max_size: int = Field(ge=1)
+    fields: list[ContextField] = Field(min_length=1)
+    sources: SourceRefs
+    note: str | None = None
+
+    @property
+    def size(self) -> int:
+        """The C size: the end of the last field, rounded up to the alignment."""
+        end = max(f.end for f in self.fields)
+        return -(-end // self.align) * self.align
+
+
+_SLOT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$|^([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+class RegisterEntry(Model):
+    """The class of one register group, keyed by `x0-x17`, `q0-q31`, `sp`, ..."""
+
+    class_: RegisterClass = Field(alias="class", strict=False)
+    slot: str | None = Field(
+        default=None,
+        description="For shared registers: the context slot of the group's first register, "
+        "as `field[index]`; the group maps onto consecutive elements.",
+    )
+    saved_by: Literal["caller"] | None = Field(
+        default=None,
+        description="For clobbered state: who keeps the caller's copy across the switch.",
+    )
+    sources: SourceRefs
+    note: str | None = None
+
+    @field_validator("slot")
+    @classmethod
+    def _slot_form(cls, value: str | None) -> str | None:
+        if value is not None and not _SLOT.match(value):
+            raise ValueError("expected a context slot such as `x[0]` or `rsvd`")
+        return value
+
+    def slot_parts(self) -> tuple[str, int] | None:
+        if self.slot is None:
+            return None
+        match = _SLOT.match(self.slot)
+        assert match is not None  # checked by the validator
+        if match.group(3):
+            return match.group(3), 0
+        return match.group(1), int(match.group(2))
+
+
+class SystemRegister(Model):
+    class_: RegisterClass = Field(alias="class", strict=False)
+    writable: bool
+    steers_memory_writes: bool = Field(
+        default=False,
+        description="Its value decides where hardware writes memory (SPE/TRBE buffer "
+        "pointers and limits): shared and writable, it lets a lower VTL aim those writes.",
+    )
+    sources: SourceRefs
+    note: str | None = None
+
+
+class Conduit(Model):
+    instruction: Literal["hvc", "smc"]
+    imm16: int = Field(ge=0, le=0xFFFF)
+
+    @property
+    def encoding(self) -> int:
+        """`hvc #imm` = 0xD4000002 | imm16 << 5; `smc` ends in 3 (ABI.md "Conduits")."""
+        low = 2 if self.instruction == "hvc" else 3
+        return 0xD4000000 | (self.imm16 << 5) | low
+
+    @property
+    def text(self) -> str:
+        return f"{self.instruction} #{self.imm16}"
+
+
+# SMCCC owning entities, bits 29:24 (DEN0028 "Function Identifier"; ABI.md "SMCCC").
+OWNERS: dict[str, int] = {
+    "arch": 0,
+    "cpu": 1,
+    "sip": 2,
+    "oem": 3,
+    "std-secure": 4,
+    "std-hyp": 5,
+    "vendor-hyp": 6,
+    "vendor-el3": 7,
+}
+TRUSTED_APP_OWNERS = range(48, 50)
+TRUSTED_OS_OWNERS = range(50, 64)
+
+
+class FunctionId(Model):
+    """An SMCCC function ID, built from its fields so that every bit is accounted for."""
+
+    call: Literal["fast", "yielding"]
+    convention: Literal["smc32", "smc64"]
+    owner: Union[Literal[tuple(OWNERS)], Annotated[int, Field(ge=0, le=63)]]  # type: ignore[valid-type]
+    number: int = Field(ge=0, le=0xFFFF)
+    sve_hint: bool = Field(default=False, description="SMCCC v1.3 bit 16")
+    reserved: int = Field(default=0, ge=0, le=0x7F, description="bits 23:17, must be zero; lint reports otherwise")
+    service: Literal["hypervisor", "secure-monitor", "trusted-os", "trusted-app", "sip", "oem"]
+    value: int | None = Field(default=None, description="Optional cross-check: the ID as published, e.g. 0x46000001")
+
+    @property
+    def owner_number(self) -> int:
+        return OWNERS[self.owner] if isinstance(self.owner, str) else self.owner
+
+    @property
+    def encoded(self) -> int:
+        return (
+            (1 << 31 if self.call == "fast" else 0)
+            | (1 << 30 if self.convention == "smc64" else 0)
+            | (self.owner_number << 24)
+            | (self.reserved << 17)
+            | (1 << 16 if self.sve_hint else 0)
+            | self.number
+        )
+
+
+ArgumentValue = Union[Literal["function-id", "context"], Annotated[int, Field(ge=0, lt=1 << 64)]]
+
+
+class Argument(Model):
+    reg: str = Field(alias="register")
+    value: ArgumentValue
+    name: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+    sources: SourceRefs
+
+
+class StubOptions(Model):
+    bti: bool = Field(default=True, description="emit `bti c` (hint #34) at the entry")
+    linux_section: str = Field(default=".noinstr.text", pattern=r"^\.[A-Za-z0-9_.]+$")
+
+
+class Convention(Model):
+    id: str = Field(pattern=SPEC_ID)
+    title: str = ""
+    symbol: str = Field(pattern=IDENTIFIER)
+    conduit: Conduit
+    function_id: FunctionId | None = None
+    transport: Literal["registers", "memory"] = Field(
+        description="registers: the stub loads shared registers before the trap and stores "
+        "them after (register bank); memory: the hypervisor reads and writes the context."
+    )
+    arguments: list[Argument] = Field(default_factory=list)
+    results: list[str] = Field(default_factory=list)
+    preserved: list[str] = Field(
+        default_factory=list,
+        description="Registers the hypervisor preserves across the call, beyond private ones.",
+    )
+    stub: StubOptions = Field(default_factory=StubOptions)
+    sources: SourceRefs
+    note: str | None = None
+
+
+class Waiver(Model):
+    rule: str
+    convention: str | None = None
+    reason: str = Field(min_length=10)
+
+
+class Spec(Model):
+    id: str = Field(pattern=SPEC_ID)
+    title: str = Field(min_length=1)
+    abi_version: str = Field(pattern=SEMVER)
+    sources: dict[str, Source] = Field(min_length=1)
+    decisions: list[Decision] = Field(default_factory=list)
+    context: Context
+    registers: dict[str, RegisterEntry]
+    system_registers: dict[str, SystemRegister] = Field(default_factory=dict)
+    conventions: list[Convention] = Field(min_length=1)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    def convention(self, convention_id: str) -> Convention:
+        for convention in self.conventions:
+            if convention.id == convention_id:
+                return convention
+        raise KeyError(convention_id)

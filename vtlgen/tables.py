@@ -1,0 +1,57 @@
+"""Human-readable tables of a spec (for `vtlgen show`), built with rich."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+
+from vtlgen.plan import Plan
+
+
+def register_table(plan: Plan) -> Table:
+    table = Table(title=f"{plan.spec_id}: register classes", title_justify="left")
+    for column in ("registers", "class", "context slot", "note"):
+        table.add_column(column)
+    for row in plan.classes:
+        table.add_row(row.registers, row.class_, row.slot, row.note)
+    return table
+
+
+def context_table(plan: Plan) -> Table:
+    layout = plan.context
+    title = f"struct {layout.c_name}: {layout.size} bytes (max {layout.max_size}, align {layout.align})"
+    table = Table(title=title, title_justify="left")
+    for column in ("field", "type", "count", "offset", "end", "macro"):
+        table.add_column(column, justify="right" if column in ("count", "offset", "end") else "left")
+    for element in layout.elements:
+        table.add_row(
+            element.name,
+            element.c_type,
+            str(element.count),
+            str(element.offset),
+            str(element.offset + element.size),
+            element.macro,
+        )
+    return table
+
+
+def convention_table(plans: list[Plan]) -> Table:
+    table = Table(title="conventions", title_justify="left")
+    for column in ("id", "symbol", "conduit", "function ID", "transport", "budget"):
+        table.add_column(column)
+    for plan in plans:
+        fid = next((a.value for a in plan.model.arguments if a.width == 32 and a.value is not None), None)
+        table.add_row(
+            plan.convention_id,
+            plan.symbol,
+            f"{plan.model.conduit_text} (0x{plan.model.conduit_encoding:08x})",
+            f"0x{fid:08x}" if fid is not None else "-",
+            plan.transport,
+            f">= {plan.budget.lower_bound} insns",
+        )
+    return table
+
+
+def spec_overview(plans: list[Plan]) -> Group:
+    first = plans[0]
+    return Group(register_table(first), context_table(first), convention_table(plans))

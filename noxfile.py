@@ -41,3 +41,17 @@ def check(session: nox.Session) -> None:
     """Fail when generated/ is stale."""
     session.install(".")
     session.run("vtlgen", "check")
+
+
+@nox.session
+def validate(session: nox.Session) -> None:
+    """Validate the generated stubs of every spec."""
+    session.install(".")
+    session.run("vtlgen", "validate")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Validator throughput against its targets (not a test)."""
+    session.install(".")
+    session.run("python", "tests/bench/bench_validator.py")

@@ -116,3 +116,38 @@ def test_out_option_and_explicit_spec(tmp_path: Path) -> None:
         assert (out / path.relative_to(ROOT / "generated")).read_bytes() == path.read_bytes()
     result = runner.invoke(app, ["check", str(SPEC), "--out", str(tmp_path / "empty")])
     assert result.exit_code == 1 and f"--out {tmp_path.as_posix()}/empty" in result.output
+
+
+def test_validate_generated_stubs(workdir: Path) -> None:
+    result = runner.invoke(app, ["validate", "--trials", "20"])
+    assert result.exit_code == 0, result.output
+    assert "hyperv_vtl/hvc3 [unicorn]" in result.output and "hyperv_vtl/smccc [unicorn]" in result.output
+    assert "88 instructions per round trip (lower bound 88)" in result.output
+    assert "properties P1,P2,P3,P4,P5,P6,P7,P8,P9,P10" in result.output
+
+
+def test_validate_hand_written_stub_json(workdir: Path) -> None:
+    stub = ROOT / "tests/data/stubs/smccc_p9_not_smccc.S"
+    args = ["validate", "spec/hyperv_vtl.yaml", "--convention", "smccc", "--stub", str(stub), "--trials", "5"]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["ok"] is False
+    (violation,) = data["reports"][0]["violations"]
+    assert violation["property"] == "P9" and violation["disassembly"] == "hvc #3"
+    assert violation["source_line"] == 12 and violation["seed"] == 0
+    text = runner.invoke(app, args)
+    assert text.exit_code == 1 and "P9 wrong conduit" in text.output and "smccc_p9_not_smccc.S:12" in text.output
+
+
+def test_validate_bad_input_exits_2(workdir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.S"
+    empty.write_text("ldp x1, x1, [x0]\n")  # keystone silently emits nothing for this
+    result = runner.invoke(app, ["validate", "--convention", "smccc", "--stub", str(empty)])
+    assert result.exit_code == 2 and "assembled to nothing" in result.output
+    assert runner.invoke(app, ["validate", "--stub", str(empty)]).exit_code == 2  # which convention?
+    assert runner.invoke(app, ["validate", "--convention", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["validate", "--trials", "0"]).exit_code == 2
+    shutil.rmtree(workdir / "generated")
+    missing = runner.invoke(app, ["validate"])
+    assert missing.exit_code == 2 and "run `vtlgen generate` first" in missing.output

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 
-from vtlgen import __version__, artifacts, lowering, specs, sync, tables
+from vtlgen import __version__, artifacts, lowering, render, specs, sync, tables
 from vtlgen.assembler import AssemblyError
 from vtlgen.loader import LoadedSpec, SpecError, load_all
 from vtlgen.plan import Plan
 from vtlgen.schema import Spec
+from vtlgen.validator import DEFAULT_TRIALS
+from vtlgen.validator import validate as run_validation
 
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
@@ -149,6 +152,74 @@ def check(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
         typer.echo(f"  {line}")
     typer.echo(f"fix with: {_regenerate_command(spec, out)}")
     raise typer.Exit(EXIT_FINDINGS)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Backend(str, Enum):
+    unicorn = "unicorn"
+
+
+def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
+    plans = plans_for(loaded)
+    if convention is None:
+        return plans
+    chosen = [p for p in plans if p.convention_id == convention]
+    if not chosen:
+        known = ", ".join(p.convention_id for p in plans)
+        fail(f"error: {loaded.path} has no convention {convention!r}; expected one of: {known}")
+    return chosen
+
+
+def _stub_source(plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
+    path = stub or out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
+    try:
+        return path.read_text(encoding="utf-8"), path.as_posix()
+    except (OSError, UnicodeDecodeError) as error:
+        hint = "" if stub else "; run `vtlgen generate` first"
+        fail(f"{path.as_posix()}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}{hint}")
+
+
+@app.command()
+def validate(
+    spec: SpecArgs = None,
+    convention: Annotated[Optional[str], typer.Option(help="Only this convention.")] = None,
+    stub: Annotated[
+        Optional[Path], typer.Option(help="A hand-written stub (plain GNU as; entry = first instruction).")
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
+    out: OutOption = DEFAULT_OUT,
+) -> None:
+    """Run stubs against the register-preservation spec (properties P1-P10)."""
+    loaded_specs = load_specs(spec)
+    if stub is not None and (
+        len(loaded_specs) != 1 or (convention is None and len(loaded_specs[0].spec.conventions) > 1)
+    ):
+        fail("error: --stub needs one spec and, when it has several conventions, --convention")
+    reports = []
+    for loaded in loaded_specs:
+        for plan in _selected_plans(loaded, convention):
+            text, name = _stub_source(plan, stub, out)
+            try:
+                reports.append(run_validation(plan, text, name, trials=trials, seed=seed))
+            except AssemblyError as error:
+                fail(str(error))
+    ok = all(report.ok for report in reports)
+    if output is OutputFormat.json:
+        typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
+    else:
+        for report in reports:
+            typer.echo(report.summary())
+            for violation in report.violations:
+                typer.echo("  " + violation.describe().replace("\n", "\n  "))
+    if not ok:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def main() -> None:

@@ -1,0 +1,85 @@
+"""Validation results: the property list, violations, and the report for humans and CI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+# ARCHITECTURE.md "Validation: the register-preservation spec".
+PROPERTIES: dict[str, str] = {
+    "P1": "entry: at the trap, shared registers hold VTL0's values; SMCCC arguments in place",
+    "P2": "leak: at the trap, nothing VTL0 can see holds a VTL2 value",
+    "P3": "private: private registers are never written; x29 only by the frame push and pop",
+    "P4": "exit: the context's shared slots hold what VTL0 left; other bytes unchanged",
+    "P5": "caller: x19-x28, x29, SP, d8-d15 as at entry; control returns to the entry x30",
+    "P6": "frame: at every instruction x29 is the caller's frame pointer or a valid record",
+    "P7": "stack: SP 16-byte aligned at SP-based accesses; nothing below SP or above the caller's SP",
+    "P8": "footprint: writes only to shared slots and the stub's frame; reads only from those",
+    "P9": "conduit: exactly one trap with the exact conduit; bounded length",
+    "P10": "results: after an SMCCC call the stub relies on no register the call may change",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    property: str
+    message: str
+    offset: int | None  # instruction offset from the stub's entry
+    disassembly: str
+    source_line: int | None
+    source_file: str
+    register: str  # register or memory location; "" when neither applies
+    expected: str
+    actual: str
+    seed: int
+
+    def key(self) -> tuple[str, int | None, str]:
+        return (self.property, self.offset, self.register)
+
+    def describe(self) -> str:
+        where = f"+0x{self.offset:x}" if self.offset is not None else "end"
+        line = f"{self.source_file}:{self.source_line}" if self.source_line else self.source_file
+        values = f" {self.register}: expected {self.expected}, got {self.actual}" if self.register else ""
+        return (
+            f"{self.property} {self.message}\n"
+            f"    at {where} `{self.disassembly}` ({line}){values}\n"
+            f"    reproduce with --seed {self.seed} --trials 1"
+        )
+
+
+@dataclass
+class ConventionReport:
+    spec_id: str
+    convention_id: str
+    stub: str
+    backend: str
+    trials: int
+    instructions_per_round_trip: int
+    lower_bound: int
+    properties_checked: list[str]
+    properties_unobservable: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    occurrences: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def broken_properties(self) -> set[str]:
+        return {v.property for v in self.violations}
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+    def summary(self) -> str:
+        status = "ok" if self.ok else f"{len(self.violations)} violation(s)"
+        checked = ",".join(self.properties_checked)
+        head = (
+            f"{self.spec_id}/{self.convention_id} [{self.backend}] {self.stub}: {status}; "
+            f"{self.trials} trials; properties {checked}; "
+            f"{self.instructions_per_round_trip} instructions per round trip (lower bound {self.lower_bound})"
+        )
+        if self.properties_unobservable:
+            head += f"; not observable here: {','.join(self.properties_unobservable)}"
+        return head

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT, SPEC
-from tests.stubs import corpus
+from tests.stubs import CorpusStub, corpus, named
 from vtlgen.loader import load
 from vtlgen.lowering import lower
 from vtlgen.plan import Plan
@@ -33,9 +33,9 @@ def test_corpus_covers_every_property() -> None:
     assert expected >= set(PROPERTIES) | {"pass"}
 
 
-@pytest.mark.parametrize("stub", CORPUS, ids=lambda s: s.path.name)
-def test_corpus_stub_fails_with_exactly_its_property(stub) -> None:  # type: ignore[no-untyped-def]
-    report = validate(PLANS[stub.convention], stub.text, stub.path.name, trials=20, seed=3)
+@pytest.mark.parametrize("stub", CORPUS, ids=lambda s: s.name)
+def test_corpus_stub_fails_with_exactly_its_property(stub: CorpusStub) -> None:
+    report = validate(PLANS[stub.convention], stub.text, f"{stub.name}.S", trials=20, seed=3)
     if stub.expect == "pass":
         assert report.ok, [v.describe() for v in report.violations]
     else:
@@ -43,7 +43,7 @@ def test_corpus_stub_fails_with_exactly_its_property(stub) -> None:  # type: ign
 
 
 def test_violation_names_everything_needed_to_act_on_it() -> None:
-    stub = next(s for s in CORPUS if s.path.name == "hvc3_p1_wrong_offset.S")
+    stub = named("hvc3_p1_wrong_offset")
     report = validate(PLANS["hvc3"], stub.text, "hvc3_p1_wrong_offset.S", trials=5, seed=11)
     first = report.violations[0]
     assert first.property == "P1" and first.register == "x4"
@@ -55,7 +55,7 @@ def test_violation_names_everything_needed_to_act_on_it() -> None:
 
 
 def test_a_seed_reproduces_its_trial() -> None:
-    stub = next(s for s in CORPUS if s.path.name == "hvc3_p2_leak_callee_saved.S")
+    stub = named("hvc3_p2_leak_callee_saved")
     many = validate(PLANS["hvc3"], stub.text, "x.S", trials=7, seed=100)
     again = validate(PLANS["hvc3"], stub.text, "x.S", trials=1, seed=many.violations[0].seed)
     assert again.violations[0] == many.violations[0]
@@ -63,7 +63,7 @@ def test_a_seed_reproduces_its_trial() -> None:
 
 def test_trials_differ() -> None:
     """Random values really change from trial to trial (a constant model could not catch swaps)."""
-    stub = next(s for s in CORPUS if s.path.name == "hvc3_p1_wrong_offset.S")
+    stub = named("hvc3_p1_wrong_offset")
     a = validate(PLANS["hvc3"], stub.text, "x.S", trials=1, seed=1).violations[0]
     b = validate(PLANS["hvc3"], stub.text, "x.S", trials=1, seed=2).violations[0]
     assert a.expected != b.expected

@@ -154,3 +154,22 @@ def test_validate_bad_input_exits_2(workdir: Path, tmp_path: Path) -> None:
     shutil.rmtree(workdir / "generated")
     missing = runner.invoke(app, ["validate"])
     assert missing.exit_code == 2 and "run `vtlgen generate` first" in missing.output
+
+
+def test_validate_on_qemu_user(workdir: Path) -> None:
+    from tests.conftest import require_tool
+    from vtlgen.qemu_backend import TOOLS
+
+    for tool, package in TOOLS.items():
+        require_tool(tool, package)
+    result = runner.invoke(app, ["validate", "--backend", "qemu-user", "--trials", "20"])
+    assert result.exit_code == 0, result.output
+    assert "hyperv_vtl/hvc3 [qemu-user]" in result.output and "hyperv_vtl/smccc [qemu-user]" in result.output
+    assert "limit: P7" in result.output
+
+
+def test_validate_on_qemu_user_without_tools(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(workdir))  # no cross tools here
+    result = runner.invoke(app, ["validate", "--backend", "qemu-user", "--trials", "1"])
+    assert result.exit_code == 2
+    assert "install the Debian package" in result.output

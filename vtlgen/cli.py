@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn, Optional
 import typer
 from rich.console import Console
 
-from vtlgen import __version__, artifacts, lowering, render, specs, sync, tables
+from vtlgen import __version__, artifacts, lowering, qemu_backend, render, specs, sync, tables
 from vtlgen.assembler import AssemblyError
 from vtlgen.loader import LoadedSpec, SpecError, load_all
 from vtlgen.plan import Plan
@@ -161,6 +161,7 @@ class OutputFormat(str, Enum):
 
 class Backend(str, Enum):
     unicorn = "unicorn"
+    qemu_user = "qemu-user"
 
 
 def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
@@ -207,9 +208,13 @@ def validate(
         for plan in _selected_plans(loaded, convention):
             text, name = _stub_source(plan, stub, out)
             try:
-                reports.append(run_validation(plan, text, name, trials=trials, seed=seed))
+                reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
             except AssemblyError as error:
                 fail(str(error))
+            except qemu_backend.ToolMissing as error:
+                fail(f"error: --backend qemu-user needs {error}")
+            except qemu_backend.HarnessError as error:
+                fail(f"{name}:1:1: {error}")
     ok = all(report.ok for report in reports)
     if output is OutputFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 # ARCHITECTURE.md "Validation: the register-preservation spec".
@@ -46,6 +47,13 @@ class Violation:
         )
 
 
+def in_order(violations: Iterable[Violation]) -> list[Violation]:
+    """By property, then by where in the stub (end-of-run findings last), then by register."""
+    return sorted(
+        violations, key=lambda v: (int(v.property[1:]), v.offset if v.offset is not None else 1 << 30, v.register)
+    )
+
+
 @dataclass
 class ConventionReport:
     spec_id: str
@@ -75,11 +83,15 @@ class ConventionReport:
     def summary(self) -> str:
         status = "ok" if self.ok else f"{len(self.violations)} violation(s)"
         checked = ",".join(self.properties_checked)
+        count = (
+            f"{self.instructions_per_round_trip} instructions per round trip (lower bound {self.lower_bound})"
+            if self.instructions_per_round_trip
+            else f"instruction count not measured (lower bound {self.lower_bound})"
+        )
         head = (
             f"{self.spec_id}/{self.convention_id} [{self.backend}] {self.stub}: {status}; "
-            f"{self.trials} trials; properties {checked}; "
-            f"{self.instructions_per_round_trip} instructions per round trip (lower bound {self.lower_bound})"
+            f"{self.trials} trials; properties {checked}; {count}"
         )
-        if self.properties_unobservable:
-            head += f"; not observable here: {','.join(self.properties_unobservable)}"
+        for limit in self.properties_unobservable:
+            head += f"\n  limit: {limit}"
         return head

@@ -1,21 +1,32 @@
-"""Run trials of a stub in the emulator and gather one report per convention."""
+"""Run trials of a stub on a backend (unicorn by default) and gather one report per convention."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+from vtlgen import qemu_backend
 from vtlgen.assembler import assemble
 from vtlgen.emulator import Harness
 from vtlgen.plan import Plan
-from vtlgen.report import PROPERTIES, ConventionReport, Violation
+from vtlgen.report import PROPERTIES, ConventionReport, Violation, in_order
 
 DEFAULT_TRIALS = 200
 
 
+BACKENDS = ("unicorn", "qemu-user")
+
+
 def validate(
-    plan: Plan, stub_text: str, stub_file: str, trials: int = DEFAULT_TRIALS, seed: int = 0
+    plan: Plan,
+    stub_text: str,
+    stub_file: str,
+    trials: int = DEFAULT_TRIALS,
+    seed: int = 0,
+    backend: str = "unicorn",
 ) -> ConventionReport:
     """Trial k uses seed `seed + k`, so any violation reproduces with `--seed S --trials 1`."""
+    if backend == "qemu-user":
+        return qemu_backend.validate(plan, stub_text, stub_file, trials, seed)
     assembly = assemble(stub_text, stub_file)
     harness = Harness(plan, assembly, stub_file)
     first: dict[tuple[str, int | None, str], Violation] = {}
@@ -27,9 +38,7 @@ def validate(
         for violation in result.violations:
             first.setdefault(violation.key(), violation)
             seen[violation.property] += 1
-    ordered = sorted(
-        first.values(), key=lambda v: (int(v.property[1:]), v.offset if v.offset is not None else 1 << 30, v.register)
-    )
+    ordered = in_order(first.values())
     return ConventionReport(
         spec_id=plan.spec_id,
         convention_id=plan.convention_id,

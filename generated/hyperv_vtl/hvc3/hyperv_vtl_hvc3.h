@@ -4,7 +4,8 @@
  * Do not edit: change the spec and run `vtlgen generate`.
  *
  * Userspace: C11 with <stdint.h>. Kernel (__KERNEL__): __u64 from <linux/types.h>.
- * From assembly (__ASSEMBLY__): only the macros below.
+ * From assembly (__ASSEMBLY__, as kbuild sets, or the compiler's __ASSEMBLER__): only the
+ * macros below.
  */
 #ifndef VTLGEN_HYPERV_VTL_HVC3_H
 #define VTLGEN_HYPERV_VTL_HVC3_H
@@ -85,7 +86,7 @@
 #define HYPERV_VTL_HVC3_CONDUIT_IMM 0x3 /* hvc immediate */
 #define HYPERV_VTL_HVC3_CONDUIT_INSN 0xd4000062 /* encoding of `hvc #3` */
 
-#ifndef __ASSEMBLY__
+#if !defined(__ASSEMBLY__) && !defined(__ASSEMBLER__)
 
 #ifndef VTLGEN_U64
 #ifdef __KERNEL__
@@ -180,5 +181,5 @@ _Static_assert(MSHV_VTL_CPU_CONTEXT_SIZE <= MSHV_VTL_CPU_CONTEXT_MAX_SIZE, "cont
 
 void __mshv_vtl_return_call(struct mshv_vtl_cpu_context *ctx);
 
-#endif /* __ASSEMBLY__ */
+#endif /* !__ASSEMBLY__ && !__ASSEMBLER__ */
 #endif /* VTLGEN_HYPERV_VTL_HVC3_H */

@@ -173,3 +173,76 @@ def test_validate_on_qemu_user_without_tools(workdir: Path, monkeypatch: pytest.
     result = runner.invoke(app, ["validate", "--backend", "qemu-user", "--trials", "1"])
     assert result.exit_code == 2
     assert "install the Debian package" in result.output
+
+
+def test_lint_default_spec(workdir: Path) -> None:
+    result = runner.invoke(app, ["lint"])
+    assert result.exit_code == 0, result.output
+    assert "error[conduit-not-smccc] hvc3:" in result.output and "(waived:" in result.output
+    assert "0 finding(s), 1 waived" in result.output
+    assert runner.invoke(app, ["lint", "--fail-on", "warning"]).exit_code == 0
+
+
+def test_lint_posted_fixture_fails_and_json_lists_findings(workdir: Path) -> None:
+    posted = str(ROOT / "tests/data/hyperv_vtl_posted.yaml")
+    result = runner.invoke(app, ["lint", posted, "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["ok"] is False
+    rules = {row["rule"] for row in data["findings"]}
+    assert {"conduit-not-smccc", "kernel-register-not-preserved", "unspecified-state", "steering-register-shared",
+            "context-no-size-limit"} <= rules  # fmt: skip
+    first = data["findings"][0]
+    assert first["file"].endswith("hyperv_vtl_posted.yaml") and first["line"] > 1 and first["source"]
+
+
+def test_lint_fail_on_warning(workdir: Path) -> None:
+    spec = workdir / "spec" / "hyperv_vtl.yaml"
+    text = spec.read_text()
+    entry = text[text.index("  TRBLIMITR_EL1:\n") : text.index("\nconventions:")]
+    spec.write_text(text.replace(entry, ""))
+    assert runner.invoke(app, ["lint"]).exit_code == 0
+    warned = runner.invoke(app, ["lint", "--fail-on", "warning"])
+    assert warned.exit_code == 1 and "warning[steering-register-unclassified]" in warned.output
+
+
+def test_lint_sarif_for_github_code_scanning(workdir: Path) -> None:
+    posted = str(ROOT / "tests/data/hyperv_vtl_posted.yaml")
+    result = runner.invoke(app, ["lint", "spec/hyperv_vtl.yaml", posted, "--format", "sarif"])
+    assert result.exit_code == 1
+    sarif = json.loads(result.output)
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = sarif["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "vtlgen" and driver["version"]
+    rule_ids = [rule["id"] for rule in driver["rules"]]
+    for rule in driver["rules"]:
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning")
+    for result_ in run["results"]:
+        assert rule_ids[result_["ruleIndex"]] == result_["ruleId"]
+        assert result_["level"] in ("error", "warning") and result_["message"]["text"]
+        (location,) = result_["locations"]
+        physical = location["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] in ("spec/hyperv_vtl.yaml", posted)
+        assert physical["region"]["startLine"] >= 1 and physical["region"]["startColumn"] >= 1
+    waived = [r for r in run["results"] if "suppressions" in r]
+    assert len(waived) == 1 and waived[0]["suppressions"][0]["kind"] == "inSource"
+    assert waived[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "spec/hyperv_vtl.yaml"
+
+
+def test_diff_no_changes_and_bad_input(workdir: Path) -> None:
+    same = runner.invoke(app, ["diff", "spec/hyperv_vtl.yaml", "spec/hyperv_vtl.yaml"])
+    assert same.exit_code == 0 and "no ABI changes" in same.output
+    assert runner.invoke(app, ["diff", "spec/hyperv_vtl.yaml", "nope.yaml"]).exit_code == 2
+    assert runner.invoke(app, ["diff", "spec/hyperv_vtl.yaml"]).exit_code == 2
+
+
+def test_oversized_context_cannot_be_generated(workdir: Path) -> None:
+    spec = workdir / "spec" / "hyperv_vtl.yaml"
+    spec.write_text(edited(spec.read_text(), "max_size: 1024", "max_size: 512"))
+    result = runner.invoke(app, ["generate"])
+    line = spec.read_text()[: spec.read_text().index("max_size: 512")].count("\n") + 1
+    assert result.exit_code == 2
+    assert result.output.startswith(f"spec/hyperv_vtl.yaml:{line}:13: context.max_size: the context is 768 bytes")
+    assert runner.invoke(app, ["lint"]).exit_code == 1

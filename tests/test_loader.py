@@ -74,7 +74,6 @@ CASES = [
     ("function number too big", "number: 1\n", "number: 70000\n", "conventions[1].function_id.number", "65535"),
     ("unknown owner", "owner: vendor-hyp", "owner: hyp", "conventions[1].function_id.owner", "vendor-hyp"),
     ("boolean immediate", "imm16: 3}", "imm16: true}", "conventions[0].conduit.imm16", "integer"),
-    ("context too big", "max_size: 1024", "max_size: 512", "context.max_size", "over its maximum"),
     ("missing key", "abi_version: 1.0.0\n", "", "abi_version", "missing"),
     ("bad version", "abi_version: 1.0.0", "abi_version: one", "abi_version", "pattern"),
     ("unknown source", "sources: [hvdef]}", "sources: [nowhere]}", "conventions[1].arguments[1].sources[0]", "unknown"),

@@ -14,10 +14,13 @@ from typing import Annotated, NoReturn, Optional
 import typer
 from rich.console import Console
 
-from vtlgen import __version__, artifacts, lowering, qemu_backend, render, specs, sync, tables
+from vtlgen import __version__, abidiff, artifacts, lowering, qemu_backend, render, sarif, specs, sync, tables
 from vtlgen.assembler import AssemblyError
-from vtlgen.loader import LoadedSpec, SpecError, load_all
+from vtlgen.lint import counts
+from vtlgen.lint import lint as lint_spec
+from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.plan import Plan
+from vtlgen.rules import RULES
 from vtlgen.schema import Spec
 from vtlgen.validator import DEFAULT_TRIALS
 from vtlgen.validator import validate as run_validation
@@ -53,11 +56,25 @@ def load_specs(paths: list[Path] | None) -> list[LoadedSpec]:
         fail("\n".join(str(problem) for problem in error.problems))
 
 
+def lowering_failure(loaded: LoadedSpec, error: lowering.LoweringError) -> NoReturn:
+    line, column = loaded.locate(error.path)
+    path = format_path(error.path)
+    fail(f"{loaded.path}:{line}:{column}: {path + ': ' if path else ''}{error}")
+
+
+def load_one(path: Path) -> LoadedSpec:
+    """One spec on its own (two revisions of a spec share their id)."""
+    try:
+        return load(path)
+    except SpecError as error:
+        fail("\n".join(str(problem) for problem in error.problems))
+
+
 def plans_for(loaded: LoadedSpec) -> list[Plan]:
     try:
         return lowering.lower(loaded.spec, loaded.path.as_posix())
     except lowering.LoweringError as error:
-        fail(f"{loaded.path}:1:1: {error}")
+        lowering_failure(loaded, error)
 
 
 def _version(value: bool) -> None:
@@ -98,7 +115,7 @@ def build_files(loaded: LoadedSpec) -> list[artifacts.ConventionArtifacts]:
     try:
         return artifacts.build(loaded)
     except lowering.LoweringError as error:
-        fail(f"{loaded.path}:1:1: {error}")
+        lowering_failure(loaded, error)
     except AssemblyError as error:  # a template bug or an unencodable spec: never write
         fail(f"internal error: the generated stub does not assemble: {error}", code=EXIT_BAD_INPUT)
 
@@ -223,6 +240,89 @@ def validate(
             typer.echo(report.summary())
             for violation in report.violations:
                 typer.echo("  " + violation.describe().replace("\n", "\n  "))
+    if not ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    warning = "warning"
+    error = "error"
+
+
+@app.command()
+def lint(
+    spec: SpecArgs = None,
+    output: Annotated[LintFormat, typer.Option("--format", help="text, json or sarif (GitHub code scanning).")] = (
+        LintFormat.text
+    ),
+    fail_on: Annotated[FailOn, typer.Option(help="Lowest unwaived severity that fails.")] = FailOn.error,
+) -> None:
+    """Check specs against the arm64 maintainers' review rules."""
+    results = [(loaded, lint_spec(loaded.spec)) for loaded in load_specs(spec)]
+    failing = sum(counts(findings, fail_on.value)[0] for _, findings in results)
+    if output is LintFormat.sarif:
+        typer.echo(json.dumps(sarif.report(results), indent=2))
+    elif output is LintFormat.json:
+        rows = []
+        for loaded, findings in results:
+            for f in findings:
+                line, column = loaded.locate(f.path)
+                rows.append({
+                    "file": loaded.path.as_posix(), "line": line, "column": column, "path": format_path(f.path),
+                    "rule": f.rule, "severity": f.severity, "convention": f.convention, "message": f.message,
+                    "waived": f.waived, "source": RULES[f.rule].source,
+                })  # fmt: skip
+        typer.echo(json.dumps({"ok": failing == 0, "findings": rows}, indent=2))
+    else:
+        for loaded, findings in results:
+            for f in findings:
+                line, column = loaded.locate(f.path)
+                scope = f"{f.convention}: " if f.convention else ""
+                waived = f" (waived: {f.waived})" if f.waived else ""
+                typer.echo(
+                    f"{loaded.path.as_posix()}:{line}:{column}: {f.severity}[{f.rule}] {scope}{f.message}{waived}"
+                )
+                typer.echo(f"    why: {RULES[f.rule].reason} ({RULES[f.rule].source})")
+            waived_count = sum(1 for f in findings if f.waived)
+            typer.echo(f"{loaded.path.as_posix()}: {len(findings) - waived_count} finding(s), {waived_count} waived")
+    if failing:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The spec as it was.", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The spec as it is now.", show_default=False)],
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """List ABI changes between two spec revisions; exit 1 when NEW's version bump is too small."""
+    before, after = load_one(old), load_one(new)
+    changes = abidiff.diff(before.spec, after.spec)
+    required = abidiff.required_bump(changes)
+    actual = abidiff.actual_bump(before.spec.abi_version, after.spec.abi_version)
+    ok = abidiff.bump_ok(required, actual)
+    verdict = (
+        f"ABI {before.spec.abi_version} -> {after.spec.abi_version}: {actual} bump; "
+        f"the changes need {'no' if required == 'none' else 'a ' + required} bump: {'ok' if ok else 'NOT OK'}"
+    )
+    if output is OutputFormat.json:
+        payload = {
+            "old": before.spec.abi_version, "new": after.spec.abi_version, "required_bump": required,
+            "actual_bump": actual, "ok": ok, "changes": [c.as_dict() for c in changes],
+        }  # fmt: skip
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        for change in changes:
+            typer.echo(f"{change.kind:<10} {change.what}: {change.old} -> {change.new} ({change.why})")
+        if not changes:
+            typer.echo("no ABI changes")
+        typer.echo(verdict)
     if not ok:
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -54,10 +54,19 @@ _WHY = {
 
 
 class LoweringError(ValueError):
-    """A spec the stub generator cannot realise; the message says why."""
+    """A spec the stub generator cannot realise; the message says why, `path` says where."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()):
+        super().__init__(message)
+        self.path = path
 
 
 def lower(spec: Spec, spec_file: str) -> list[Plan]:
+    context = spec.context
+    if context.max_size is not None and context.size > context.max_size:
+        # The header's static_assert would fail; say so here, where the spec can be fixed.
+        message = f"the context is {context.size} bytes, over its maximum of {context.max_size}"
+        raise LoweringError(message, ("context", "max_size"))
     return [lower_convention(spec, convention, spec_file) for convention in spec.conventions]
 
 
@@ -214,17 +223,27 @@ def materialize_cost(value: int, width: int) -> int:
     return len(_materialize("x0", value, width))
 
 
+def declared_preserved(convention: Convention) -> set[str]:
+    """Registers the convention says the hypervisor preserves (e.g. SMCCC's x18-x30)."""
+    return {name for group in convention.preserved for name in registers.expand(group)}
+
+
+def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
+    """Registers whose caller value survives the switch: private ones, and those the
+    convention declares preserved. Everything else is exchanged or may change."""
+    classes = register_classes(spec)
+    private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
+    return private | declared_preserved(convention)
+
+
 def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan:
     classes = register_classes(spec)
     context = context_layout(spec)
     slots = shared_slots(spec)
     if any(s.register == "sp" for s in slots):
-        raise LoweringError("sp cannot be shared: the stub runs on its own stack")
-    preserved_extra: set[str] = set()
-    for group in convention.preserved:
-        preserved_extra.update(registers.expand(group))
-    private = {name for name in MODELED if classes[name] is RegisterClass.PRIVATE}
-    preserved = private | (preserved_extra & set(MODELED))
+        raise LoweringError("sp cannot be shared: the stub runs on its own stack", ("registers", "sp"))
+    preserved_extra = declared_preserved(convention)
+    preserved = preserved_registers(spec, convention) & set(MODELED)
 
     if convention.transport == "registers":
         register_slots = [s for s in slots if s.register not in preserved_extra]
@@ -397,6 +416,8 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
         classes=_class_rows(spec),
         register_classes=tuple((r.name, classes[r.name].value) for r in registers.ARCHITECTURAL),
         slots=tuple(slots),
+        system_registers=tuple((n, r.class_.value, r.writable) for n, r in spec.system_registers.items()),
+        not_modelled=_not_modelled(spec),
         constants=tuple(constants),
         frame=frame,
         blocks=tuple(blocks),
@@ -559,6 +580,13 @@ def _constants(convention: Convention, prefix: str, arguments: Iterable[Argument
                 Constant(argument.name, argument.value, f"{argument.comment or 'argument'} in {argument.register}")
             )
     return out
+
+
+def _not_modelled(spec: Spec) -> tuple[str, ...]:
+    """Classified state that keystone and unicorn cannot touch (ABI.md "Tool facts": no
+    SVE/SME), and system registers: lint checks their classes, no emulation does."""
+    groups = [key for key in spec.registers if not set(registers.expand(key)) <= set(MODELED)]
+    return (*groups, *spec.system_registers)
 
 
 def _class_rows(spec: Spec) -> tuple[ClassRow, ...]:

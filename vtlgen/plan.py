@@ -63,7 +63,7 @@ class ContextLayout:
     macro_prefix: str
     python_class: str
     size: int
-    max_size: int
+    max_size: int | None
     align: int
     elements: tuple[ContextElement, ...]
     members: tuple[Member, ...]
@@ -187,6 +187,8 @@ class Plan:
     classes: tuple[ClassRow, ...]
     register_classes: tuple[tuple[str, str], ...]  # every architectural register -> class
     slots: tuple[Slot, ...]  # every shared register's slot, in context order
+    system_registers: tuple[tuple[str, str, bool], ...]  # name, class, writable
+    not_modelled: tuple[str, ...]  # classified state no validation backend can run (SVE, SME, sysregs)
     constants: tuple[Constant, ...]
     frame: Frame
     blocks: tuple[Block, ...]

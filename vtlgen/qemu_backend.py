@@ -253,6 +253,7 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
         lower_bound=plan.budget.lower_bound,
         properties_checked=[p for p in PROPERTIES if p not in UNOBSERVABLE],
         properties_unobservable=[f"{p}: {why}" for p, why in {**UNOBSERVABLE, **PARTIAL}.items()],
+        not_modelled=list(plan.not_modelled),
         violations=ordered,
         occurrences=dict(sorted(occurrences.items())),
     )

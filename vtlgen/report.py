@@ -65,6 +65,7 @@ class ConventionReport:
     lower_bound: int
     properties_checked: list[str]
     properties_unobservable: list[str] = field(default_factory=list)
+    not_modelled: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     occurrences: dict[str, int] = field(default_factory=dict)
 
@@ -94,4 +95,10 @@ class ConventionReport:
         )
         for limit in self.properties_unobservable:
             head += f"\n  limit: {limit}"
+        if self.not_modelled:
+            head += (
+                f"\n  not emulated (SVE/SME state and system registers are beyond keystone and unicorn; "
+                f"lint checks their classes): "
+                f"{', '.join(self.not_modelled)}"
+            )
         return head

@@ -83,7 +83,9 @@ class ContextField(Model):
 class Context(Model):
     c_name: str = Field(pattern=IDENTIFIER)
     align: Literal[8, 16] = 16
-    max_size: int = Field(ge=1)
+    max_size: int | None = Field(
+        default=None, ge=1, description="Bytes reserved for the context; lint requires it (review point 5)."
+    )
     fields: list[ContextField] = Field(min_length=1)
     sources: SourceRefs
     note: str | None = None

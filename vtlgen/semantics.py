@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vtlgen import registers
 from vtlgen.registers import Kind, RegisterNameError
+from vtlgen.rules import RULES
 from vtlgen.schema import ElementType, RegisterClass, Spec
 
 Path = tuple[str | int, ...]
@@ -83,11 +84,6 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
                 f"field {after.name!r} at {after.offset} overlaps {before.name!r} "
                 f"({before.offset}..{before.end}); expected an offset of at least {before.end}",
             )
-    if context.size > context.max_size:
-        yield Problem(
-            ("context", "max_size"),
-            f"the context is {context.size} bytes, over its maximum of {context.max_size}",
-        )
 
 
 def _expected_type(name: str) -> ElementType | None:
@@ -260,6 +256,11 @@ def _check_conventions(spec: Spec) -> Iterator[Problem]:
 def _check_waivers(spec: Spec) -> Iterator[Problem]:
     ids = {c.id for c in spec.conventions}
     for index, waiver in enumerate(spec.waivers):
+        if waiver.rule not in RULES:
+            yield Problem(
+                ("waivers", index, "rule"),
+                f"unknown lint rule {waiver.rule!r}; `vtlgen lint --format json` names the rules",
+            )
         if waiver.convention is not None and waiver.convention not in ids:
             yield Problem(
                 ("waivers", index, "convention"),

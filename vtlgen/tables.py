@@ -19,7 +19,7 @@ def register_table(plan: Plan) -> Table:
 
 def context_table(plan: Plan) -> Table:
     layout = plan.context
-    title = f"struct {layout.c_name}: {layout.size} bytes (max {layout.max_size}, align {layout.align})"
+    title = f"struct {layout.c_name}: {layout.size} bytes (max {layout.max_size or '-'}, align {layout.align})"
     table = Table(title=title, title_justify="left")
     for column in ("field", "type", "count", "offset", "end", "macro"):
         table.add_column(column, justify="right" if column in ("count", "offset", "end") else "left")

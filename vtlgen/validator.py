@@ -48,6 +48,7 @@ def validate(
         instructions_per_round_trip=max(counts) if counts else 0,
         lower_bound=plan.budget.lower_bound,
         properties_checked=list(PROPERTIES),
+        not_modelled=list(plan.not_modelled),
         violations=ordered,
         occurrences=dict(sorted(seen.items())),
     )

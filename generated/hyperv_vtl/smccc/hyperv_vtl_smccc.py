@@ -113,6 +113,16 @@ REGISTER_CLASSES = {
     "nzcv": "clobbered",
 }
 
+# System register -> (class, writable).
+SYSTEM_REGISTERS = {
+    "PMBSR_EL1": ("private", True),
+    "PMBPTR_EL1": ("private", True),
+    "PMBLIMITR_EL1": ("private", True),
+    "TRBPTR_EL1": ("private", True),
+    "TRBBASER_EL1": ("private", True),
+    "TRBLIMITR_EL1": ("private", True),
+}
+
 # Shared register -> (field, index, byte offset, size) in the context.
 SLOTS = {
     "x0": ("x", 0, 0, 8),

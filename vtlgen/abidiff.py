@@ -203,22 +203,21 @@ def _conventions(old: Spec, new: Spec) -> list[Change]:
                 out.append(
                     Change("breaking", f"{cid} {aspect}", value, after[aspect], "callers are built against the old one")
                 )
-        old_results = {r for g in convention.results for r in registers.expand(g)}
-        new_results = {r for g in other.results for r in registers.expand(g)}
-        for register in sorted(old_results - new_results):
-            out.append(Change("breaking", f"{cid} result {register}", "result", "-", "callers may read it"))
-        for register in sorted(new_results - old_results):
-            out.append(Change("compatible", f"{cid} result {register}", "-", "result", "a new result"))
-        old_kept = {r for g in convention.preserved for r in registers.expand(g)}
-        new_kept = {r for g in other.preserved for r in registers.expand(g)}
-        for register in sorted(old_kept - new_kept):
-            out.append(Change("breaking", f"{cid} preserves {register}", "yes", "no", "stubs rely on it surviving"))
-        for register in sorted(new_kept - old_kept):
-            out.append(Change("compatible", f"{cid} preserves {register}", "no", "yes", "a new guarantee"))
+        out += _register_set(f"{cid} result", convention.results, other.results, "callers may read it")
+        out += _register_set(f"{cid} preserves", convention.preserved, other.preserved, "stubs rely on it surviving")
     for cid, convention in new_by_id.items():
         if cid not in old_by_id:
             out.append(Change("compatible", f"convention {cid}", "-", convention.symbol, "convention added"))
     return out
+
+
+def _register_set(label: str, old_groups: list[str], new_groups: list[str], why_removed: str) -> list[Change]:
+    """Results or preserved registers: losing one breaks callers, gaining one is a new promise."""
+    before = {r for g in old_groups for r in registers.expand(g)}
+    after = {r for g in new_groups for r in registers.expand(g)}
+    lost = [Change("breaking", f"{label} {r}", "yes", "no", why_removed) for r in sorted(before - after)]
+    gained = [Change("compatible", f"{label} {r}", "no", "yes", "a new guarantee") for r in sorted(after - before)]
+    return lost + gained
 
 
 def _version(text: str) -> tuple[int, int, int]:

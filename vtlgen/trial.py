@@ -54,6 +54,15 @@ class InitialState:
     def slot_value(self, offset: int, size: int) -> int:
         return int.from_bytes(self.region[GUARD + offset : GUARD + offset + size], "little")
 
+    def expected_region(self, plan: Plan, slots: dict[str, int]) -> bytes:
+        """The region as it must be after the return: VTL0's new values in the shared slots."""
+        region = bytearray(self.region)
+        for slot in plan.slots:
+            if slot.register in slots:
+                start = GUARD + slot.offset
+                region[start : start + slot.size] = slots[slot.register].to_bytes(slot.size, "little")
+        return bytes(region)
+
 
 @dataclass(frozen=True)
 class Switch:

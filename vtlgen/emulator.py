@@ -23,12 +23,15 @@ from unicorn import (
     UC_ARCH_ARM64,
     UC_HOOK_CODE,
     UC_HOOK_INTR,
+    UC_HOOK_MEM_FETCH_PROT,
     UC_HOOK_MEM_READ,
     UC_HOOK_MEM_UNMAPPED,
     UC_HOOK_MEM_WRITE,
     UC_MEM_WRITE,
     UC_MEM_WRITE_UNMAPPED,
     UC_MODE_ARM,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
 )
 from unicorn import arm64_const as regs
 from unicorn.unicorn_py3.arch.types import uc_hook_h as _uc_hook_h
@@ -213,16 +216,18 @@ class Harness:
 
     def _machine(self) -> Uc:
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        # Only the stub's own page is executable: a return or branch anywhere else faults
+        # on the fetch, and is reported as control leaving the stub (P5).
         uc.mem_map(CODE, CODE_SIZE)
-        uc.mem_map(RETURN_ADDRESS, 0x1000)
-        uc.mem_map(CONTEXT_PAGE, 0x1000)
-        uc.mem_map(STACK, STACK_SIZE)
+        uc.mem_map(RETURN_ADDRESS, 0x1000, UC_PROT_READ)
+        uc.mem_map(CONTEXT_PAGE, 0x1000, UC_PROT_READ | UC_PROT_WRITE)
+        uc.mem_map(STACK, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
         uc.mem_write(CODE, self.assembly.code)
         uc.reg_write(_CPACR, 3 << 20)  # FPEN: let EL1 use the SIMD registers
         uc.hook_add(UC_HOOK_INTR, self._on_trap)
         if self.checks:
             self._add_code_hook(uc)
-            uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+            uc.hook_add(UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_FETCH_PROT, self._on_unmapped)
             if not self.static_memory:
                 uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._on_memory)
         return uc
@@ -434,7 +439,14 @@ class Harness:
         assert trial is not None
         pc = uc.reg_read(_PC)
         offset = pc - CODE
-        word = int.from_bytes(bytes(uc.mem_read(pc, 4)), "little") if CODE <= pc < self.end else 0
+        if not CODE <= pc < self.end:
+            # Executing past the stub's end: it never returned to the entry x30.
+            message = "control leaves the stub without returning to the entry x30"
+            self._violate("P5", message, trial.current, "pc", fmt(RETURN_ADDRESS), fmt(pc))
+            trial.fatal = True
+            uc.emu_stop()
+            return
+        word = int.from_bytes(bytes(uc.mem_read(pc, 4)), "little")
         if intno != _UDEF or not is_conduit(word):
             self._violate("P9", f"unexpected exception {intno} (not a conduit)", offset, "", "", f"0x{word:08x}")
             trial.fatal = True

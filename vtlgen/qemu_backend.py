@@ -50,7 +50,7 @@ MAX_SWITCH = 128
 _CPU = "31Q Q 64Q"
 _IN = struct.Struct(f"<29Q 64Q {REGION}s I I {MAX_SWITCH * 24}s {MAX_SWITCH * 24}s")
 _TRAP = f"Q I I {_CPU} 16s {REGION}s"
-_OUT = struct.Struct(f"<I I Q Q {_TRAP} {_TRAP} {_CPU} {REGION}s")
+_OUT = struct.Struct(f"<I I Q Q {_TRAP} {_TRAP} {_CPU} 16s {REGION}s")
 _SWITCH = struct.Struct("<I I Q Q")
 _MEMORY = struct.Struct("<I I 16s")
 _KINDS = {"x": 0, "q": 1, "nzcv": 2}
@@ -81,7 +81,8 @@ def harness_source() -> str:
 def wrap_stub(text: str) -> str:
     """Name the stub's first instruction and its end, so the harness can call and bound it."""
     head = "\t.text\n\t.balign 4\n\t.global vtlgen_stub_entry\nvtlgen_stub_entry:\n"
-    return head + text + "\n\t.global vtlgen_stub_end\nvtlgen_stub_end:\n"
+    # Falling off the end hits a permanently undefined instruction, not whatever comes next.
+    return head + text + "\n\t.global vtlgen_stub_end\nvtlgen_stub_end:\n\tudf #0\n"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class _Trap:
     region: bytes
 
 
-def _unpack(raw: bytes) -> tuple[int, int, int, int, list[_Trap], dict[str, int], bytes]:
+def _unpack(raw: bytes) -> tuple[int, int, int, int, list[_Trap], dict[str, int], bytes, bytes]:
     fields = _OUT.unpack(raw)
     status, traps, fault_pc, fault_address = fields[:4]
     position, trap_list = 4, []
@@ -163,7 +164,8 @@ def _unpack(raw: bytes) -> tuple[int, int, int, int, list[_Trap], dict[str, int]
         trap_list.append(_Trap(pc, word, bool(valid), cpu, record, region))
         position += 5 + cpu_size
     after = _cpu(fields[position : position + cpu_size])
-    return status, traps, fault_pc, fault_address, trap_list, after, fields[position + cpu_size]
+    record, region = fields[position + cpu_size], fields[position + cpu_size + 1]
+    return status, traps, fault_pc, fault_address, trap_list, after, record, region
 
 
 def _constant(record: bytes) -> Callable[[int], bytes]:
@@ -206,7 +208,7 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
             note(f.property, f.message, pc_offset, f.location, f.expected, f.actual, k)
 
     for k, (state, switch) in enumerate(zip(states, switches, strict=True)):
-        status, traps, fault_pc, fault_address, trap_list, after, region = _unpack(
+        status, traps, fault_pc, fault_address, trap_list, after, after_record, region = _unpack(
             output[k * _OUT.size : (k + 1) * _OUT.size]
         )
         vtl2 = contract.Vtl2Values(state, [(built.stub_start, built.stub_end)], [built.return_point, CONTEXT])
@@ -224,7 +226,11 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
             record = first.record if first.record_valid else bytes(16)
             findings(contract.frame(plan, state, first.cpu, _constant(record)), at, k)
         if status == _NOT_A_CONDUIT:
-            note("P9", "unexpected undefined instruction (not a conduit)", offset_of(fault_pc), "", "", "", k)
+            if offset_of(fault_pc) is None:
+                message = "control leaves the stub without returning to the entry x30"
+                note("P5", message, None, "pc", fmt(built.return_point), fmt(fault_pc), k)
+            else:
+                note("P9", "unexpected undefined instruction (not a conduit)", offset_of(fault_pc), "", "", "", k)
             continue
         if status == _TIMEOUT:
             note("P9", "did not finish within the time limit", offset_of(fault_pc), "", "", "", k)
@@ -240,7 +246,7 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
         if traps == 0:
             note("P9", "never traps", None, "", "one trap", "none", k)
             continue
-        findings(contract.frame(plan, state, after, _constant(bytes(16))), None, k)
+        findings(contract.frame(plan, state, after, _constant(after_record)), None, k)
         findings(contract.exit(plan, state, after, region, switch.expected_slots, set()), None, k)
     ordered = in_order(violations.values())
     return ConventionReport(

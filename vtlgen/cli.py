@@ -98,7 +98,7 @@ def show(spec: SpecArgs = None) -> None:
     console = Console(width=120, highlight=False, soft_wrap=False)
     for loaded in load_specs(spec):
         console.print(f"[bold]{loaded.spec.title}[/bold] ({loaded.path}, ABI {loaded.spec.abi_version})")
-        console.print(tables.spec_overview(plans_for(loaded)))
+        console.print(tables.spec_overview(loaded.spec, plans_for(loaded)))
 
 
 @app.command()

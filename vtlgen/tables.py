@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.table import Table
 
 from vtlgen.plan import Plan
+from vtlgen.schema import Spec
 
 
 def register_table(plan: Plan) -> Table:
@@ -52,6 +53,27 @@ def convention_table(plans: list[Plan]) -> Table:
     return table
 
 
-def spec_overview(plans: list[Plan]) -> Group:
+def decisions_table(spec: Spec) -> Table:
+    """Where the sources disagree, which one the spec follows (ABI.md)."""
+    table = Table(title=f"{spec.id}: decisions", title_justify="left")
+    for column in ("topic", "follows", "against", "why"):
+        table.add_column(column)
+    for decision in spec.decisions:
+        table.add_row(decision.topic, decision.follows, ", ".join(decision.against), decision.reason)
+    return table
+
+
+def budget_table(plan: Plan) -> Table:
+    table = Table(title=f"{plan.convention_id}: instruction budget (lower bound per round trip)", title_justify="left")
+    table.add_column("term")
+    table.add_column("instructions", justify="right")
+    for term in plan.budget.terms:
+        table.add_row(term.what, str(term.count))
+    table.add_row("[bold]lower bound[/bold]", f"[bold]{plan.budget.lower_bound}[/bold]")
+    return table
+
+
+def spec_overview(spec: Spec, plans: list[Plan]) -> Group:
     first = plans[0]
-    return Group(register_table(first), context_table(first), convention_table(plans))
+    budgets = [budget_table(plan) for plan in plans]
+    return Group(register_table(first), context_table(first), convention_table(plans), decisions_table(spec), *budgets)

@@ -246,3 +246,28 @@ def test_oversized_context_cannot_be_generated(workdir: Path) -> None:
     assert result.exit_code == 2
     assert result.output.startswith(f"spec/hyperv_vtl.yaml:{line}:13: context.max_size: the context is 768 bytes")
     assert runner.invoke(app, ["lint"]).exit_code == 1
+
+
+def test_every_malformed_spec_case_exits_2_with_located_lines(workdir: Path) -> None:
+    import re
+
+    from tests.test_loader import CASES
+
+    located = re.compile(r"^spec/hyperv_vtl\.yaml:\d+:\d+: \S+.*$")
+    spec = workdir / "spec" / "hyperv_vtl.yaml"
+    original = spec.read_text()
+    for name, old, new, path, _ in CASES:
+        spec.write_text(edited(original, old, new))
+        result = runner.invoke(app, ["generate"])
+        assert result.exit_code == 2, name
+        lines = result.output.strip().splitlines()
+        assert lines and all(located.match(line) for line in lines), (name, result.output)
+        assert any(f": {path}: " in line for line in lines), (name, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_unwritable_output_is_reported_without_traceback(workdir: Path) -> None:
+    blocker = workdir / "blocked"
+    blocker.write_text("a file where a folder should be\n")
+    result = runner.invoke(app, ["generate", "--out", str(blocker)])
+    assert result.exit_code == 2 and "Traceback" not in result.output

@@ -138,7 +138,10 @@ def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
         files = {path: text for item in built for path, text in item.files.items()}
         changes = sync.plan_changes(out, loaded.spec.id, files)
         if changes.any:
-            sync.apply(out, loaded.spec.id, files)
+            try:
+                sync.apply(out, loaded.spec.id, files)
+            except OSError as error:  # the old tree is left as it was
+                fail(f"error: cannot write {out.as_posix()}/{loaded.spec.id}: {error.strerror or error}")
         total.merge(changes)
         for item in built:
             plan = item.plan

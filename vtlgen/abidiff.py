@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from vtlgen import registers
-from vtlgen.lowering import register_classes
+from vtlgen.layout import register_classes
 from vtlgen.schema import ContextField, Convention, RegisterClass, Spec
 
 Kind = Literal["breaking", "compatible"]

@@ -1,0 +1,97 @@
+"""A64 instruction builders for the stubs: load/store text in both operand forms, pairing
+of adjacent slots into LDP/STP, and MOVZ/MOVK constants. No ABI decisions are made here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vtlgen.plan import Instruction, Slot
+
+# LDP/STP take a signed 7-bit immediate scaled by the access size; LDR/STR an unsigned
+# 12-bit one (Arm ARM, C6.2 "LDP", "LDR (immediate)").
+PAIR_LIMIT = 63
+SINGLE_LIMIT = 4095
+
+
+class OutOfRange(ValueError):
+    """A slot's offset does not fit the load/store immediate."""
+
+
+def instruction(mnemonic: str, operands: str, comment: str = "") -> Instruction:
+    """An instruction with no context offsets: the same text in both flavours."""
+    return Instruction(mnemonic, operands, operands, comment)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One load or store: one or two registers at one context offset."""
+
+    slots: tuple[Slot, ...]
+
+    @property
+    def registers(self) -> set[str]:
+        return {s.register for s in self.slots}
+
+
+def pair_up(slots: Sequence[Slot]) -> list[Transfer]:
+    """Pair registers of adjacent slots so one LDP/STP moves two (ARCHITECTURE: paired)."""
+    transfers: list[Transfer] = []
+    index = 0
+    while index < len(slots):
+        first = slots[index]
+        if index + 1 < len(slots):
+            second = slots[index + 1]
+            adjacent = second.offset == first.offset + first.size and second.size == first.size
+            if adjacent and first.offset // first.size <= PAIR_LIMIT:
+                transfers.append(Transfer((first, second)))
+                index += 2
+                continue
+        if first.offset // first.size > SINGLE_LIMIT:
+            raise OutOfRange(f"{first.register}'s slot at {first.offset} is out of LDR/STR range")
+        transfers.append(Transfer((first,)))
+        index += 1
+    return transfers
+
+
+def load_store(op: str, names: Sequence[str], base: str, offset: int, macro: str | None, comment: str) -> Instruction:
+    """`op` is "ld" or "st": one register gives LDR/STR, two give LDP/STP."""
+    mnemonic = op + ("p" if len(names) == 2 else "r")
+    regs = ", ".join(names)
+    literal = f"{regs}, [{base}, #{offset}]" if offset else f"{regs}, [{base}]"
+    symbolic = f"{regs}, [{base}, #{macro}]" if macro else literal
+    return Instruction(mnemonic, literal, symbolic, comment)
+
+
+def context_transfer(op: str, transfer: Transfer, base: str, substitute: dict[str, str]) -> Instruction:
+    names = [substitute.get(s.register, s.register) for s in transfer.slots]
+    first = transfer.slots[0]
+    where = f"ctx->{first.field}[{first.index}" + (
+        f"..{transfer.slots[-1].index}]" if len(transfer.slots) == 2 else "]"
+    )
+    what = ", ".join(s.register for s in transfer.slots)
+    verb = "VTL0's {} from {}" if op == "ld" else "VTL0's {} to {}"
+    return load_store(op, names, base, first.offset, first.macro, verb.format(what, where))
+
+
+def pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
+    """Registers in consecutive pairs (the last alone if odd), for STP/LDP saves."""
+    return [tuple(names[i : i + 2]) for i in range(0, len(names), 2)]
+
+
+def materialize(register: str, value: int, width: int) -> list[Instruction]:
+    """MOVZ/MOVK for a constant: one instruction per non-zero 16-bit chunk (at least one)."""
+    name = register if width == 64 else "w" + register[1:]
+    chunks = [(shift, (value >> shift) & 0xFFFF) for shift in range(0, width, 16)]
+    nonzero = [(s, c) for s, c in chunks if c] or [(0, 0)]
+    out = []
+    for position, (shift, chunk) in enumerate(nonzero):
+        op = "movz" if position == 0 else "movk"
+        shift_text = f", lsl #{shift}" if shift else ""
+        text = f"{name}, #0x{chunk:x}{shift_text}"
+        out.append(Instruction(op, text, text, ""))
+    return out
+
+
+def materialize_cost(value: int, width: int) -> int:
+    return len(materialize("x0", value, width))

@@ -1,0 +1,92 @@
+"""What a spec says about the context and the register file, in the Plan's terms:
+each register's class, the C layout of the context, and the slot of each shared register."""
+
+from __future__ import annotations
+
+from vtlgen import registers
+from vtlgen.plan import ContextElement, ContextLayout, ElementMacro, Member, Slot
+from vtlgen.schema import RegisterClass, Spec
+
+
+def register_classes(spec: Spec) -> dict[str, RegisterClass]:
+    """Every architectural register name to its class (the spec is already checked)."""
+    classes: dict[str, RegisterClass] = {}
+    for key, entry in spec.registers.items():
+        for name in registers.expand(key):
+            classes[name] = entry.class_
+    return classes
+
+
+_C_TYPES = {
+    "u64": ("VTLGEN_U64", "ctypes.c_uint64"),
+    "u128": ("VTLGEN_U128", "U128"),
+    "bytes": ("unsigned char", "ctypes.c_uint8"),
+}
+
+
+def context_layout(spec: Spec) -> ContextLayout:
+    context = spec.context
+    prefix = context.c_name.upper()
+    fields = sorted(context.fields, key=lambda f: f.offset)
+    elements = tuple(
+        ContextElement(
+            name=f.name,
+            c_type=f.type.value,
+            count=f.count,
+            offset=f.offset,
+            size=f.size,
+            element_size=f.element_size,
+            macro=f"{prefix}_{f.name.upper()}",
+        )
+        for f in fields
+    )
+    members: list[Member] = []
+    position = 0
+    for f in fields:
+        if f.offset > position:  # make the C compiler's padding explicit and named
+            gap = f.offset - position
+            members.append(Member(f"__pad{position}", "unsigned char", "ctypes.c_uint8", gap, position, gap, True))
+        c_type, ctypes_type = _C_TYPES[f.type.value]
+        members.append(Member(f.name, c_type, ctypes_type, f.count, f.offset, f.size, False))
+        position = f.end
+    if context.size > position:
+        gap = context.size - position
+        members.append(Member(f"__pad{position}", "unsigned char", "ctypes.c_uint8", gap, position, gap, True))
+    element_macros = tuple(
+        ElementMacro(f"{prefix}_{f.name.upper()}{i}", f"{f.name}[{i}]", f.offset + i * f.element_size)
+        for f in fields
+        if f.count > 1
+        for i in range(f.count)
+    )
+    python_class = "".join(part.capitalize() for part in context.c_name.split("_"))
+    return ContextLayout(
+        context.c_name,
+        prefix,
+        python_class,
+        context.size,
+        context.max_size,
+        context.align,
+        elements,
+        tuple(members),
+        element_macros,
+    )
+
+
+def shared_slots(spec: Spec) -> list[Slot]:
+    """Each shared register's slot, in context order."""
+    fields = {f.name: f for f in spec.context.fields}
+    prefix = spec.context.c_name.upper()
+    slots = []
+    for key, entry in spec.registers.items():
+        parts = entry.slot_parts()
+        if entry.class_ is not RegisterClass.SHARED or parts is None:
+            continue
+        field_name, first = parts
+        field = fields[field_name]
+        for offset, name in enumerate(registers.expand(key)):
+            index = first + offset
+            macro = f"{prefix}_{field_name.upper()}" + (str(index) if field.count > 1 else "")
+            slots.append(
+                Slot(name, field_name, index, field.offset + index * field.element_size, field.element_size, macro)
+            )
+    return sorted(slots, key=lambda s: s.offset)

@@ -101,3 +101,13 @@ def test_smccc_constants_in_bindings() -> None:
     assert module.HYPERV_VTL_SMCCC_FUNCTION_ID == 0x46000001
     assert module.HYPERV_VTL_SMCCC_CONDUIT_INSN == 0xD4000002
     assert module.HYPERV_VTL_SMCCC_HV_CALL_VTL_RETURN == 0x12
+
+
+def test_linux_flavour_takes_constants_from_the_header() -> None:
+    files = files_of(load(SPEC))
+    linux = files["hyperv_vtl/smccc/hyperv_vtl_smccc_linux.S"]
+    header = files["hyperv_vtl/smccc/hyperv_vtl_smccc.h"]
+    assert "#define HYPERV_VTL_SMCCC_FUNCTION_ID 0x46000001" in header
+    code = [line.split("/*")[0] for line in linux.splitlines() if line.startswith("\tmov")]
+    assert code and all("#0x" not in line for line in code)  # no literal constants in the code
+    assert any("HYPERV_VTL_SMCCC_FUNCTION_ID >> 16" in line for line in code)

@@ -79,8 +79,12 @@ def pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
     return [tuple(names[i : i + 2]) for i in range(0, len(names), 2)]
 
 
-def materialize(register: str, value: int, width: int) -> list[Instruction]:
-    """MOVZ/MOVK for a constant: one instruction per non-zero 16-bit chunk (at least one)."""
+def materialize(register: str, value: int, width: int, macro: str | None = None) -> list[Instruction]:
+    """MOVZ/MOVK for a constant: one instruction per non-zero 16-bit chunk (at least one).
+
+    With `macro`, the Linux flavour takes each chunk from the header's constant, as it takes
+    offsets from asm-offsets, so the value is written down once.
+    """
     name = register if width == 64 else "w" + register[1:]
     chunks = [(shift, (value >> shift) & 0xFFFF) for shift in range(0, width, 16)]
     nonzero = [(s, c) for s, c in chunks if c] or [(0, 0)]
@@ -88,8 +92,9 @@ def materialize(register: str, value: int, width: int) -> list[Instruction]:
     for position, (shift, chunk) in enumerate(nonzero):
         op = "movz" if position == 0 else "movk"
         shift_text = f", lsl #{shift}" if shift else ""
-        text = f"{name}, #0x{chunk:x}{shift_text}"
-        out.append(Instruction(op, text, text, ""))
+        literal = f"{name}, #0x{chunk:x}{shift_text}"
+        symbolic = f"{name}, #(({macro} >> {shift}) & 0xffff){shift_text}" if macro else literal
+        out.append(Instruction(op, literal, symbolic, ""))
     return out
 
 

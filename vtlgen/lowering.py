@@ -312,18 +312,11 @@ def _argument_instructions(arguments: list[ArgumentValue], context_register: str
     out: list[Instruction] = []
     for argument in arguments:
         if argument.value is None and argument.register != context_register:
-            out.append(
-                Instruction(
-                    "mov",
-                    f"{argument.register}, {context_register}",
-                    f"{argument.register}, {context_register}",
-                    "the context's address",
-                )
-            )
+            out.append(a64.instruction("mov", f"{argument.register}, {context_register}", "the context's address"))
     for argument in arguments:
         if argument.value is None:
             continue
-        moves = a64.materialize(argument.register, argument.value, argument.width)
+        moves = a64.materialize(argument.register, argument.value, argument.width, macro=argument.name)
         label = f"{argument.name} = 0x{argument.value:x}"
         out += [Instruction(m.mnemonic, m.literal, m.symbolic, label if i == 0 else "") for i, m in enumerate(moves)]
     return out

@@ -24,9 +24,9 @@ SYM_FUNC_START(__mshv_vtl_return_call_smccc)
 	 * arguments: SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc).
 	 */
 	mov    x2, x0	/* the context's address */
-	movz   w0, #0x1	/* HYPERV_VTL_SMCCC_FUNCTION_ID = 0x46000001 */
-	movk   w0, #0x4600, lsl #16
-	movz   x1, #0x12	/* HYPERV_VTL_SMCCC_HV_CALL_VTL_RETURN = 0x12 */
+	movz   w0, #((HYPERV_VTL_SMCCC_FUNCTION_ID >> 0) & 0xffff)	/* HYPERV_VTL_SMCCC_FUNCTION_ID = 0x46000001 */
+	movk   w0, #((HYPERV_VTL_SMCCC_FUNCTION_ID >> 16) & 0xffff), lsl #16
+	movz   x1, #((HYPERV_VTL_SMCCC_HV_CALL_VTL_RETURN >> 0) & 0xffff)	/* HYPERV_VTL_SMCCC_HV_CALL_VTL_RETURN = 0x12 */
 
 	/*
 	 * switch: Exactly one trap, with the convention's conduit.

@@ -41,8 +41,10 @@ def build(loaded: LoadedSpec) -> list[ConventionArtifacts]:
     return [build_convention(plan, spec_name) for plan in lower(loaded.spec, loaded.path.as_posix())]
 
 
+def merged(built: list[ConventionArtifacts]) -> dict[str, str]:
+    """Every convention's files, as one {relative path: text}."""
+    return {path: text for item in built for path, text in item.files.items()}
+
+
 def files_of(loaded: LoadedSpec) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for artifacts in build(loaded):
-        out.update(artifacts.files)
-    return out
+    return merged(build(loaded))

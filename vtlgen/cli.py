@@ -135,7 +135,7 @@ def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     rendered = [(loaded, build_files(loaded)) for loaded in loaded_specs]
     total = sync.Changes()
     for loaded, built in rendered:
-        files = {path: text for item in built for path, text in item.files.items()}
+        files = artifacts.merged(built)
         changes = sync.plan_changes(out, loaded.spec.id, files)
         if changes.any:
             try:
@@ -160,7 +160,7 @@ def check(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     """Exit 1, with a diff and the fixing command, when OUT differs from what the specs generate."""
     total = sync.Changes()
     for loaded in load_specs(spec):
-        files = {path: text for item in build_files(loaded) for path, text in item.files.items()}
+        files = artifacts.merged(build_files(loaded))
         total.merge(sync.plan_changes(out, loaded.spec.id, files))
     if not total.any:
         typer.echo(f"{out.as_posix()}: up to date")

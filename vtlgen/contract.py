@@ -143,7 +143,7 @@ def exit(
             got, want, shown = after[name], state.entry[name], name
         if got != want:
             out.append(Finding("P5", f"{shown} is not as at entry", shown, fmt(want), fmt(got), blame_register=name))
-    if state.expected_region(plan, dict(expected_slots)) == region_after:
+    if state.expected_region(plan, expected_slots) == region_after:
         return out  # the common case: every slot right, nothing else touched
     expected = bytearray(state.region)
     for slot in plan.slots:

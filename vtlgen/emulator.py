@@ -42,9 +42,9 @@ from unicorn.unicorn_py3.unicorn import uclib as _uclib
 from vtlgen import contract
 from vtlgen.assembler import Assembly
 from vtlgen.contract import Finding, fmt
-from vtlgen.disassembler import Access, Decoded, decode
+from vtlgen.disassembler import Access, Decoded
 from vtlgen.plan import Plan
-from vtlgen.report import Violation
+from vtlgen.report import StubSource, Violation
 from vtlgen.trial import (
     CALLER_LR,
     CALLER_RECORD,
@@ -138,7 +138,6 @@ class _Bank:
 class _Trial:
     state: InitialState
     vtl2: contract.Vtl2Values
-    count: int = 0
     traps: int = 0
     current: int = 0  # offset of the instruction being executed
     previous: int | None = None
@@ -173,7 +172,8 @@ class Harness:
         self.source_file = source_file
         self.checks = checks
         self.factory = TrialFactory(plan)
-        self.decoded: tuple[Decoded, ...] = decode(assembly.code)
+        self.source = StubSource(assembly, source_file)
+        self.decoded: tuple[Decoded, ...] = self.source.decoded
         self.end = CODE + len(assembly.code)
         # Hand-written stubs may loop; a correct one needs no more than a few times the bound.
         self.limit = 4 * plan.budget.lower_bound + 256
@@ -283,22 +283,15 @@ class Harness:
             raise self.hook_error
         if self.checks:
             self._finish(trial)
-        return TrialResult(seed, trial.count, trial.traps, tuple(trial.violations.values()))
+        return TrialResult(seed, len(trial.trace), trial.traps, tuple(trial.violations.values()))
 
     def _violate(self, prop: str, message: str, offset: int | None, location: str, expected: str, actual: str) -> None:
         trial = self.trial
         assert trial is not None
         key = (prop, offset, location)
-        if key in trial.violations:
-            return
-        if offset is not None and 0 <= offset < len(self.assembly.code):
-            text = self.decoded[offset // 4].text
-            line: int | None = self.assembly.line_of(offset)
-        else:
-            text, line = "(after the return)", None
-        trial.violations[key] = Violation(
-            prop, message, offset, text, line, self.source_file, location, expected, actual, trial.state.seed
-        )
+        if key not in trial.violations:
+            violation = self.source.violation(prop, message, offset, location, expected, actual, trial.state.seed)
+            trial.violations[key] = violation
 
     def _report(self, findings: list[Finding], default: int | None) -> None:
         """Blame each finding on the instruction that last wrote what it names."""
@@ -318,7 +311,6 @@ class Harness:
         trial = self.trial
         assert trial is not None
         offset = address - CODE
-        trial.count += 1
         trial.trace.append(offset)
         previous = trial.previous
         known = trial.known
@@ -331,11 +323,10 @@ class Harness:
                 self._check_frame(previous)
         trial.previous = trial.current = offset
         poisoned = trial.poisoned
-        if poisoned and not (
-            poisoned.isdisjoint(self.decoded[offset >> 2].reads)
-            and poisoned.isdisjoint(self.decoded[offset >> 2].writes)
-        ):
-            self._check_poison(offset)
+        if poisoned:
+            decoded = self.decoded[offset >> 2]
+            if not (poisoned.isdisjoint(decoded.reads) and poisoned.isdisjoint(decoded.writes)):
+                self._check_poison(offset)
         memory = self.static_accesses[offset >> 2]
         if memory is None:
             return
@@ -501,7 +492,7 @@ class Harness:
         last = trial.trace[-1] if trial.trace else None
         pc = uc.reg_read(_PC)
         if pc != RETURN_ADDRESS:
-            if trial.count >= self.limit:
+            if len(trial.trace) >= self.limit:
                 self._violate("P9", f"did not finish within {self.limit} instructions", last, "", "", "")
             else:
                 self._violate("P5", "did not return to the entry x30", last, "pc", fmt(RETURN_ADDRESS), fmt(pc))

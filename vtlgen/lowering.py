@@ -106,6 +106,7 @@ def _model(spec: Spec, convention: Convention, slots: list[Slot], arguments: lis
     return HypervisorModel(
         conduit_encoding=convention.conduit.encoding,
         conduit_text=convention.conduit.text,
+        function_id=None if convention.function_id is None else convention.function_id.encoded,
         arguments=tuple(arguments),
         register_slots=tuple(register_slots),
         memory_slots=tuple(memory_slots),

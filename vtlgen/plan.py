@@ -129,6 +129,7 @@ class HypervisorModel:
 
     conduit_encoding: int
     conduit_text: str
+    function_id: int | None  # the SMCCC function ID, when the convention has one
     arguments: tuple[ArgumentValue, ...]
     register_slots: tuple[Slot, ...]
     memory_slots: tuple[Slot, ...]

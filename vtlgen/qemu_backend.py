@@ -25,9 +25,8 @@ from pathlib import Path
 from vtlgen import __version__, contract, render, trial
 from vtlgen.assembler import assemble
 from vtlgen.contract import Finding, fmt
-from vtlgen.disassembler import decode
 from vtlgen.plan import Plan
-from vtlgen.report import PROPERTIES, ConventionReport, Violation, in_order
+from vtlgen.report import PROPERTIES, Collector, ConventionReport, StubSource
 from vtlgen.trial import CONTEXT, MASK64, REGION, InitialState, Switch, TrialFactory
 
 # Debian packages that provide each tool.
@@ -65,10 +64,6 @@ class ToolMissing(RuntimeError):
 
 class HarnessError(RuntimeError):
     """The harness could not be built or did not run."""
-
-
-def missing_tools() -> list[str]:
-    return [tool for tool in TOOLS if shutil.which(tool) is None]
 
 
 def harness_source() -> str:
@@ -174,11 +169,9 @@ def _constant(record: bytes) -> Callable[[int], bytes]:
 
 
 def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int) -> ConventionReport:
-    assembly = assemble(stub_text, stub_file)  # the same rules as unicorn, and source lines
-    decoded = decode(assembly.code)
+    source = StubSource(assemble(stub_text, stub_file), stub_file)  # unicorn's rules and source lines
     factory = TrialFactory(plan)
-    violations: dict[tuple[str, int | None, str], Violation] = {}
-    occurrences: dict[str, int] = {}
+    collector = Collector()
     with tempfile.TemporaryDirectory(prefix="vtlgen-qemu-") as folder:
         built = build(stub_text, Path(folder))
         states = [factory.initial(seed + k, built.return_point) for k in range(trials)]
@@ -192,16 +185,7 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
         return pc - built.stub_start if built.stub_start <= pc < built.stub_end else None
 
     def note(prop: str, message: str, pc_offset: int | None, location: str, expected: str, actual: str, k: int) -> None:
-        key = (prop, pc_offset, location)
-        occurrences[prop] = occurrences.get(prop, 0) + 1
-        if key in violations:
-            return
-        inside = pc_offset is not None and 0 <= pc_offset < len(assembly.code)
-        text = decoded[pc_offset // 4].text if inside and pc_offset is not None else "(after the return)"
-        line = assembly.line_of(pc_offset) if inside and pc_offset is not None else None
-        violations[key] = Violation(
-            prop, message, pc_offset, text, line, stub_file, location, expected, actual, seed + k
-        )
+        collector.add(source.violation(prop, message, pc_offset, location, expected, actual, seed + k))
 
     def findings(items: list[Finding], pc_offset: int | None, k: int) -> None:
         for f in items:
@@ -248,7 +232,6 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
             continue
         findings(contract.frame(plan, state, after, _constant(after_record)), None, k)
         findings(contract.exit(plan, state, after, region, switch.expected_slots, set()), None, k)
-    ordered = in_order(violations.values())
     return ConventionReport(
         spec_id=plan.spec_id,
         convention_id=plan.convention_id,
@@ -260,6 +243,6 @@ def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int)
         properties_checked=[p for p in PROPERTIES if p not in UNOBSERVABLE],
         properties_unobservable=[f"{p}: {why}" for p, why in {**UNOBSERVABLE, **PARTIAL}.items()],
         not_modelled=list(plan.not_modelled),
-        violations=ordered,
-        occurrences=dict(sorted(occurrences.items())),
+        violations=collector.violations(),
+        occurrences=collector.occurrences(),
     )

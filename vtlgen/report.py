@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+
+from vtlgen.assembler import Assembly
+from vtlgen.disassembler import decode
 
 # ARCHITECTURE.md "Validation: the register-preservation spec".
 PROPERTIES: dict[str, str] = {
@@ -45,6 +49,43 @@ class Violation:
             f"    at {where} `{self.disassembly}` ({line}){values}\n"
             f"    reproduce with --seed {self.seed} --trials 1"
         )
+
+
+class StubSource:
+    """Names an instruction of a stub the way every violation does: offset, disassembly, line."""
+
+    def __init__(self, assembly: Assembly, source_file: str):
+        self.assembly = assembly
+        self.source_file = source_file
+        self.decoded = decode(assembly.code)
+
+    def violation(
+        self, prop: str, message: str, offset: int | None, location: str, expected: str, actual: str, seed: int
+    ) -> Violation:
+        if offset is not None and 0 <= offset < len(self.assembly.code):
+            text, line = self.decoded[offset // 4].text, self.assembly.line_of(offset)
+        else:
+            text, line = "(after the return)", None
+        return Violation(prop, message, offset, text, line, self.source_file, location, expected, actual, seed)
+
+
+class Collector:
+    """Across trials: the first violation per (property, instruction, location), and how often
+    each property broke."""
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[str, int | None, str], Violation] = {}
+        self.seen: Counter[str] = Counter()
+
+    def add(self, violation: Violation) -> None:
+        self.first.setdefault(violation.key(), violation)
+        self.seen[violation.property] += 1
+
+    def violations(self) -> list[Violation]:
+        return in_order(self.first.values())
+
+    def occurrences(self) -> dict[str, int]:
+        return dict(sorted(self.seen.items()))
 
 
 def in_order(violations: Iterable[Violation]) -> list[Violation]:

@@ -41,7 +41,7 @@ def convention_table(plans: list[Plan]) -> Table:
     for column in ("id", "symbol", "conduit", "function ID", "transport", "budget"):
         table.add_column(column)
     for plan in plans:
-        fid = next((a.value for a in plan.model.arguments if a.width == 32 and a.value is not None), None)
+        fid = plan.model.function_id
         table.add_row(
             plan.convention_id,
             plan.symbol,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vtlgen import registers
@@ -54,7 +55,7 @@ class InitialState:
     def slot_value(self, offset: int, size: int) -> int:
         return int.from_bytes(self.region[GUARD + offset : GUARD + offset + size], "little")
 
-    def expected_region(self, plan: Plan, slots: dict[str, int]) -> bytes:
+    def expected_region(self, plan: Plan, slots: Mapping[str, int]) -> bytes:
         """The region as it must be after the return: VTL0's new values in the shared slots."""
         region = bytearray(self.region)
         for slot in plan.slots:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from vtlgen import qemu_backend
 from vtlgen.assembler import assemble
 from vtlgen.emulator import Harness
 from vtlgen.plan import Plan
-from vtlgen.report import PROPERTIES, ConventionReport, Violation, in_order
+from vtlgen.report import PROPERTIES, Collector, ConventionReport
 
 DEFAULT_TRIALS = 200
-
-
-BACKENDS = ("unicorn", "qemu-user")
 
 
 def validate(
@@ -29,16 +24,13 @@ def validate(
         return qemu_backend.validate(plan, stub_text, stub_file, trials, seed)
     assembly = assemble(stub_text, stub_file)
     harness = Harness(plan, assembly, stub_file)
-    first: dict[tuple[str, int | None, str], Violation] = {}
-    seen: Counter[str] = Counter()
+    collector = Collector()
     counts: list[int] = []
     for k in range(trials):
         result = harness.run(seed + k)
         counts.append(result.instructions)
         for violation in result.violations:
-            first.setdefault(violation.key(), violation)
-            seen[violation.property] += 1
-    ordered = in_order(first.values())
+            collector.add(violation)
     return ConventionReport(
         spec_id=plan.spec_id,
         convention_id=plan.convention_id,
@@ -49,6 +41,6 @@ def validate(
         lower_bound=plan.budget.lower_bound,
         properties_checked=list(PROPERTIES),
         not_modelled=list(plan.not_modelled),
-        violations=ordered,
-        occurrences=dict(sorted(seen.items())),
+        violations=collector.violations(),
+        occurrences=collector.occurrences(),
     )

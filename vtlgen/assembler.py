@@ -1,28 +1,26 @@
 """Keystone behind one cached object, with the checks keystone itself does not make.
 
-Keystone 0.9.2 (ABI.md "Tool facts") silently emits nothing for illegal LDP/STP forms
-and for `.inst`, crashes on `.text`, and rejects `.size` and trailing `//` comments.
-So the source is cleaned first, and the output length is checked against the number of
-instruction lines: an empty or short result is an error, never a pass.
+Only vetted text reaches keystone (`stubsource.vet`: labels and A64 instructions, nothing
+that reads files or changes the code's length). Keystone 0.9.2 silently emits nothing for
+illegal LDP/STP forms (Rt == Rt2, writeback base == data register), so the output length
+is checked against the number of instructions: an empty or short result is an error,
+never a pass. Keystone is C code that can loop forever on some inputs, so it runs in a
+forked child under a time and memory limit (`sandbox.call_limited`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
 
-INSTRUCTION_SIZE = 4  # every A64 instruction is 32 bits
+from vtlgen.sandbox import LimitExceeded, call_limited
+from vtlgen.stubsource import INSTRUCTION_SIZE, StubSyntaxError, vet
 
-# Directives that change nothing in a single-section, position-independent stub.
-_IGNORED = {".text", ".size", ".cfi_startproc", ".cfi_endproc"}
-# Directives keystone handles correctly.
-_KEPT = {".global", ".globl", ".type", ".balign", ".p2align", ".align", ".local", ".hidden"}
+ASSEMBLY_SECONDS = 10.0  # keystone assembles the largest stub (16 Ki instructions) in well under 1 s
 
-_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-_LABEL = re.compile(r"^\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*:")
+__all__ = ["INSTRUCTION_SIZE", "Assembly", "AssemblyError", "assemble"]
 
 
 class AssemblyError(ValueError):
@@ -37,6 +35,7 @@ class Assembly:
     source_lines: tuple[int, ...]  # 1-based source line of the instruction at index i
     source_text: tuple[str, ...]  # that instruction as written
     symbols: tuple[str, ...]  # labels, in order
+    canonical: str  # the vetted text the code was assembled from; other assemblers get this too
 
     def line_of(self, offset: int) -> int:
         return self.source_lines[offset // INSTRUCTION_SIZE]
@@ -50,76 +49,47 @@ def _engine() -> Ks:
     return Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN)
 
 
-def _strip_comments(text: str) -> list[str]:
-    """Remove /* */ (keeping line breaks) and // comments, line by line."""
-    text = _BLOCK_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-    return [line.split("//", 1)[0].rstrip() for line in text.split("\n")]
-
-
-def _clean(text: str, file: str) -> tuple[list[str], list[tuple[int, str]], list[str]]:
-    """The text keystone sees (same line count), the instruction lines, and the labels."""
-    cleaned: list[str] = []
-    instructions: list[tuple[int, str]] = []
-    labels: list[str] = []
-    for number, line in enumerate(_strip_comments(text), start=1):
-        body = line
-        while (match := _LABEL.match(body)) is not None:
-            labels.append(match.group(1))
-            body = body[match.end() :]
-        statement = body.strip()
-        if not statement:
-            cleaned.append(line)
-            continue
-        if statement.startswith("#"):
-            raise AssemblyError(file, number, "preprocessor line: run the C preprocessor first (`cpp`)")
-        if ";" in statement:
-            raise AssemblyError(file, number, "one statement per line, please (`;` separators)")
-        if statement.startswith("."):
-            directive = statement.split()[0]
-            if directive in _IGNORED:
-                cleaned.append(line.replace(statement, ""))
-                continue
-            if directive not in _KEPT:
-                raise AssemblyError(
-                    file, number, f"directive {directive} is not supported here; the stub must be flat code"
-                )
-            cleaned.append(line)
-            continue
-        instructions.append((number, statement))
-        cleaned.append(line)
-    return cleaned, instructions, labels
-
-
-def _diagnose(instructions: list[tuple[int, str]], file: str) -> AssemblyError:
-    for number, statement in instructions:
+def _keystone(canonical: str, statements: tuple[str, ...]) -> tuple[bytes, int | None, str]:
+    """Runs in the limited child: the code, or the index of the first statement at fault and why."""
+    try:
+        encoding, _ = _engine().asm(canonical, 0)
+        code = bytes(encoding or b"")
+    except KsError:
+        code = b""
+    if len(code) == INSTRUCTION_SIZE * len(statements):
+        return code, None, ""
+    for index, statement in enumerate(statements):
         try:
             encoding, _ = _engine().asm(statement, 0)
         except KsError as error:
             if "SYMBOL" in str(error).upper():
-                continue  # branch to a label: fine in context
-            return AssemblyError(file, number, f"cannot assemble `{statement}`: {error}")
+                continue  # a branch to a label: fine in context
+            return b"", index, f"cannot assemble: {error}"
         if not encoding or len(encoding) != INSTRUCTION_SIZE:
-            return AssemblyError(
-                file, number, f"`{statement}` assembled to nothing (an illegal LDP/STP form, or `.inst`?)"
-            )
-    return AssemblyError(file, 1, "keystone's output does not match the instruction count")
+            return b"", index, "assembled to nothing (an illegal LDP/STP form?)"
+    return b"", None, "keystone's output does not match the instruction count"
 
 
 @lru_cache(maxsize=512)
 def assemble(text: str, file: str = "<stub>") -> Assembly:
-    cleaned, instructions, labels = _clean(text, file)
-    if not instructions:
-        raise AssemblyError(file, 1, "no instructions")
     try:
-        encoding, _ = _engine().asm("\n".join(cleaned), 0)
-    except KsError:
-        raise _diagnose(instructions, file) from None
-    code = bytes(encoding or b"")
-    if len(code) != INSTRUCTION_SIZE * len(instructions):
-        raise _diagnose(instructions, file)
+        vetted = vet(text, file)
+    except StubSyntaxError as error:
+        raise AssemblyError(error.file, error.line, error.message) from None
+    statements = tuple(s.text for s in vetted.instructions)
+    try:
+        code, at, why = call_limited(_keystone, vetted.canonical, statements, seconds=ASSEMBLY_SECONDS)
+    except LimitExceeded as error:
+        raise AssemblyError(file, 1, f"keystone gave up: {error}") from None
+    if at is not None:
+        statement = vetted.instructions[at]
+        raise AssemblyError(file, statement.line, f"`{statement.written}` {why}")
+    if not code:
+        raise AssemblyError(file, 1, why)
     return Assembly(
         code=code,
-        source_lines=tuple(n for n, _ in instructions),
-        source_text=tuple(s for _, s in instructions),
-        symbols=tuple(labels),
+        source_lines=tuple(s.line for s in vetted.instructions),
+        source_text=tuple(s.written for s in vetted.instructions),
+        symbols=vetted.labels,
+        canonical=vetted.canonical,
     )

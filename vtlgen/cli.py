@@ -13,8 +13,22 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from vtlgen import __version__, abidiff, artifacts, lowering, qemu_backend, render, sarif, specs, sync, tables
+from vtlgen import (
+    __version__,
+    abidiff,
+    artifacts,
+    lowering,
+    qemu_backend,
+    render,
+    safepath,
+    sarif,
+    specs,
+    stubsource,
+    sync,
+    tables,
+)
 from vtlgen.assembler import AssemblyError
 from vtlgen.lint import counts
 from vtlgen.lint import lint as lint_spec
@@ -97,7 +111,9 @@ def show(spec: SpecArgs = None) -> None:
     """Print the register classes, the context layout and the conventions of each spec."""
     console = Console(width=120, highlight=False, soft_wrap=False)
     for loaded in load_specs(spec):
-        console.print(f"[bold]{loaded.spec.title}[/bold] ({loaded.path}, ABI {loaded.spec.abi_version})")
+        heading = Text(loaded.spec.title, style="bold")  # a title is text, never rich markup
+        heading.append(f" ({safepath.shown(loaded.path)}, ABI {loaded.spec.abi_version})")
+        console.print(heading)
         console.print(tables.spec_overview(loaded.spec, plans_for(loaded)))
 
 
@@ -121,10 +137,20 @@ def build_files(loaded: LoadedSpec) -> list[artifacts.ConventionArtifacts]:
 
 
 def _regenerate_command(paths: list[Path] | None, out: Path) -> str:
-    words = ["vtlgen", "generate", *(p.as_posix() for p in paths or [])]
+    words = ["vtlgen", "generate", *(safepath.shown(p) for p in paths or [])]
     if out != DEFAULT_OUT:
-        words += ["--out", out.as_posix()]
+        words += ["--out", safepath.shown(out)]
     return " ".join(words)
+
+
+def _output_failure(error: OSError) -> NoReturn:
+    """Problems with the output folder: each line names a path; nothing was written."""
+    if isinstance(error, sync.OutputProblem):
+        fail("\n".join(f"error: {problem}" for problem in error.problems))
+    if isinstance(error, safepath.UnsafePath):
+        fail(f"error: {error}")
+    where = safepath.shown(error.filename) if error.filename else "the output folder"
+    fail(f"error: cannot write {where}: {error.strerror or error}; the old tree is left as it was")
 
 
 @app.command()
@@ -134,15 +160,16 @@ def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     # Render everything before writing anything: a bad spec leaves OUT untouched.
     rendered = [(loaded, build_files(loaded)) for loaded in loaded_specs]
     total = sync.Changes()
-    for loaded, built in rendered:
-        files = artifacts.merged(built)
-        changes = sync.plan_changes(out, loaded.spec.id, files)
-        if changes.any:
-            try:
-                sync.apply(out, loaded.spec.id, files)
-            except OSError as error:  # the old tree is left as it was
-                fail(f"error: cannot write {out.as_posix()}/{loaded.spec.id}: {error.strerror or error}")
-        total.merge(changes)
+    try:
+        planned = [(loaded.spec.id, artifacts.merged(built)) for loaded, built in rendered]
+        changes = [sync.plan_changes(out, spec_id, files) for spec_id, files in planned]
+        for (spec_id, files), change in zip(planned, changes, strict=True):
+            if change.any:
+                sync.apply(out, spec_id, files)
+            total.merge(change)
+    except OSError as error:
+        _output_failure(error)
+    for _, built in rendered:
         for item in built:
             plan = item.plan
             typer.echo(
@@ -152,18 +179,21 @@ def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     for line in total.summary():
         typer.echo(line)
     if not total.any:
-        typer.echo(f"{out.as_posix()}: up to date")
+        typer.echo(f"{safepath.shown(out)}: up to date")
 
 
 @app.command()
 def check(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     """Exit 1, with a diff and the fixing command, when OUT differs from what the specs generate."""
     total = sync.Changes()
-    for loaded in load_specs(spec):
-        files = artifacts.merged(build_files(loaded))
-        total.merge(sync.plan_changes(out, loaded.spec.id, files))
+    try:
+        for loaded in load_specs(spec):
+            files = artifacts.merged(build_files(loaded))
+            total.merge(sync.plan_changes(out, loaded.spec.id, files))
+    except OSError as error:
+        _output_failure(error)
     if not total.any:
-        typer.echo(f"{out.as_posix()}: up to date")
+        typer.echo(f"{safepath.shown(out)}: up to date")
         return
     for diff in total.diffs:
         typer.echo(diff, nl=False)
@@ -195,13 +225,18 @@ def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
     return chosen
 
 
+MAX_STUB_BYTES = stubsource.MAX_TEXT
+
+
 def _stub_source(plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
     path = stub or out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
     try:
-        return path.read_text(encoding="utf-8"), path.as_posix()
+        return safepath.read_text(path, MAX_STUB_BYTES, "the stub"), safepath.shown(path)
+    except safepath.UnsafePath as error:
+        fail(f"{safepath.shown(path)}:1:1: {str(error).split(': ', 1)[-1]}")
     except (OSError, UnicodeDecodeError) as error:
         hint = "" if stub else "; run `vtlgen generate` first"
-        fail(f"{path.as_posix()}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}{hint}")
+        fail(f"{safepath.shown(path)}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}{hint}")
 
 
 @app.command()

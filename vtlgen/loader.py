@@ -16,9 +16,18 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
 
-from vtlgen import semantics
+from vtlgen import safepath, semantics
+from vtlgen.quoting import one_line
 from vtlgen.schema import Spec
+
+# A spec is a few hundred lines of plain data. These bounds refuse, before anything is
+# built, the inputs that make a YAML loader exhaust a machine: a huge file, deep nesting,
+# and aliases (nine anchors of nine aliases each expand to 9**9 nodes: "billion laughs").
+MAX_SPEC_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_EVENTS = 200_000
 
 FieldPath = tuple[str | int, ...]
 
@@ -32,8 +41,11 @@ class Located:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # One problem, one line: the file name, the path and the message may all carry a
+        # stranger's characters (newlines, terminal escapes), so each is escaped.
+        where = f"{safepath.shown(self.file)}:{self.line}:{self.column}"
+        message = one_line(self.message, limit=2000)
+        return f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
 
 
 class SpecError(Exception):
@@ -60,7 +72,7 @@ def format_path(path: Iterable[str | int]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += ("." if text else "") + str(part)
+            text += ("." if text else "") + one_line(str(part), limit=200)
     return text
 
 
@@ -106,7 +118,42 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _refuse_unsafe_yaml(text: str, file: str) -> None:
+    """Characters YAML forbids, aliases, and nesting or size beyond a spec's, located, before any node is built."""
+    for index, char in enumerate(text):
+        if (ord(char) < 0x20 and char not in "\t\n\r") or char in "\x7f\ufffe\uffff":
+            line, column = _position(text, index)
+            shown = char.encode("unicode_escape").decode("ascii")
+            raise SpecError([Located(file, line, column, "", f"character {shown} is not allowed; expected text")])
+    depth = 0
+    try:
+        for count, event in enumerate(YAML(typ="rt").parse(io.StringIO(text))):
+            mark = event.start_mark
+            if isinstance(event, AliasEvent):
+                raise SpecError([Located(file, mark.line + 1, mark.column + 1, "", "YAML aliases (`*name`) are not "
+                                         "accepted: a spec is plain data; write the value out")])  # fmt: skip
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError([Located(file, mark.line + 1, mark.column + 1, "",
+                                             f"nested deeper than {MAX_DEPTH} levels; a spec is flatter")])  # fmt: skip
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            if count > MAX_EVENTS:
+                raise SpecError(
+                    [Located(file, mark.line + 1, mark.column + 1, "", "more YAML nodes than any spec has")]
+                )
+    except YAMLError:
+        return  # malformed YAML: the full parse below reports it, located
+
+
 def _parse(text: str, file: str) -> Any:
+    _refuse_unsafe_yaml(text, file)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -192,7 +239,9 @@ def load_text(text: str, file: str) -> LoadedSpec:
 
 def load(path: Path) -> LoadedSpec:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = safepath.read_text(path, MAX_SPEC_BYTES, "the spec")
+    except safepath.UnsafePath as error:
+        raise SpecError([Located(str(path), 1, 1, "", str(error).split(": ", 1)[-1])]) from None
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise SpecError([Located(str(path), 1, 1, "", f"cannot read the spec: {reason}")]) from None

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import shutil
 import struct
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vtlgen import __version__, contract, render, trial
+from vtlgen import __version__, contract, render, sandbox, trial
 from vtlgen.assembler import assemble
 from vtlgen.contract import Finding, fmt
 from vtlgen.plan import Plan
@@ -34,7 +33,11 @@ TOOLS = {
     "aarch64-linux-gnu-as": "binutils-aarch64-linux-gnu",
     "aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu",
     "qemu-aarch64": "qemu-user",
+    "bwrap": sandbox.BWRAP_PACKAGE,  # the stub runs natively: only inside a sandbox (sandbox.py)
 }
+BUILD_SECONDS = 120.0  # GNU as and gcc on our own harness: seconds, even on a loaded machine
+RUN_SECONDS_BASE = 20.0  # qemu-user start-up, plus
+RUN_SECONDS_PER_TRIAL = 0.05  # a generous bound per trial (the harness's own timer stops a looping stub)
 UNOBSERVABLE = {
     "P7": "SP alignment and accesses around SP are not visible to a signal handler",
     "P10": "register reads after the call are not visible",
@@ -88,28 +91,32 @@ class Built:
     stub_end: int
 
 
-def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    result = subprocess.run(command, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]
+def _run(command: list[str], folder: Path, *, writable: bool, seconds: float, stdin: Path | None = None) -> bytes:
+    """Every program this backend starts runs contained (sandbox.run_contained), under a deadline."""
+    result = sandbox.run_contained(command, scratch=folder, writable=writable, seconds=seconds, stdin=stdin)
+    if result.timed_out:
+        raise HarnessError(f"{command[0]} did not finish within {seconds:g} s")
     if result.returncode != 0:
-        raise HarnessError(f"{' '.join(command[:2])} failed: {result.stderr.decode(errors='replace').strip()}")
-    return result  # type: ignore[no-any-return]
+        raise HarnessError(f"{' '.join(command[:2])} failed: {result.stderr.decode(errors='replace').strip()[:2000]}")
+    return result.stdout
 
 
-def build(stub_text: str, folder: Path) -> Built:
+def build(canonical_stub: str, folder: Path) -> Built:
+    """Link the vetted stub text (never the author's own) into the harness, inside the sandbox."""
     for tool in TOOLS:
         if shutil.which(tool) is None:
             raise ToolMissing(tool)
-    (folder / "stub.S").write_text(wrap_stub(stub_text))
+    (folder / "stub.S").write_text(wrap_stub(canonical_stub))
     (folder / "harness.c").write_text(harness_source())
-    _run(["aarch64-linux-gnu-as", "-o", str(folder / "stub.o"), str(folder / "stub.S")])
-    executable = folder / "harness"
-    _run(["aarch64-linux-gnu-gcc", "-std=gnu11", "-O1", "-Wall", "-static", "-o", str(executable),
-          str(folder / "harness.c"), str(folder / "stub.o")])  # fmt: skip
-    printed = _run(["qemu-aarch64", "-cpu", "cortex-a72", str(executable), "--addresses"]).stdout.split()
+    _run(["aarch64-linux-gnu-as", "-o", "stub.o", "stub.S"], folder, writable=True, seconds=BUILD_SECONDS)
+    _run(["aarch64-linux-gnu-gcc", "-std=gnu11", "-O1", "-Wall", "-static", "-o", "harness", "harness.c", "stub.o"],
+         folder, writable=True, seconds=BUILD_SECONDS)  # fmt: skip
+    printed = _run(["qemu-aarch64", "-cpu", "cortex-a72", "./harness", "--addresses"], folder, writable=False,
+                   seconds=BUILD_SECONDS).split()  # fmt: skip
     return_point, start, end, size_in, size_out = (int(word) for word in printed)
     if (size_in, size_out) != (_IN.size, _OUT.size):
         raise HarnessError(f"record sizes differ: C {size_in}/{size_out}, Python {_IN.size}/{_OUT.size}")
-    return Built(executable, return_point, start, end)
+    return Built(folder / "harness", return_point, start, end)
 
 
 def _pack(state: InitialState, switch: Switch) -> bytes:
@@ -169,15 +176,19 @@ def _constant(record: bytes) -> Callable[[int], bytes]:
 
 
 def validate(plan: Plan, stub_text: str, stub_file: str, trials: int, seed: int) -> ConventionReport:
-    source = StubSource(assemble(stub_text, stub_file), stub_file)  # unicorn's rules and source lines
+    source = StubSource(assemble(stub_text, stub_file), stub_file)  # vetted; unicorn's rules and source lines
     factory = TrialFactory(plan)
     collector = Collector()
-    with tempfile.TemporaryDirectory(prefix="vtlgen-qemu-") as folder:
-        built = build(stub_text, Path(folder))
+    with tempfile.TemporaryDirectory(prefix="vtlgen-qemu-") as name:
+        folder = Path(name)
+        built = build(source.assembly.canonical, folder)
         states = [factory.initial(seed + k, built.return_point) for k in range(trials)]
         switches = [factory.switch(state) for state in states]
         payload = struct.pack("<I", trials) + b"".join(_pack(s, w) for s, w in zip(states, switches, strict=True))
-        output = _run(["qemu-aarch64", "-cpu", "cortex-a72", str(built.executable)], input=payload).stdout
+        (folder / "trials.in").write_bytes(payload)
+        seconds = RUN_SECONDS_BASE + RUN_SECONDS_PER_TRIAL * trials
+        output = _run(["qemu-aarch64", "-cpu", "cortex-a72", "./harness"], folder, writable=False, seconds=seconds,
+                      stdin=folder / "trials.in")  # fmt: skip
     if len(output) != _OUT.size * trials:
         raise HarnessError(f"the harness wrote {len(output)} bytes for {trials} trials")
 

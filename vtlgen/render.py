@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from vtlgen import __version__
+from vtlgen import __version__, quoting
 from vtlgen.plan import Plan
 
 
@@ -22,14 +22,17 @@ def templates_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,  # a missing value is a bug, never an empty string
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=quoting.finalize,  # spec text printed without its language's filter fails loudly
     )
+    env.filters.update(quoting.FILTERS)
+    return env
 
 
 def banner(plan: Plan, spec_name: str) -> list[str]:

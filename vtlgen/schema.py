@@ -9,14 +9,53 @@ No I/O happens here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SPEC_ID = r"^[a-z][a-z0-9_]*$"
 SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
+SOURCE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+# Prose is copied into generated C, assembly, Python and documentation, and printed on
+# terminals. Characters that end a line or steer a terminal or a reader's eye (control
+# characters, line and paragraph separators, bidirectional overrides as in "Trojan
+# Source", CVE-2021-42574) have no place in an ABI's prose, so the schema refuses them;
+# the generators escape what remains for each language.
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+# Bounds on size, so that a small spec cannot make vtlgen write or emulate without end:
+# the emulators map the whole context, and the header names every array element.
+MAX_CONTEXT = 1 << 20  # bytes: far above the 1 KiB that struct mshv_vtl_run reserves
+MAX_FIELDS = 256
+MAX_ELEMENTS = 8192  # array elements over all fields (one asm-offsets macro each)
+MAX_CONVENTIONS = 16
+MAX_ITEMS = 256  # sources, decisions, waivers
+MAX_LINE = 200
+MAX_PROSE = 4000
+
+
+def _prose_checker(allow_newlines: bool) -> AfterValidator:
+    def check(value: str) -> str:
+        for index, char in enumerate(value):
+            if allow_newlines and char == "\n":
+                continue
+            if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+                what = "a line break" if char in "\r\n\x85\u2028\u2029" else f"the character U+{ord(char):04X}"
+                where = "" if allow_newlines else "; this field is one line"
+                raise ValueError(f"{what} at position {index}: expected printable text{where}")
+        return value
+
+    return AfterValidator(check)
+
+
+# One line of prose: a title, a topic, a source's section.
+Line = Annotated[str, StringConstraints(max_length=MAX_LINE), _prose_checker(allow_newlines=False)]
+# Paragraphs: notes and reasons.
+Prose = Annotated[str, StringConstraints(max_length=MAX_PROSE), _prose_checker(allow_newlines=True)]
+SourceId = Annotated[str, StringConstraints(pattern=SOURCE_ID, max_length=64)]
 
 
 class Model(BaseModel):
@@ -44,28 +83,28 @@ class ElementType(str, Enum):
 
 
 class Source(Model):
-    title: str = Field(min_length=1)
-    url: str | None = None
-    section: str | None = None
+    title: Line = Field(min_length=1)
+    url: Line | None = None
+    section: Line | None = None
 
 
-SourceRefs = Annotated[list[str], Field(default_factory=list)]
+SourceRefs = Annotated[list[SourceId], Field(default_factory=list)]
 
 
 class Decision(Model):
     """Where sources disagree, the spec says which one it follows and why (ABI.md)."""
 
-    topic: str = Field(min_length=1)
-    follows: str
-    against: list[str] = Field(default_factory=list)
-    reason: str = Field(min_length=1)
+    topic: Line = Field(min_length=1)
+    follows: SourceId
+    against: list[SourceId] = Field(default_factory=list)
+    reason: Prose = Field(min_length=1)
 
 
 class ContextField(Model):
     name: str = Field(pattern=IDENTIFIER)
     type: ElementType = Field(strict=False)
     count: int = Field(default=1, ge=1, le=4096)
-    offset: int = Field(ge=0)
+    offset: int = Field(ge=0, le=MAX_CONTEXT)
 
     @property
     def element_size(self) -> int:
@@ -84,11 +123,14 @@ class Context(Model):
     c_name: str = Field(pattern=IDENTIFIER)
     align: Literal[8, 16] = 16
     max_size: int | None = Field(
-        default=None, ge=1, description="Bytes reserved for the context; lint requires it (review point 5)."
+        default=None,
+        ge=1,
+        le=MAX_CONTEXT,
+        description="Bytes reserved for the context; lint requires it (review point 5).",
     )
-    fields: list[ContextField] = Field(min_length=1)
+    fields: list[ContextField] = Field(min_length=1, max_length=MAX_FIELDS)
     sources: SourceRefs
-    note: str | None = None
+    note: Prose | None = None
 
     @property
     def size(self) -> int:
@@ -114,7 +156,7 @@ class RegisterEntry(Model):
         description="For clobbered state: who keeps the caller's copy across the switch.",
     )
     sources: SourceRefs
-    note: str | None = None
+    note: Prose | None = None
 
     @field_validator("slot")
     @classmethod
@@ -142,7 +184,7 @@ class SystemRegister(Model):
         "pointers and limits): shared and writable, it lets a lower VTL aim those writes.",
     )
     sources: SourceRefs
-    note: str | None = None
+    note: Prose | None = None
 
 
 class Conduit(Model):
@@ -219,9 +261,9 @@ class StubOptions(Model):
 
 
 class Convention(Model):
-    id: str = Field(pattern=SPEC_ID)
-    title: str = ""
-    symbol: str = Field(pattern=IDENTIFIER)
+    id: str = Field(pattern=SPEC_ID, max_length=64)
+    title: Line = ""
+    symbol: str = Field(pattern=IDENTIFIER, max_length=64)
     conduit: Conduit
     function_id: FunctionId | None = None
     transport: Literal["registers", "memory"] = Field(
@@ -236,26 +278,26 @@ class Convention(Model):
     )
     stub: StubOptions = Field(default_factory=StubOptions)
     sources: SourceRefs
-    note: str | None = None
+    note: Prose | None = None
 
 
 class Waiver(Model):
-    rule: str
-    convention: str | None = None
-    reason: str = Field(min_length=10)
+    rule: Line
+    convention: Line | None = None
+    reason: Prose = Field(min_length=10)
 
 
 class Spec(Model):
-    id: str = Field(pattern=SPEC_ID)
-    title: str = Field(min_length=1)
+    id: str = Field(pattern=SPEC_ID, max_length=64)
+    title: Line = Field(min_length=1)
     abi_version: str = Field(pattern=SEMVER)
-    sources: dict[str, Source] = Field(min_length=1)
-    decisions: list[Decision] = Field(default_factory=list)
+    sources: dict[SourceId, Source] = Field(min_length=1, max_length=MAX_ITEMS)
+    decisions: list[Decision] = Field(default_factory=list, max_length=MAX_ITEMS)
     context: Context
     registers: dict[str, RegisterEntry]
     system_registers: dict[str, SystemRegister] = Field(default_factory=dict)
-    conventions: list[Convention] = Field(min_length=1)
-    waivers: list[Waiver] = Field(default_factory=list)
+    conventions: list[Convention] = Field(min_length=1, max_length=MAX_CONVENTIONS)
+    waivers: list[Waiver] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     def convention(self, convention_id: str) -> Convention:
         for convention in self.conventions:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from vtlgen import registers
 from vtlgen.registers import Kind, RegisterNameError
 from vtlgen.rules import RULES
-from vtlgen.schema import ElementType, RegisterClass, Spec
+from vtlgen.schema import MAX_CONTEXT, MAX_ELEMENTS, ElementType, RegisterClass, Spec
 
 Path = tuple[str | int, ...]
 
@@ -62,6 +62,11 @@ def _check_sources(spec: Spec) -> Iterator[Problem]:
 
 def _check_context(spec: Spec) -> Iterator[Problem]:
     context = spec.context
+    elements = sum(f.count for f in context.fields if f.count > 1)
+    if elements > MAX_ELEMENTS:
+        yield Problem(("context", "fields"), f"{elements} array elements in all; at most {MAX_ELEMENTS}")
+    if context.size > MAX_CONTEXT:
+        yield Problem(("context", "fields"), f"the context is {context.size} bytes; at most {MAX_CONTEXT}")
     seen: dict[str, int] = {}
     for index, field in enumerate(context.fields):
         path: Path = ("context", "fields", index)

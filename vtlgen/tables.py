@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from vtlgen.plan import Plan
 from vtlgen.schema import Spec
+
+
+def add_row(table: Table, *cells: str | Text) -> None:
+    """Cells are plain text: spec prose such as `[/bold]` is shown, never parsed as rich markup."""
+    table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells))
 
 
 def register_table(plan: Plan) -> Table:
@@ -14,7 +20,7 @@ def register_table(plan: Plan) -> Table:
     for column in ("registers", "class", "context slot", "note"):
         table.add_column(column)
     for row in plan.classes:
-        table.add_row(row.registers, row.class_, row.slot, row.note)
+        add_row(table, row.registers, row.class_, row.slot, row.note)
     return table
 
 
@@ -25,7 +31,8 @@ def context_table(plan: Plan) -> Table:
     for column in ("field", "type", "count", "offset", "end", "macro"):
         table.add_column(column, justify="right" if column in ("count", "offset", "end") else "left")
     for element in layout.elements:
-        table.add_row(
+        add_row(
+            table,
             element.name,
             element.c_type,
             str(element.count),
@@ -42,7 +49,8 @@ def convention_table(plans: list[Plan]) -> Table:
         table.add_column(column)
     for plan in plans:
         fid = plan.model.function_id
-        table.add_row(
+        add_row(
+            table,
             plan.convention_id,
             plan.symbol,
             f"{plan.model.conduit_text} (0x{plan.model.conduit_encoding:08x})",
@@ -59,7 +67,7 @@ def decisions_table(spec: Spec) -> Table:
     for column in ("topic", "follows", "against", "why"):
         table.add_column(column)
     for decision in spec.decisions:
-        table.add_row(decision.topic, decision.follows, ", ".join(decision.against), decision.reason)
+        add_row(table, decision.topic, decision.follows, ", ".join(decision.against), decision.reason)
     return table
 
 
@@ -68,8 +76,8 @@ def budget_table(plan: Plan) -> Table:
     table.add_column("term")
     table.add_column("instructions", justify="right")
     for term in plan.budget.terms:
-        table.add_row(term.what, str(term.count))
-    table.add_row("[bold]lower bound[/bold]", f"[bold]{plan.budget.lower_bound}[/bold]")
+        add_row(table, term.what, str(term.count))
+    add_row(table, Text("lower bound", style="bold"), Text(str(plan.budget.lower_bound), style="bold"))
     return table
 
 

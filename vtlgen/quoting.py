@@ -1,0 +1,82 @@
+"""Text from a spec (titles, notes, file names) made inert in each language vtlgen writes.
+
+Spec prose and file names come from strangers. Copied raw, `*/` ends a C or assembly
+comment, a newline ends a Python comment, and `\"\"\"` ends a docstring: what follows
+becomes code in a kernel build or in an imported module. Every template prints such text
+through exactly one of these filters, which keep it on one line, in printable ASCII, and
+unable to close the construct it sits in. The schema rejects control characters in prose
+as well, so the filters are the second wall, not the only one.
+"""
+
+from __future__ import annotations
+
+import json
+
+MAX_SHOWN = 160  # characters of one prose item in a generated comment
+
+
+class Quoted(str):
+    """Text a filter below has made safe for the place it is printed."""
+
+
+class UnquotedText(ValueError):
+    """A template printed text that could break out of its construct without a filter."""
+
+
+def one_line(text: str, limit: int = MAX_SHOWN) -> str:
+    """Printable ASCII on one line: other characters become Python-style escapes (`\\n`, `\\u2028`)."""
+    shown = "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def c_comment(text: str) -> str:
+    """Inside `/* ... */` (C, and assembly for GNU as, llvm-mc and keystone): no `*/`, no `/*`."""
+    return Quoted(one_line(text).replace("*/", "* /").replace("/*", "/ *"))
+
+
+def py_comment(text: str) -> str:
+    """After `#`: one line is all a comment needs to stay a comment."""
+    return Quoted(one_line(text))
+
+
+def py_docstring(text: str) -> str:
+    """Inside a triple-quoted docstring: no quote or backslash can end or bend it."""
+    return Quoted(one_line(text).replace("\\", "\\\\").replace('"', '\\"'))
+
+
+def py_string(text: str) -> str:
+    """A complete Python string literal (JSON's escaping, ASCII only, is valid Python)."""
+    return Quoted(json.dumps(text, ensure_ascii=True))
+
+
+def c_string(text: str) -> str:
+    """A complete C string literal, ASCII only."""
+    escaped = one_line(text, limit=10_000).replace("\\", "\\\\").replace('"', '\\"').replace("??", "?\\?")
+    return Quoted(f'"{escaped}"')
+
+
+FILTERS = {
+    "c_comment": c_comment,
+    "py_comment": py_comment,
+    "py_docstring": py_docstring,
+    "py_string": py_string,
+    "c_string": c_string,
+}
+
+
+_BREAKOUTS = ("*/", "/*", '"', "'", "\\")
+
+
+def finalize(value: object) -> object:
+    """Jinja's last step for every `{{ }}`: unfiltered text must be plainly inert, or rendering fails.
+
+    Identifiers, numbers and operands pass; anything with a line break, a control
+    character, a quote, a backslash or a comment delimiter must have gone through a filter
+    above (or jinja's own `tojson`), so a template that forgets one fails loudly instead of
+    writing a stranger's text raw.
+    """
+    if not isinstance(value, str) or isinstance(value, Quoted) or hasattr(value, "__html__"):
+        return value
+    if one_line(value, limit=len(value) + 1) != value or any(mark in value for mark in _BREAKOUTS):
+        raise UnquotedText(f"unfiltered text in a template: {one_line(value)!r}")
+    return value

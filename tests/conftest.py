@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "hyperv_vtl.yaml"
@@ -33,3 +34,13 @@ def require_tool(name: str, package: str) -> str:
     if IN_CI:
         pytest.fail(f"{name} is missing in CI; .ci/run must install the Debian package {package}")
     pytest.skip(f"{name} not found; install the Debian package {package}")
+
+
+def invoke(*arguments: str) -> Result:
+    """Run the CLI in-process; whatever it is given, it must never end in a traceback."""
+    from vtlgen.cli import app
+
+    result = CliRunner().invoke(app, list(arguments))
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result

@@ -120,7 +120,9 @@ def show(spec: SpecArgs = None) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format, for editors."""
-    typer.echo(json.dumps(Spec.model_json_schema(by_alias=True), indent=2, sort_keys=True))
+    # pydantic writes JSON Schema draft 2020-12; naming it lets editors pick the right validator.
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", **Spec.model_json_schema(by_alias=True)}
+    typer.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
 OutOption = Annotated[Path, typer.Option("--out", help="The output folder.")]
@@ -345,8 +347,9 @@ def diff(
     required = abidiff.required_bump(changes)
     actual = abidiff.actual_bump(before.spec.abi_version, after.spec.abi_version)
     ok = abidiff.bump_ok(required, actual)
+    bump = "no version change" if actual == "none" else f"{actual} bump"
     verdict = (
-        f"ABI {before.spec.abi_version} -> {after.spec.abi_version}: {actual} bump; "
+        f"ABI {before.spec.abi_version} -> {after.spec.abi_version}: {bump}; "
         f"the changes need {'no' if required == 'none' else 'a ' + required} bump: {'ok' if ok else 'NOT OK'}"
     )
     if output is OutputFormat.json:

@@ -45,6 +45,7 @@ from vtlgen.contract import Finding, fmt
 from vtlgen.disassembler import Access, Decoded
 from vtlgen.plan import Plan
 from vtlgen.report import StubSource, Violation
+from vtlgen.stubsource import CODE_REGION
 from vtlgen.trial import (
     CALLER_LR,
     CALLER_RECORD,
@@ -64,7 +65,7 @@ from vtlgen.trial import (
 )
 
 CODE = 0x0001_0000
-CODE_SIZE = 0x0001_0000
+CODE_SIZE = CODE_REGION  # the assembler refuses a longer stub, located (stubsource.py)
 RETURN_ADDRESS = 0x0004_0000  # a mapped page the stub must return to (x30 at entry)
 
 _GPR_IDS = {f"x{n}": getattr(regs, f"UC_ARM64_REG_X{n}") for n in range(29)}
@@ -165,8 +166,7 @@ class Harness:
     """One unicorn instance for one stub, reused across trials."""
 
     def __init__(self, plan: Plan, assembly: Assembly, source_file: str, checks: bool = True):
-        if len(assembly.code) > CODE_SIZE:
-            raise ValueError("stub too large")
+        assert len(assembly.code) <= CODE_SIZE, "stubsource.vet bounds the instruction count"
         self.plan = plan
         self.assembly = assembly
         self.source_file = source_file

@@ -7,6 +7,7 @@ is expected, so the CLI can print one line per problem and exit 2 without a trac
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,13 +124,25 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
+_BRACKETS = re.compile(r"[\[\]{}]")
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _refuse_unsafe_yaml(text: str, file: str) -> None:
-    """Characters YAML forbids, aliases, and nesting or size beyond a spec's, located, before any node is built."""
-    for index, char in enumerate(text):
-        if (ord(char) < 0x20 and char not in "\t\n\r") or char in "\x7f\ufffe\uffff":
-            line, column = _position(text, index)
-            shown = char.encode("unicode_escape").decode("ascii")
-            raise SpecError([Located(file, line, column, "", f"character {shown} is not allowed; expected text")])
+    """Characters YAML forbids, aliases, and nesting beyond a spec's, located, before any node is built."""
+    bad = _FORBIDDEN.search(text)
+    if bad is not None:
+        line, column = _position(text, bad.start())
+        shown = bad.group().encode("unicode_escape").decode("ascii")
+        raise SpecError([Located(file, line, column, "", f"character {shown} is not allowed; expected text")])
+    # The YAML scanner slows down quadratically in deeply nested flow collections before
+    # its events say so, so bracket depth is bounded first, on the raw text.
+    depth = 0
+    for bracket in _BRACKETS.finditer(text):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > 2 * MAX_DEPTH:
+            line, column = _position(text, bracket.start())
+            raise _too_deep(file, line, column)
     depth = 0
     try:
         for count, event in enumerate(YAML(typ="rt").parse(io.StringIO(text))):
@@ -140,8 +153,7 @@ def _refuse_unsafe_yaml(text: str, file: str) -> None:
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise SpecError([Located(file, mark.line + 1, mark.column + 1, "",
-                                             f"nested deeper than {MAX_DEPTH} levels; a spec is flatter")])  # fmt: skip
+                    raise _too_deep(file, mark.line + 1, mark.column + 1)
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
             if count > MAX_EVENTS:
@@ -150,6 +162,10 @@ def _refuse_unsafe_yaml(text: str, file: str) -> None:
                 )
     except YAMLError:
         return  # malformed YAML: the full parse below reports it, located
+
+
+def _too_deep(file: str, line: int = 1, column: int = 1) -> SpecError:
+    return SpecError([Located(file, line, column, "", f"nested deeper than {MAX_DEPTH} levels; a spec is flatter")])
 
 
 def _parse(text: str, file: str) -> Any:
@@ -165,6 +181,8 @@ def _parse(text: str, file: str) -> Any:
         if problem.startswith("found duplicate key"):
             problem = problem.split(" with value", 1)[0]
         raise SpecError([Located(file, line, column, "", f"{problem}; expected valid YAML or JSON")]) from None
+    except RecursionError:
+        raise _too_deep(file) from None
     except (YAMLError, ValueError, TypeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "malformed"
         raise SpecError([Located(file, 1, 1, "", f"{first_line}; expected valid YAML or JSON")]) from None
@@ -225,6 +243,8 @@ def load_text(text: str, file: str) -> LoadedSpec:
         raise SpecError([Located(file, 1, 1, "", "expected a mapping at the top of the spec")])
     try:
         spec = Spec.model_validate(_plain(tree))
+    except RecursionError:
+        raise _too_deep(file) from None
     except ValidationError as error:
         raise SpecError(_validation_problems(error, tree, file)) from None
     problems = semantics.check(spec)

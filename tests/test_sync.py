@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,29 @@ def test_failed_write_leaves_the_old_tree(tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "s/a/one.txt").read_text() == "1\n"
     assert (tmp_path / "s/b/two.txt").read_text() == "2\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_update_files_writes_only_its_files(tmp_path: Path) -> None:
+    sync.apply(tmp_path, "s", FILES)
+    changes = sync.update_files(tmp_path, {"s/page.rst": "page\n", "s/a/one.txt": "1\n"})
+    assert changes.added == [f"{tmp_path.as_posix()}/s/page.rst"] and not changes.changed
+    assert (tmp_path / "s/b/two.txt").read_text() == "2\n"  # left alone
+    assert not sync.update_files(tmp_path, {"s/page.rst": "page\n"}).any
+    assert sync.update_files(tmp_path, {"s/page.rst": "new\n"}).changed == [f"{tmp_path.as_posix()}/s/page.rst"]
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.html"
+    sync.write_atomically(target, "old\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not private, as the temporary file was
+
+    def no_space(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sync.os, "fsync", no_space)
+    with pytest.raises(OSError):
+        sync.write_atomically(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left

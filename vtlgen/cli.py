@@ -129,13 +129,13 @@ def _regenerate_command(paths: list[Path] | None, out: Path) -> str:
 
 @app.command()
 def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
-    """Write stubs, headers and bindings for every convention to OUT/<spec>/<convention>/."""
+    """Write stubs, headers and bindings to OUT/<spec>/<convention>/, and the ABI page to OUT/<spec>/."""
     loaded_specs = load_specs(spec)
     # Render everything before writing anything: a bad spec leaves OUT untouched.
     rendered = [(loaded, build_files(loaded)) for loaded in loaded_specs]
     total = sync.Changes()
     for loaded, built in rendered:
-        files = artifacts.merged(built)
+        files = artifacts.merged(loaded, built)
         changes = sync.plan_changes(out, loaded.spec.id, files)
         if changes.any:
             try:
@@ -156,11 +156,27 @@ def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
 
 
 @app.command()
+def doc(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
+    """Write each spec's ABI as a kernel Documentation/ page, OUT/<spec>/<spec>.rst (as `generate` does)."""
+    pages = {}
+    for loaded in load_specs(spec):  # every page rendered before any is written
+        pages.update(artifacts.documentation(loaded, build_files(loaded)))
+    try:
+        changes = sync.update_files(out, pages)
+    except OSError as error:
+        fail(f"error: cannot write {out.as_posix()}: {error.strerror or error}")
+    for line in changes.summary():
+        typer.echo(line)
+    if not changes.any:
+        typer.echo(f"{out.as_posix()}: up to date")
+
+
+@app.command()
 def check(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     """Exit 1, with a diff and the fixing command, when OUT differs from what the specs generate."""
     total = sync.Changes()
     for loaded in load_specs(spec):
-        files = artifacts.merged(build_files(loaded))
+        files = artifacts.merged(loaded, build_files(loaded))
         total.merge(sync.plan_changes(out, loaded.spec.id, files))
     if not total.any:
         typer.echo(f"{out.as_posix()}: up to date")

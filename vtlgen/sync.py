@@ -103,3 +103,36 @@ def apply(out: Path, spec_id: str, files: dict[str, str]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write one file whole or not at all: a temporary file beside it, synced, then renamed
+    over it, so a reader (a browser, a CI upload) never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; the result must not be
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def update_files(out: Path, files: dict[str, str]) -> Changes:
+    """Write just `files` (paths relative to `out`), each atomically; leave every other file
+    alone. For commands that produce part of what `generate` writes (`vtlgen doc`)."""
+    changes = Changes()
+    for rel, text in sorted(files.items()):
+        path = out / rel
+        old = _read(path) if path.is_file() else None
+        if old == text:
+            continue
+        write_atomically(path, text)
+        (changes.added if old is None else changes.changed).append(path.as_posix())
+    return changes

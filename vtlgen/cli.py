@@ -14,7 +14,19 @@ from typing import Annotated, NoReturn, Optional
 import typer
 from rich.console import Console
 
-from vtlgen import __version__, abidiff, artifacts, lowering, qemu_backend, render, sarif, specs, sync, tables
+from vtlgen import (
+    __version__,
+    abidiff,
+    artifacts,
+    html_report,
+    lowering,
+    qemu_backend,
+    render,
+    sarif,
+    specs,
+    sync,
+    tables,
+)
 from vtlgen.assembler import AssemblyError
 from vtlgen.lint import counts
 from vtlgen.lint import lint as lint_spec
@@ -232,6 +244,9 @@ def validate(
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
     out: OutOption = DEFAULT_OUT,
+    html: Annotated[
+        Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report to this file.")
+    ] = None,
 ) -> None:
     """Run stubs against the register-preservation spec (properties P1-P10)."""
     loaded_specs = load_specs(spec)
@@ -240,18 +255,30 @@ def validate(
     ):
         fail("error: --stub needs one spec and, when it has several conventions, --convention")
     reports = []
+    runs = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
             text, name = _stub_source(plan, stub, out)
             try:
-                reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
+                report = run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value)
+                reports.append(report)
             except AssemblyError as error:
                 fail(str(error))
             except qemu_backend.ToolMissing as error:
                 fail(f"error: --backend qemu-user needs {error}")
             except qemu_backend.HarnessError as error:
                 fail(f"{name}:1:1: {error}")
+            command = html_report.reproduce_command(
+                plan, stub.as_posix() if stub else None, backend.value, None if out == DEFAULT_OUT else out.as_posix()
+            )
+            runs.append(html_report.StubRun(plan, text, name, report.as_dict(), command))
     ok = all(report.ok for report in reports)
+    if html is not None:
+        try:
+            html_report.write(html, runs)
+        except OSError as error:
+            fail(f"error: cannot write {html.as_posix()}: {error.strerror or error}")
+        typer.echo(f"HTML report: {html.as_posix()}", err=True)  # stderr: --format json stays one document
     if output is OutputFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
     else:

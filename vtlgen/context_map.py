@@ -27,6 +27,7 @@ class Region:
     first: int  # first element index in the field
     count: int  # elements
     registers: tuple[str, ...]  # the registers whose slots these are, in order
+    array: bool = False  # the field has several elements, so one is named `field[i]`
 
     @property
     def end(self) -> int:
@@ -38,7 +39,7 @@ class Region:
         if not self.field:
             return ""
         if self.count == 1:
-            return f"{self.field}[{self.first}]" if self.registers or self.first else self.field
+            return f"{self.field}[{self.first}]" if self.array else self.field
         return f"{self.field}[{self.first}..{self.first + self.count - 1}]"
 
 
@@ -65,7 +66,8 @@ def elements(plan: Plan) -> list[Region]:
             kind, register = _element_kind(plan, element.name, index, shared)
             offset = element.offset + index * element.element_size
             registers = (register,) if register else ()
-            out.append(Region(offset, element.element_size, kind, element.name, index, 1, registers))
+            array = element.count > 1
+            out.append(Region(offset, element.element_size, kind, element.name, index, 1, registers, array))
         position = element.offset + element.size
     if plan.context.size > position:
         out.append(Region(position, plan.context.size - position, "reserved", "", 0, 0, ()))
@@ -96,6 +98,7 @@ def runs(plan: Plan) -> list[Region]:
                 last.first,
                 last.count + region.count,
                 last.registers + region.registers,
+                True,
             )
         else:
             merged.append(region)

@@ -126,6 +126,17 @@ def test_roles_and_slots_reach_the_page(runs: list[html_report.StubRun]) -> None
     assert "read x[4] (x4), x[5] (x5)" in "".join(dom.text)
 
 
+def test_properties_judged_at_an_instruction_are_marked(runs: list[html_report.StubRun]) -> None:
+    views = [html_report.run_view(index, run) for index, run in enumerate(runs)]
+    trap = next(item for item in views[1].rows if item.row.role == "trap")
+    assert trap.judged == (("P1", "held"), ("P2", "held"), ("P9", "held")) and not trap.marks
+    push = views[1].rows[1]  # stp x29, x30, [sp, #-16]!
+    assert push.judged == (("P7", "held"), ("P8", "held"))
+    # Where P1 broke, it is a violation mark, not a "held" one; P2 and P9 still held there.
+    broken_trap = next(item for item in views[2].rows if item.row.role == "trap")
+    assert ("P1", "held") not in broken_trap.judged and ("P9", "held") in broken_trap.judged
+
+
 def test_hostile_spec_text_is_escaped(plans: dict[str, Plan], runs: list[html_report.StubRun]) -> None:
     evil_plan = dataclasses.replace(plans["smccc"], spec_title=HOSTILE)
     run = html_report.StubRun(evil_plan, runs[1].stub_text, runs[1].stub_file, runs[1].report, runs[1].reproduce)

@@ -101,7 +101,25 @@ class Mark:
 class ListingRow:
     row: listing.Row
     anchor: str
-    marks: tuple[Mark, ...]
+    marks: tuple[Mark, ...]  # properties violated here
+    judged: tuple[tuple[str, str], ...]  # (property, status) of those judged at this instruction
+
+
+# Where the properties are judged (README "Validation"): at the trap, after the return, and
+# at each memory access (P7 only for SP-based ones). P3 and P6 hold at every instruction,
+# which the page says once rather than on every row.
+_AT_TRAP = ("P1", "P2", "P9")
+_AT_RETURN = ("P4", "P5")
+
+
+def _judged_at(row: listing.Row) -> tuple[str, ...]:
+    if row.role == "trap":
+        return _AT_TRAP
+    if row.disassembly == "ret":
+        return _AT_RETURN
+    if any(place.startswith("stack") for place in row.touches):
+        return ("P7", "P8")
+    return ("P8",) if row.touches else ()
 
 
 @dataclass(frozen=True)
@@ -171,13 +189,23 @@ def run_view(index: int, run: StubRun) -> RunView:
             marks.setdefault(offset, []).append(Mark(str(data["property"]), violation_anchor))
         command = f"{run.reproduce} --seed {int(data.get('seed', 0))} --trials 1"
         violations.append(ViolationView(data, violation_anchor, instruction, command))
-    listing_rows = [ListingRow(row, f"{anchor}-i{row.offset}", tuple(marks.get(row.offset, ()))) for row in rows]
+    properties = _properties(run.report)
+    status = {prop.id: prop.status for prop in properties}
+    listing_rows = [
+        ListingRow(
+            row,
+            f"{anchor}-i{row.offset}",
+            tuple(marks.get(row.offset, ())),
+            tuple((pid, status[pid]) for pid in _judged_at(row) if status[pid] in ("held", "proved")),
+        )
+        for row in rows
+    ]
     return RunView(
         anchor,
         run,
         listing_rows,
         violations,
-        _properties(run.report),
+        properties,
         roles_known=any(row.block for row in rows),  # blocks are known only for the generated stub
     )
 

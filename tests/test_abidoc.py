@@ -102,6 +102,8 @@ def test_conventions_conduit_function_id_arguments_and_preservation(page: str) -
     prose = " ".join(hvc3.split())  # wrapped for email
     assert "holds VTL0's value from its context slot: x0-x17, x19-x28, q0-q31." in prose
     assert "The hypervisor must preserve: x18, x29-x30, sp." in prose
+    assert "returns VTL0's exit values in the shared registers (x0-x17, x19-x28, q0-q31)" in prose
+    assert "x0 holds the call's status" in " ".join(smccc.split()) and "status" not in prose
 
 
 def test_decisions_waivers_and_what_vtlgen_checks(spec: Spec, page: str) -> None:

@@ -176,6 +176,7 @@ class ConventionView:
     transport: str
     function_id: list[BitField]
     entry: list[str]
+    exit: list[str]
     preserved: str
     may_change: str
     results: str
@@ -196,11 +197,30 @@ def convention_view(spec: Spec, plan: Plan) -> ConventionView:
         transport=f"{plan.transport}: {_TRANSPORT[plan.transport]}",
         function_id=[] if model.function_id is None else function_id_fields(model.function_id),
         entry=entry_requirements(plan),
+        exit=exit_guarantees(plan),
         preserved=ranges(model.preserved),
         may_change=ranges(model.randomized),
         results=ranges(model.results),
         frame=", ".join(f"{slot.what} at SP+{slot.offset}" for slot in plan.frame.slots),
     )
+
+
+def exit_guarantees(plan: Plan) -> list[str]:
+    """What holds when VTL0 exits back to VTL2 (properties P4, P5, P10)."""
+    model = plan.model
+    out = []
+    if model.register_slots:
+        out.append(
+            f"The hypervisor returns VTL0's exit values in the shared registers "
+            f"({ranges([s.register for s in model.register_slots])}); the stub stores them back to their slots."
+        )
+    if model.memory_slots:
+        out.append("The hypervisor has written VTL0's exit values into the context's shared slots.")
+    if model.status_register:
+        out.append(f"{model.status_register} holds the call's status; no other result is relied upon.")
+    out.append("No other byte of the context changes.")
+    out.append("The caller gets back x19-x28, x29, SP and d8-d15 as they were (AAPCS64).")
+    return out
 
 
 def page(spec: Spec, spec_name: str, plans: list[Plan]) -> str:

@@ -135,6 +135,11 @@ def test_properties_judged_at_an_instruction_are_marked(runs: list[html_report.S
     # Where P1 broke, it is a violation mark, not a "held" one; P2 and P9 still held there.
     broken_trap = next(item for item in views[2].rows if item.row.role == "trap")
     assert ("P1", "held") not in broken_trap.judged and ("P9", "held") in broken_trap.judged
+    # A backend that watches P8 only at the trap and the end marks no instruction with it.
+    partial = {**runs[1].report, "properties_unobservable": ["P8: observed at the trap and at the end only"]}
+    view = html_report.run_view(0, dataclasses.replace(runs[1], report=partial))
+    assert view.rows[1].judged == (("P7", "held"),)
+    assert "limit: P8: observed at the trap" in next(p.detail for p in view.properties if p.id == "P8")
 
 
 def test_hostile_spec_text_is_escaped(plans: dict[str, Plan], runs: list[html_report.StubRun]) -> None:

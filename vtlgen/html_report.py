@@ -136,6 +136,7 @@ class PropertyView:
     text: str
     status: str  # violated, held, proved, not observed
     detail: str
+    limited: bool = False  # the backend observes it only in part (e.g. qemu-user: at the trap and the end)
 
 
 @dataclass
@@ -170,7 +171,7 @@ def _properties(report: Mapping[str, Any]) -> list[PropertyView]:
             status, detail = "not observed", ""
         if pid in limits:
             detail = f"{detail}; limit: {limits[pid]}" if detail else limits[pid]
-        out.append(PropertyView(pid, text, status, detail))
+        out.append(PropertyView(pid, text, status, detail, pid in limits))
     return out
 
 
@@ -190,7 +191,8 @@ def run_view(index: int, run: StubRun) -> RunView:
         command = f"{run.reproduce} --seed {int(data.get('seed', 0))} --trials 1"
         violations.append(ViolationView(data, violation_anchor, instruction, command))
     properties = _properties(run.report)
-    status = {prop.id: prop.status for prop in properties}
+    # Marked per instruction only where the backend watched every instruction.
+    status = {prop.id: "" if prop.limited else prop.status for prop in properties}
     listing_rows = [
         ListingRow(
             row,

@@ -55,7 +55,12 @@ class StubRun:
     plan: Plan
     stub_text: str
     stub_file: str
-    report: Mapping[str, Any]  # ConventionReport.as_dict(), or a prover's report in the same shape
+    # ConventionReport.as_dict(), or a prover's report in the same shape. Keys read (all optional
+    # but `violations`): backend, trials, ok, instructions_per_round_trip, lower_bound,
+    # properties_checked, properties_unobservable ("P8: why"), proved (property ids), occurrences,
+    # not_modelled, vector_lengths, and violations[{property, message, offset, disassembly,
+    # source_file, source_line, register, expected, actual, seed}].
+    report: Mapping[str, Any]
     reproduce: str  # the command that ran it; the page adds --seed S --trials 1
 
 

@@ -271,3 +271,38 @@ def test_unwritable_output_is_reported_without_traceback(workdir: Path) -> None:
     blocker.write_text("a file where a folder should be\n")
     result = runner.invoke(app, ["generate", "--out", str(blocker)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_doc_writes_the_page_that_generate_and_check_keep(workdir: Path, tmp_path: Path) -> None:
+    page = workdir / "generated" / "hyperv_vtl" / "hyperv_vtl.rst"
+    assert page.read_bytes() == (ROOT / "generated" / "hyperv_vtl" / "hyperv_vtl.rst").read_bytes()
+    result = runner.invoke(app, ["doc"])
+    assert result.exit_code == 0 and "generated: up to date" in result.output, result.output
+    page.unlink()
+    assert runner.invoke(app, ["check"]).exit_code == 1
+    result = runner.invoke(app, ["doc"])
+    assert result.exit_code == 0 and "added    generated/hyperv_vtl/hyperv_vtl.rst" in result.output
+    assert runner.invoke(app, ["check"]).exit_code == 0
+    # Elsewhere, doc writes the page and nothing else.
+    out = tmp_path / "docs"
+    assert runner.invoke(app, ["doc", "spec/hyperv_vtl.yaml", "--out", str(out)]).exit_code == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["hyperv_vtl/.vtlgen-manifest", "hyperv_vtl/hyperv_vtl.rst"]  # the page, and proof it is vtlgen's
+    assert (out / "hyperv_vtl" / "hyperv_vtl.rst").read_bytes() == page.read_bytes()
+
+
+def test_spec_prose_change_makes_the_page_stale(workdir: Path) -> None:
+    spec = workdir / "spec" / "hyperv_vtl.yaml"
+    spec.write_text(edited(spec.read_text(), "follows: tlfs-vsm\n", "follows: linux-v2\n"))
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 1 and "changed  generated/hyperv_vtl/hyperv_vtl.rst" in result.output
+    assert "+Follows [linux-v2]" in result.output
+
+
+def test_doc_bad_input_writes_nothing(workdir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(edited((workdir / "spec" / "hyperv_vtl.yaml").read_text(), "abi_version: 1.0.0", "abi_version: 1"))
+    out = tmp_path / "docs"
+    result = runner.invoke(app, ["doc", str(bad), "--out", str(out)])
+    assert result.exit_code == 2 and f"{bad}:" in result.output and "Traceback" not in result.output
+    assert not out.exists()

@@ -1,10 +1,13 @@
-"""Everything `generate` writes for a spec, built in memory: {path relative to out: text}."""
+"""Everything `generate` writes for a spec, built in memory: {path relative to out: text}.
+
+That is, per convention the stubs, header and bindings, and per spec its Documentation/
+page (`vtlgen doc` writes the page alone; `check` compares all of it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vtlgen import render
+from vtlgen import abidoc, render
 from vtlgen.assembler import assemble
 from vtlgen.loader import LoadedSpec
 from vtlgen.lowering import lower
@@ -41,10 +44,18 @@ def build(loaded: LoadedSpec) -> list[ConventionArtifacts]:
     return [build_convention(plan, spec_name) for plan in lower(loaded.spec, loaded.path.as_posix())]
 
 
-def merged(built: list[ConventionArtifacts]) -> dict[str, str]:
-    """Every convention's files, as one {relative path: text}."""
-    return {path: text for item in built for path, text in item.files.items()}
+def documentation(loaded: LoadedSpec, built: list[ConventionArtifacts]) -> dict[str, str]:
+    """The spec's Documentation/ page, from the same plans as its stubs."""
+    plans = [item.plan for item in built]
+    return {abidoc.file_name(loaded.spec.id): abidoc.page(loaded.spec, loaded.path.name, plans)}
+
+
+def merged(loaded: LoadedSpec, built: list[ConventionArtifacts]) -> dict[str, str]:
+    """Every file of the spec, as one {relative path: text}: each convention's, and the page."""
+    files = {path: text for item in built for path, text in item.files.items()}
+    files.update(documentation(loaded, built))
+    return files
 
 
 def files_of(loaded: LoadedSpec) -> dict[str, str]:
-    return merged(build(loaded))
+    return merged(loaded, build(loaded))

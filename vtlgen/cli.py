@@ -19,6 +19,7 @@ from vtlgen import (
     __version__,
     abidiff,
     artifacts,
+    html_report,
     lowering,
     qemu_backend,
     render,
@@ -157,13 +158,13 @@ def _output_failure(error: OSError) -> NoReturn:
 
 @app.command()
 def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
-    """Write stubs, headers and bindings for every convention to OUT/<spec>/<convention>/."""
+    """Write stubs, headers and bindings to OUT/<spec>/<convention>/, and the ABI page to OUT/<spec>/."""
     loaded_specs = load_specs(spec)
     # Render everything before writing anything: a bad spec leaves OUT untouched.
     rendered = [(loaded, build_files(loaded)) for loaded in loaded_specs]
     total = sync.Changes()
     try:
-        planned = [(loaded.spec.id, artifacts.merged(built)) for loaded, built in rendered]
+        planned = [(loaded.spec.id, artifacts.merged(loaded, built)) for loaded, built in rendered]
         changes = [sync.plan_changes(out, spec_id, files) for spec_id, files in planned]
         for (spec_id, files), change in zip(planned, changes, strict=True):
             if change.any:
@@ -185,12 +186,28 @@ def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
 
 
 @app.command()
+def doc(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
+    """Write each spec's ABI as a kernel Documentation/ page, OUT/<spec>/<spec>.rst (as `generate` does)."""
+    pages = {}
+    for loaded in load_specs(spec):  # every page rendered before any is written
+        pages.update(artifacts.documentation(loaded, build_files(loaded)))
+    try:
+        changes = sync.update_files(out, pages)
+    except OSError as error:
+        _output_failure(error)
+    for line in changes.summary():
+        typer.echo(line)
+    if not changes.any:
+        typer.echo(f"{safepath.shown(out)}: up to date")
+
+
+@app.command()
 def check(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
     """Exit 1, with a diff and the fixing command, when OUT differs from what the specs generate."""
     total = sync.Changes()
     try:
         for loaded in load_specs(spec):
-            files = artifacts.merged(build_files(loaded))
+            files = artifacts.merged(loaded, build_files(loaded))
             total.merge(sync.plan_changes(out, loaded.spec.id, files))
     except OSError as error:
         _output_failure(error)
@@ -253,6 +270,9 @@ def validate(
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
     out: OutOption = DEFAULT_OUT,
+    html: Annotated[
+        Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report to this file.")
+    ] = None,
 ) -> None:
     """Run stubs against the register-preservation spec (properties P1-P10)."""
     loaded_specs = load_specs(spec)
@@ -261,18 +281,30 @@ def validate(
     ):
         fail("error: --stub needs one spec and, when it has several conventions, --convention")
     reports = []
+    runs = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
             text, name = _stub_source(plan, stub, out)
             try:
-                reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
+                report = run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value)
+                reports.append(report)
             except AssemblyError as error:
                 fail(str(error))
             except qemu_backend.ToolMissing as error:
                 fail(f"error: --backend qemu-user needs {error}")
             except qemu_backend.HarnessError as error:
                 fail(f"{name}:1:1: {error}")
+            command = html_report.reproduce_command(
+                plan, stub.as_posix() if stub else None, backend.value, None if out == DEFAULT_OUT else out.as_posix()
+            )
+            runs.append(html_report.StubRun(plan, text, name, report.as_dict(), command))
     ok = all(report.ok for report in reports)
+    if html is not None:
+        try:
+            html_report.write(html, runs)
+        except OSError as error:
+            fail(f"error: cannot write {html.as_posix()}: {error.strerror or error}")
+        typer.echo(f"HTML report: {html.as_posix()}", err=True)  # stderr: --format json stays one document
     if output is OutputFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
     else:

@@ -33,3 +33,12 @@ def require_tool(name: str, package: str) -> str:
     if IN_CI:
         pytest.fail(f"{name} is missing in CI; .ci/run must install the Debian package {package}")
     pytest.skip(f"{name} not found; install the Debian package {package}")
+
+
+def require_file(path: Path, package: str) -> Path:
+    """A file a Debian package installs (a tarball, a header): as require_tool."""
+    if path.exists():
+        return path
+    if IN_CI:
+        pytest.fail(f"{path} is missing in CI; .ci/run must install the Debian package {package}")
+    pytest.skip(f"{path} not found; install the Debian package {package}")

@@ -11,22 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests import kbuild
-from tests.conftest import ROOT, SPEC, require_tool
-from vtlgen import linux, render
+from tests.conftest import require_tool
+from tests.kernel_files import BUILT, CONVENTIONS, FIELDS, GENERATED, KERNEL, hand_definition
+from tests.kernel_files import paths as kernel_paths
+from vtlgen import linux
 from vtlgen.a64 import instruction
-from vtlgen.artifacts import build
-from vtlgen.loader import load
-
-GENERATED = ROOT / "generated" / "hyperv_vtl"
-BUILT = {item.plan.convention_id: item for item in build(load(SPEC))}
-KERNEL = {conv: render.kernel_flavour(item.plan) for conv, item in BUILT.items()}
-CONVENTIONS = sorted(BUILT)
 
 
 def kernel_files(conv: str) -> dict[str, str]:
-    kernel = KERNEL[conv]
-    names = (kernel.stub, kernel.header, kernel.asm_offsets_c, kernel.kbuild)
-    return {name: BUILT[conv].files[f"hyperv_vtl/{conv}/{name}"] for name in names}
+    return {path.name: BUILT[conv].files[f"hyperv_vtl/{conv}/{path.name}"] for path in kernel_paths(conv)}
 
 
 @pytest.mark.parametrize("conv", CONVENTIONS)
@@ -74,15 +67,6 @@ def test_layout_checks_cover_every_offset_the_size_and_the_limit(conv: str) -> N
     assert f"static_assert(sizeof({struct}) <= {context.max_size});" in kernel_files(conv)[KERNEL[conv].header]
 
 
-# How a kernel header would define the struct (the layout of the Linux v2 patch and
-# OpenHCL's protocol.rs), written by hand so it is independent of the generator.
-HAND_DEFINITION = """
-struct mshv_vtl_cpu_context {{
-	u64 x[31];{before_rsvd}
-	u64 rsvd;{before_q}
-	u128 q[32];
-}};
-"""
 EXISTING = """#include <linux/types.h>
 {definition}
 #define MSHV_VTL_CPU_CONTEXT_EXISTING
@@ -90,13 +74,6 @@ EXISTING = """#include <linux/types.h>
 int f(struct mshv_vtl_cpu_context *ctx);
 int f(struct mshv_vtl_cpu_context *ctx) {{ return ctx->x[0] != 0; }}
 """
-FIELDS = ["x", "rsvd", "q"]  # in layout order
-# One member inserted in front of a field moves that field and everything after it.
-MOVED = {
-    "x": {"before_x": "u32 flags;"},
-    "rsvd": {"before_rsvd": "\n\tu32 flags;"},
-    "q": {"before_q": "\n\tu64 pad;"},
-}
 
 
 def _compile_existing(tmp_path: Path, definition: str, define_mode: bool = True) -> subprocess.CompletedProcess[str]:
@@ -111,27 +88,20 @@ def _compile_existing(tmp_path: Path, definition: str, define_mode: bool = True)
     return subprocess.run([*command, str(source), "-o", str(tmp_path / "e.o")], capture_output=True, text=True)
 
 
-def _hand(moved: str | None = None) -> str:
-    slots = {"before_rsvd": "", "before_q": ""} | (MOVED[moved] if moved else {})
-    prefix = slots.pop("before_x", "")
-    text = HAND_DEFINITION.format(**slots)
-    return text.replace("{\n\tu64 x[31];", "{\n\t" + prefix + "\n\tu64 x[31];") if prefix else text
-
-
 def test_existing_definition_mode_accepts_the_kernels_own_struct(tmp_path: Path) -> None:
     assert KERNEL["hvc3"].existing_macro == "MSHV_VTL_CPU_CONTEXT_EXISTING"
-    result = _compile_existing(tmp_path, _hand())
+    result = _compile_existing(tmp_path, hand_definition())
     assert result.returncode == 0, result.stderr
 
 
 def test_without_the_mode_two_definitions_collide(tmp_path: Path) -> None:
-    result = _compile_existing(tmp_path, _hand(), define_mode=False)
+    result = _compile_existing(tmp_path, hand_definition(), define_mode=False)
     assert result.returncode != 0 and re.search(r"redefinition of .struct mshv_vtl_cpu_context.", result.stderr)
 
 
 @pytest.mark.parametrize("field", FIELDS)
 def test_existing_definition_with_one_wrong_offset_fails_naming_the_field(tmp_path: Path, field: str) -> None:
-    result = _compile_existing(tmp_path, _hand(field))
+    result = _compile_existing(tmp_path, hand_definition(field))
     assert result.returncode != 0
     failed = set(re.findall(r"offsetof\(struct mshv_vtl_cpu_context, (\w+)\) ==", result.stderr))
     assert field in failed

@@ -13,18 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests import kbuild
-from tests.conftest import ROOT, SPEC, require_tool
-from vtlgen import render
-from vtlgen.artifacts import build
+from tests.conftest import ROOT, require_tool
+from tests.kernel_files import KERNEL
 from vtlgen.assembler import assemble
-from vtlgen.loader import load
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 SHIM = Path(__file__).resolve().parent / "shim"
 CONVENTIONS = ["hvc3", "smccc"]
 FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 BINUTILS = "binutils-aarch64-linux-gnu"
-KERNEL = {item.plan.convention_id: render.kernel_flavour(item.plan) for item in build(load(SPEC))}
 
 
 def _text_section(obj: Path, section: str = ".text") -> bytes:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vtlgen import layout
 from vtlgen.plan import Instruction, Plan
 
 # scripts/checkpatch.pl `$max_line_length`; Documentation/process/coding-style.rst, 2).
@@ -144,8 +145,8 @@ def flavour(plan: Plan, base: str) -> KernelFlavour:
         stub_object=f"{base}_linux.o",
         header_guard=f"_{base.upper()}_LINUX_H",
         asm_offsets_guard=f"__{base.upper()}_ASM_OFFSETS_H__",
-        existing_macro=f"{prefix}_EXISTING",
-        defined_macro=f"{prefix}_DEFINED",
+        existing_macro=f"{prefix}_{layout.EXISTING_SUFFIX}",
+        defined_macro=f"{prefix}_{layout.DEFINED_SUFFIX}",
         members=_members(plan),
         layout_checks=_layout_checks(plan),
         asm_offsets=_asm_offsets(plan),

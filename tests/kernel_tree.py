@@ -22,12 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import require_file, require_tool
+from tests.conftest import require, require_tool
 
 PACKAGE = "linux-source-6.12"
 TARBALL = Path("/usr/src") / f"{PACKAGE}.tar.xz"
-# What modules_prepare needs besides a compiler (Documentation/process/changes.rst).
-BUILD_TOOLS = {"make": "make", "perl": "perl", "flex": "flex", "bison": "bison", "bc": "bc", "xz": "xz-utils"}
+EXTRACT_TOOLS = {"tar": "tar", "xz": "xz-utils"}
+# What modules_prepare needs besides a compiler (Documentation/process/changes.rst), and
+# sparse for C=1 (Documentation/dev-tools/sparse.rst).
+BUILD_TOOLS = {"make": "make", "perl": "perl", "flex": "flex", "bison": "bison", "bc": "bc", "sparse": "sparse"}
 BUILD_HEADERS = {Path("/usr/include/openssl/opensslv.h"): "libssl-dev", Path("/usr/include/gelf.h"): "libelf-dev"}
 # Asked of every toolchain; arch/arm64/Kconfig drops ARM64_BTI_KERNEL under GCC
 # (`depends on !CC_IS_GCC`, GCC bug 106671), which is what the GCC build covers.
@@ -85,9 +87,7 @@ def _package_version() -> str:
 
 def source_tree() -> Path:
     """The extracted source, once per package version."""
-    require_file(TARBALL, PACKAGE)
-    for tool, package in BUILD_TOOLS.items():
-        require_tool(tool, package)
+    require(tools=EXTRACT_TOOLS, files={TARBALL: PACKAGE})
     folder = cache_root() / f"{PACKAGE}_{_package_version()}"
     source, stamp = folder / "src", folder / "src.done"
     with _locked(folder):
@@ -112,10 +112,7 @@ def _jobs() -> str:
 
 def prepared_tree(source: Path, toolchain: Toolchain) -> Path:
     """defconfig + CONFIG, then modules_prepare, once per compiler version."""
-    for tool, package in toolchain.tools:
-        require_tool(tool, package)
-    for header, package in BUILD_HEADERS.items():
-        require_file(header, package)
+    require(tools=BUILD_TOOLS | dict(toolchain.tools), files=BUILD_HEADERS)
     version = subprocess.run([toolchain.compiler, "--version"], check=True, capture_output=True, text=True).stdout
     key = hashlib.sha256(repr((version, CONFIG, KERNEL_EXPORTS)).encode()).hexdigest()[:12]
     out = source.parent / f"build-{toolchain.name}-{key}"

@@ -12,7 +12,8 @@ from tests.conftest import ROOT, require_tool
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 SHIM = Path(__file__).resolve().parent / "shim"
-HEADERS = sorted(GENERATED.glob("*/*.h"))
+HEADERS = sorted(h for h in GENERATED.glob("*/*.h") if not h.name.endswith("_linux.h"))
+KERNEL_HEADERS = sorted(GENERATED.glob("*/*_linux.h"))
 FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 
 PROGRAM = """
@@ -31,6 +32,7 @@ int main(void) {{
 
 def test_both_conventions_have_headers() -> None:
     assert [h.name for h in HEADERS] == ["hyperv_vtl_hvc3.h", "hyperv_vtl_smccc.h"]
+    assert [h.name for h in KERNEL_HEADERS] == ["hyperv_vtl_hvc3_linux.h", "hyperv_vtl_smccc_linux.h"]
 
 
 @pytest.mark.parametrize("header", HEADERS, ids=lambda p: p.name)
@@ -47,7 +49,8 @@ def test_header_compiles(tmp_path: Path, header: Path, flavour: str) -> None:
         return
     source = tmp_path / "t.c"
     # Both headers together: the shared struct must not be defined twice.
-    source.write_text("".join(f'#include "{h}"\n' for h in HEADERS) + "int main(void) { return 0; }\n")
+    headers = KERNEL_HEADERS if flavour == "kernel" else HEADERS
+    source.write_text("".join(f'#include "{h}"\n' for h in headers) + "int main(void) { return 0; }\n")
     subprocess.run([cc, *FLAGS, *extra, "-c", str(source), "-o", str(tmp_path / "t.o")], check=True)
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import kbuild
 from tests.conftest import ROOT, require_tool
+from tests.kernel_files import KERNEL
 from vtlgen.assembler import assemble
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
@@ -51,11 +53,15 @@ def test_real_assemblers_give_keystones_bytes(tmp_path: Path, conv: str, assembl
 
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_kernel_flavour_assembles_to_the_same_bytes(tmp_path: Path, conv: str) -> None:
-    """`gcc -c` runs cpp with the linkage.h shim; the asm-offsets macros give the literal offsets."""
+    """Quick, offline: asm-offsets from the shim (tests/kbuild.py), then `gcc -c` with the
+    linkage.h shim. tests/test_kernel_tree.py does the same in a real kernel tree."""
     gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
+    kernel = KERNEL[conv]
+    kbuild.asm_offsets(gcc, GENERATED / conv, kernel, tmp_path)
     obj = tmp_path / "stub_linux.o"
-    source = GENERATED / conv / f"hyperv_vtl_{conv}_linux.S"
-    subprocess.run([gcc, "-c", f"-I{SHIM}", f"-I{GENERATED / conv}", "-o", str(obj), str(source)], check=True)
+    source = GENERATED / conv / kernel.stub
+    command = [gcc, "-c", "-D__ASSEMBLY__", f"-I{SHIM}", f"-I{tmp_path}", f"-I{GENERATED / conv}"]
+    subprocess.run([*command, "-o", str(obj), str(source)], check=True)
     assert _text_section(obj, ".noinstr.text") == _keystone(conv)
 
 
@@ -71,10 +77,9 @@ def test_headers_compile_for_aarch64(tmp_path: Path, compiler: str, flavour: str
     command, package = COMPILERS[compiler]
     tool = require_tool(command[0], package)
     extra = ["-D__KERNEL__", f"-I{SHIM}"] if flavour == "kernel" else []
+    names = {c: KERNEL[c].header if flavour == "kernel" else f"hyperv_vtl_{c}.h" for c in CONVENTIONS}
     source = tmp_path / "t.c"
-    source.write_text(
-        "".join(f'#include "{GENERATED / c / f"hyperv_vtl_{c}.h"}"\n' for c in CONVENTIONS) + "int f(void);\n"
-    )
+    source.write_text("".join(f'#include "{GENERATED / c / names[c]}"\n' for c in CONVENTIONS) + "int f(void);\n")
     subprocess.run([tool, *command[1:], *FLAGS, *extra, "-c", str(source), "-o", str(tmp_path / "t.o")], check=True)
 
 

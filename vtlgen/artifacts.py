@@ -35,6 +35,9 @@ def build_convention(plan: Plan, spec_name: str) -> ConventionArtifacts:
         f"{folder}/{names['linux']}": render.linux_asm(plan, spec_name),
         f"{folder}/{names['header']}": render.header(plan, spec_name),
         f"{folder}/{names['bindings']}": render.bindings(plan, spec_name, code),
+        f"{folder}/{names['linux_header']}": render.linux_header(plan, spec_name),
+        f"{folder}/{names['asm_offsets']}": render.asm_offsets(plan, spec_name),
+        f"{folder}/{names['kbuild']}": render.kbuild(plan, spec_name),
     }
     return ConventionArtifacts(plan, files, code)
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from vtlgen import registers
 from vtlgen.plan import ContextElement, ContextLayout, ElementMacro, Member, Slot
-from vtlgen.schema import RegisterClass, Spec
+from vtlgen.schema import ContextField, RegisterClass, Spec
+
+# Macros the generated files define beside the field macros: the size and the limit, the
+# guard that defines the struct once, and the kernel header's existing-definition switch.
+DEFINED_SUFFIX = "DEFINED"
+EXISTING_SUFFIX = "EXISTING"
+OWN_MACROS = ("SIZE", "MAX_SIZE", DEFINED_SUFFIX, EXISTING_SUFFIX)
+
+
+def macro_suffixes(field: ContextField) -> list[str]:
+    """<C_NAME>_<suffix> for the field's offset, then one per array element."""
+    base = field.name.upper()
+    return [base, *(f"{base}{i}" for i in range(field.count) if field.count > 1)]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:
@@ -36,7 +48,7 @@ def context_layout(spec: Spec) -> ContextLayout:
             offset=f.offset,
             size=f.size,
             element_size=f.element_size,
-            macro=f"{prefix}_{f.name.upper()}",
+            macro=f"{prefix}_{macro_suffixes(f)[0]}",
         )
         for f in fields
     )
@@ -53,10 +65,9 @@ def context_layout(spec: Spec) -> ContextLayout:
         gap = context.size - position
         members.append(Member(f"__pad{position}", "unsigned char", "ctypes.c_uint8", gap, position, gap, True))
     element_macros = tuple(
-        ElementMacro(f"{prefix}_{f.name.upper()}{i}", f"{f.name}[{i}]", f.offset + i * f.element_size)
+        ElementMacro(f"{prefix}_{suffix}", f"{f.name}[{i}]", f.offset + i * f.element_size)
         for f in fields
-        if f.count > 1
-        for i in range(f.count)
+        for i, suffix in enumerate(macro_suffixes(f)[1:])
     )
     python_class = "".join(part.capitalize() for part in context.c_name.split("_"))
     return ContextLayout(

@@ -39,6 +39,11 @@ def py_comment(text: str) -> str:
     return Quoted(one_line(text))
 
 
+def make_comment(text: str) -> str:
+    """After `#` in a Makefile: one line, and no backslash, which would continue the comment."""
+    return Quoted(one_line(text).replace("\\", "%5C"))
+
+
 def py_docstring(text: str) -> str:
     """Inside a triple-quoted docstring: no quote or backslash can end or bend it."""
     return Quoted(one_line(text).replace("\\", "\\\\").replace('"', '\\"'))
@@ -58,6 +63,7 @@ def c_string(text: str) -> str:
 FILTERS = {
     "c_comment": c_comment,
     "py_comment": py_comment,
+    "make_comment": make_comment,
     "py_docstring": py_docstring,
     "py_string": py_string,
     "c_string": c_string,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from vtlgen import __version__, quoting
+from vtlgen import __version__, linux, quoting
 from vtlgen.plan import Plan
 
 
@@ -44,13 +44,25 @@ def banner(plan: Plan, spec_name: str) -> list[str]:
     ]
 
 
+def _base(plan: Plan) -> str:
+    return f"{plan.spec_id}_{plan.convention_id}"
+
+
+def kernel_flavour(plan: Plan) -> linux.KernelFlavour:
+    return linux.flavour(plan, _base(plan))
+
+
 def file_names(plan: Plan) -> dict[str, str]:
-    base = f"{plan.spec_id}_{plan.convention_id}"
+    base = _base(plan)
+    kernel = kernel_flavour(plan)
     return {
         "standalone": f"{base}.S",
-        "linux": f"{base}_linux.S",
         "header": f"{base}.h",
         "bindings": f"{base}.py",
+        "linux": kernel.stub,
+        "linux_header": kernel.header,
+        "asm_offsets": kernel.asm_offsets_c,
+        "kbuild": kernel.kbuild,
     }
 
 
@@ -67,13 +79,31 @@ def standalone_asm(plan: Plan, spec_name: str) -> str:
 
 
 def linux_asm(plan: Plan, spec_name: str) -> str:
-    header = file_names(plan)["header"]
-    return render("stub_linux.S.j2", plan=plan, banner=banner(plan, spec_name), header=header)
+    return render("stub_linux.S.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
+
+
+def linux_header(plan: Plan, spec_name: str) -> str:
+    return render(
+        "header_linux.h.j2",
+        plan=plan,
+        banner=banner(plan, spec_name),
+        kernel=kernel_flavour(plan),
+        userspace_header=file_names(plan)["header"],
+    )
+
+
+def asm_offsets(plan: Plan, spec_name: str) -> str:
+    return render("asm_offsets.c.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
+
+
+def kbuild(plan: Plan, spec_name: str) -> str:
+    return render("kbuild.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
 
 
 def header(plan: Plan, spec_name: str) -> str:
     guard = f"VTLGEN_{plan.spec_id}_{plan.convention_id}_H".upper()
-    return render("header.h.j2", plan=plan, banner=banner(plan, spec_name), guard=guard)
+    linux_header = kernel_flavour(plan).header
+    return render("header.h.j2", plan=plan, banner=banner(plan, spec_name), guard=guard, linux_header=linux_header)
 
 
 def bindings(plan: Plan, spec_name: str, code: bytes) -> str:

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vtlgen import registers
+from vtlgen import layout, registers
 from vtlgen.registers import Kind, RegisterNameError
 from vtlgen.rules import RULES
 from vtlgen.schema import MAX_CONTEXT, MAX_ELEMENTS, ElementType, RegisterClass, Spec
@@ -81,6 +81,7 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
                 (*path, "offset"),
                 f"offset {field.offset} is misaligned for {field.type.value}; expected a multiple of {natural}",
             )
+    yield from _check_macro_names(spec)
     ordered = sorted(enumerate(context.fields), key=lambda pair: pair[1].offset)
     for (_, before), (index, after) in itertools.pairwise(ordered):
         if after.offset < before.end:
@@ -89,6 +90,23 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
                 f"field {after.name!r} at {after.offset} overlaps {before.name!r} "
                 f"({before.offset}..{before.end}); expected an offset of at least {before.end}",
             )
+
+
+def _check_macro_names(spec: Spec) -> Iterator[Problem]:
+    """Every field macro (and the header's own) must be one name: `x1` beside `x[31]`, or
+    a field called `size`, would define one macro twice in the headers and asm-offsets."""
+    prefix = spec.context.c_name.upper()
+    owners = {suffix: "the header itself" for suffix in layout.OWN_MACROS}
+    for index, field in enumerate(spec.context.fields):
+        for suffix in layout.macro_suffixes(field):
+            owner = owners.setdefault(suffix, f"field {field.name!r}")
+            if owner != f"field {field.name!r}":
+                yield Problem(
+                    ("context", "fields", index, "name"),
+                    f"field {field.name!r} needs the macro {prefix}_{suffix}, which {owner} defines; "
+                    "expected a field name that gives macros of its own",
+                )
+                break
 
 
 def _expected_type(name: str) -> ElementType | None:

@@ -98,6 +98,12 @@ def c_tokens(text: str) -> list[str]:
     return out
 
 
+def make_tokens(text: str) -> list[str]:
+    """Makefile words outside `#` comments (a backslash before the newline would continue one)."""
+    assert not any(line.split("#", 1)[-1].endswith("\\") for line in text.splitlines() if "#" in line)
+    return [word for line in text.splitlines() for word in line.split("#", 1)[0].split()]
+
+
 def python_tokens(text: str) -> list[str]:
     skipped = {tokenize.COMMENT, tokenize.NL}
     return [
@@ -115,6 +121,8 @@ def code_of(built: list[ConventionArtifacts]) -> dict[str, object]:
             kind = rel.rsplit(".", 1)[-1]
             if kind in ("h", "S", "c"):
                 shape[rel] = c_tokens(text)
+            elif kind == "kbuild":
+                shape[rel] = make_tokens(text)
             elif kind == "py":
                 compile(text, rel, "exec")  # still valid Python
                 shape[rel] = python_tokens(text)

@@ -1,0 +1,39 @@
+"""The real spec's kernel flavour, as the tests use it, and a hand-written kernel-style
+definition of the context for the existing-definition mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import ROOT, SPEC
+from vtlgen import render
+from vtlgen.artifacts import build
+from vtlgen.loader import load
+
+GENERATED = ROOT / "generated" / "hyperv_vtl"
+BUILT = {item.plan.convention_id: item for item in build(load(SPEC))}
+KERNEL = {conv: render.kernel_flavour(item.plan) for conv, item in BUILT.items()}
+CONVENTIONS = sorted(BUILT)
+
+
+def names(conv: str) -> tuple[str, ...]:
+    """Every kernel-flavour file of a convention: the ones a kernel tree takes."""
+    kernel = KERNEL[conv]
+    return (kernel.stub, kernel.header, kernel.asm_offsets_c, kernel.kbuild)
+
+
+def paths(conv: str) -> list[Path]:
+    return [GENERATED / conv / name for name in names(conv)]
+
+
+# The layout of the Linux v2 patch and OpenHCL's protocol.rs, written by hand as a kernel
+# header would, independent of the generator.
+FIELDS = ("x", "rsvd", "q")  # in layout order
+# One member inserted in front of a field moves that field and everything after it.
+_INSERTED = {"x": "\tu32 flags;\n", "rsvd": "\tu32 flags;\n", "q": "\tu64 pad;\n"}
+
+
+def hand_definition(moved: str | None = None) -> str:
+    members = {"x": "\tu64 x[31];\n", "rsvd": "\tu64 rsvd;\n", "q": "\tu128 q[32];\n"}
+    body = "".join((_INSERTED[f] if f == moved else "") + members[f] for f in FIELDS)
+    return f"struct mshv_vtl_cpu_context {{\n{body}}};\n"

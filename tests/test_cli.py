@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -248,6 +249,21 @@ def test_oversized_context_cannot_be_generated(workdir: Path) -> None:
     assert result.exit_code == 2
     assert result.output.startswith(f"spec/hyperv_vtl.yaml:{line}:13: context.max_size: the context is 768 bytes")
     assert runner.invoke(app, ["lint"]).exit_code == 1
+
+
+def test_a_slot_out_of_reach_of_every_form_is_a_located_error(workdir: Path) -> None:
+    spec = workdir / "spec" / "hyperv_vtl.yaml"
+    text = edited(spec.read_text(), "  align: 16\n", "  align: 8\n")
+    # 8-byte aligned is enough for C, but no scaled LDR/LDP of a Q register encodes offset 264.
+    spec.write_text(
+        edited(text, "{name: q, type: u128, count: 32, offset: 256}", "{name: q, type: u128, count: 32, offset: 264}")
+    )
+    before = {p: p.read_bytes() for p in (workdir / "generated").rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["generate"])
+    assert result.exit_code == 2
+    (line,) = result.output.splitlines()
+    assert re.match(r"^spec/hyperv_vtl\.yaml:\d+:\d+: context\.fields: q0's slot at 264 is out of reach", line), line
+    assert {p: p.read_bytes() for p in (workdir / "generated").rglob("*") if p.is_file()} == before
 
 
 def test_generate_refuses_lint_errors_unless_told(workdir: Path) -> None:

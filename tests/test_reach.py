@@ -51,7 +51,16 @@ def test_two_windows_when_no_single_base_reaches_both_ends() -> None:
     found = reach.windows(reach.transfers(slots))
     # q0 at 2016 needs a base of at least 2016 - 63*16 = 1008; x0 at 0 needs one of at most 512.
     assert [w.bias for w in found] == [0, 1008]
-    assert reach.rebase_cost(found) == 1
+    assert reach.walk_cost([("x30", w) for w in found], {"x30": 0}) == 1
+
+
+def test_a_free_base_at_zero_is_preferred_when_it_costs_no_extra_window() -> None:
+    # x0/x1 need a base of at most 512; x2/x3 at 520 one of at least 16; q0/q1 at 1600 one of
+    # at least 592. The greedy cover is {16, 592}; {0, 592} is as small and starts at ctx itself.
+    slots = [*_gprs(0, 2), _slot("x2", 520), _slot("x3", 528), _slot("q0", 1600, 16), _slot("q1", 1616, 16)]
+    moves = reach.transfers(slots)
+    assert [w.bias for w in reach.windows(moves)] == [16, 592]
+    assert [w.bias for w in reach.windows(moves, zero_is_free=True)] == [0, 592]
 
 
 def test_misaligned_slots_are_out_of_reach() -> None:

@@ -39,24 +39,33 @@ ASSEMBLERS = {
 }
 
 
+def assemble_with(assembler: str, source: Path, tmp_path: Path) -> bytes:
+    """The .text bytes a real assembler makes of a standalone stub."""
+    command, package = ASSEMBLERS[assembler]
+    tool = require_tool(command[0], package)
+    obj = tmp_path / f"{source.stem}.{assembler}.o"
+    subprocess.run([tool, *command[1:], "-o", str(obj), str(source)], check=True)
+    return _text_section(obj)
+
+
+def compile_kernel_flavour(source: Path, tmp_path: Path) -> bytes:
+    """`gcc -c` runs cpp with the linkage.h shim; the asm-offsets macros give the literal offsets."""
+    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
+    obj = tmp_path / f"{source.stem}.o"
+    subprocess.run([gcc, "-c", f"-I{SHIM}", f"-I{source.parent}", "-o", str(obj), str(source)], check=True)
+    return _text_section(obj, ".noinstr.text")
+
+
 @pytest.mark.parametrize("assembler", sorted(ASSEMBLERS))
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_real_assemblers_give_keystones_bytes(tmp_path: Path, conv: str, assembler: str) -> None:
-    command, package = ASSEMBLERS[assembler]
-    tool = require_tool(command[0], package)
-    obj = tmp_path / "stub.o"
-    subprocess.run([tool, *command[1:], "-o", str(obj), str(GENERATED / conv / f"hyperv_vtl_{conv}.S")], check=True)
-    assert _text_section(obj) == _keystone(conv)
+    assert assemble_with(assembler, GENERATED / conv / f"hyperv_vtl_{conv}.S", tmp_path) == _keystone(conv)
 
 
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_kernel_flavour_assembles_to_the_same_bytes(tmp_path: Path, conv: str) -> None:
-    """`gcc -c` runs cpp with the linkage.h shim; the asm-offsets macros give the literal offsets."""
-    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
-    obj = tmp_path / "stub_linux.o"
     source = GENERATED / conv / f"hyperv_vtl_{conv}_linux.S"
-    subprocess.run([gcc, "-c", f"-I{SHIM}", f"-I{GENERATED / conv}", "-o", str(obj), str(source)], check=True)
-    assert _text_section(obj, ".noinstr.text") == _keystone(conv)
+    assert compile_kernel_flavour(source, tmp_path) == _keystone(conv)
 
 
 COMPILERS = {

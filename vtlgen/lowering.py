@@ -75,14 +75,31 @@ def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
 
 
 @dataclass(frozen=True)
+class _Walk:
+    """Which base register moves which window, in order, and where each base starts."""
+
+    steps: list[reach.Step]
+    start: dict[str, int]
+
+    @property
+    def cost(self) -> int:
+        return reach.walk_cost(self.steps, self.start)
+
+    def end(self, base: str) -> int:
+        """Where `base` is after the walk."""
+        return next((w.bias for b, w in reversed(self.steps) if b == base), self.start[base])
+
+
+@dataclass(frozen=True)
 class _Shape:
     """The decisions for one convention's stub; the blocks and the budget follow from them."""
 
     register_slots: list[Slot]  # shared registers the stub moves itself (register transport)
-    windows: list[reach.Window]  # the loads and stores, by base window, in visiting order
     saved_gprs: list[str]  # VTL2's callee-saved registers the switch replaces
     saved_d: list[str]
     carrier: str | None  # holds ctx (+ bias) across the trap; None: ctx is spilled to the frame
+    loads: _Walk  # before the trap
+    stores: _Walk  # after the trap
     needs_stash: bool  # spilled ctx and no free register after the switch: park one VTL0 value
     scratch_pool: list[str]  # registers whose value after the switch is unknown anyway
     arguments: list[ArgumentValue]
@@ -92,9 +109,9 @@ class _Shape:
         return bool(self.register_slots) and self.carrier is None
 
     @property
-    def base_register(self) -> str:
-        """The register loads go through before the trap."""
-        return self.carrier or CONTEXT_REGISTER
+    def store_base(self) -> str:
+        """The register the stores go through after the trap."""
+        return self.carrier or (self.scratch_pool[0] if self.scratch_pool else CONTEXT_REGISTER)
 
 
 CONTEXT_REGISTER = "x0"  # `void f(struct ctx *ctx)`: AAPCS64 passes ctx in x0
@@ -151,21 +168,53 @@ def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
         r for r in model.randomized if registers.BY_NAME[r].kind is Kind.GPR and r != registers.PLATFORM_REGISTER
     ]
     carrier = _carrier(model) if register_slots else None
-    # GPR and vector slots never share a run (their sizes differ), so one list pairs both.
-    found = reach.windows(reach.transfers(register_slots))
-    # Spilled ctx: x0 is both the base of the loads and a shared register, so it is loaded last.
-    order = reach.visiting_order(found, CONTEXT_REGISTER if carrier is None else None)
     gpr_moved = any(registers.BY_NAME[s.register].kind is Kind.GPR for s in register_slots)
+    needs_stash = bool(register_slots) and carrier is None and gpr_moved and not scratch_pool
+    store_base = carrier or (scratch_pool[0] if scratch_pool else CONTEXT_REGISTER)
+    # GPR and vector slots never share a run (their sizes differ), so one list pairs both.
+    moves = reach.transfers(register_slots)
+    loads, stores = _walks(moves, carrier, store_base)
     return _Shape(
         register_slots=register_slots,
-        windows=order,
         saved_gprs=saved_gprs,
         saved_d=saved_d,
         carrier=carrier,
-        needs_stash=bool(register_slots) and carrier is None and gpr_moved and not scratch_pool,
+        loads=loads,
+        stores=stores,
+        needs_stash=needs_stash,
         scratch_pool=scratch_pool,
         arguments=arguments,
     )
+
+
+def _walks(moves: list[a64.Transfer], carrier: str | None, store_base: str) -> tuple[_Walk, _Walk]:
+    """The loads' and the stores' walks over the base windows (see reach.py).
+
+    Before the trap x0 still holds ctx, so a window at bias 0 goes through x0 for free while
+    the carrier covers the others; after the trap only the carrier knows ctx, so it walks
+    every window, back from where the loads left it. A spilled ctx is biased before it is
+    spilled, so the reload lands on the first window.
+    """
+    if not moves:
+        return _Walk([], {}), _Walk([], {})
+    if carrier is None or carrier == CONTEXT_REGISTER:
+        found = reach.windows(moves)
+        if carrier is None:  # x0 is the base and a shared register: its own transfer goes last
+            order = reach.visiting_order(found, CONTEXT_REGISTER)
+            loads = _Walk([(CONTEXT_REGISTER, w) for w in order], {CONTEXT_REGISTER: order[0].bias})
+            return loads, _Walk([(store_base, w) for w in order], {store_base: order[0].bias})
+        loads = _Walk([(carrier, w) for w in found], {carrier: 0})
+        return loads, _Walk([(carrier, w) for w in reversed(found)], {carrier: found[-1].bias})
+    found = reach.windows(moves, zero_is_free=True)
+    carried = found[1:] if len(found) > 1 and found[0].bias == 0 else found
+    steps = [(carrier, w) for w in carried]
+    if carried is not found:
+        zero = reach.visiting_order([found[0]], CONTEXT_REGISTER)[0]
+        loads_x0 = any(CONTEXT_REGISTER in t.registers for t in zero.transfers)
+        # x0 is overwritten when its own slot is loaded: its window goes last if it holds that slot.
+        steps = [*steps, (CONTEXT_REGISTER, zero)] if loads_x0 else [(CONTEXT_REGISTER, zero), *steps]
+    loads = _Walk(steps, {CONTEXT_REGISTER: 0, carrier: carried[0].bias})
+    return loads, _Walk([(carrier, w) for w in reversed(found)], {carrier: carried[-1].bias})
 
 
 def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan:
@@ -233,9 +282,9 @@ def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block,
         blocks.append(Block("save VTL2 state", _WHY["save"], tuple(saves)))
     if shape.register_slots:
         carry = _carry(shape, offsets)
-        if carry:
-            blocks.append(Block("keep ctx", _why_carry(shape), tuple(carry)))
-        loads = _walk("ld", shape.windows, shape.base_register, {})
+        if carry is not None:
+            blocks.append(carry)
+        loads = _walk("ld", shape.loads, {})
         blocks.append(Block("load VTL0 state", _WHY["load"], tuple(loads)))
     if shape.arguments:
         why = "SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc)."
@@ -277,11 +326,8 @@ def _frame(saved_gprs: list[str], saved_d: list[str], spill: bool, needs_stash: 
     return Frame(size, 0, tuple(slots))
 
 
-def _why_carry(shape: _Shape) -> str:
-    first = shape.windows[0].bias
-    biased = f" It holds ctx + {first}, so LDP/STP reach the slots (Arm ARM C6.2 LDP)." if first else ""
-    if shape.carrier == CONTEXT_REGISTER:
-        return "The switch keeps x0, so ctx stays in it." + biased
+def _why_carry(shape: _Shape, bias: int) -> str:
+    biased = f" It holds ctx + {bias}, so LDP/STP reach the slots (Arm ARM C6.2 LDP)." if bias else ""
     if shape.carrier == registers.LINK_REGISTER:
         return (
             "x30 is private per VTL (tlfs-vsm): the hypervisor keeps VTL2's x30 across the switch, and the "
@@ -292,54 +338,52 @@ def _why_carry(shape: _Shape) -> str:
     return "No register survives the switch: ctx waits in the frame." + biased
 
 
-def _carry(shape: _Shape, offsets: dict[str, int]) -> list[Instruction]:
+def _carry(shape: _Shape, offsets: dict[str, int]) -> Block | None:
     """Put ctx (+ the first window's bias) where it survives the switch."""
-    bias = shape.windows[0].bias
-    base = shape.base_register
+    if shape.carrier == CONTEXT_REGISTER:
+        return None  # the switch keeps x0: the loads' walk biases it if needed
+    base = shape.carrier or CONTEXT_REGISTER
+    bias = shape.loads.start[base]
     out = a64.adjust(base, CONTEXT_REGISTER, bias, f"{base} = ctx + {bias}" if bias else "ctx, kept across the switch")
     if shape.carrier is None:
         out.append(a64.load_store("st", [base], "sp", offsets["context pointer"], None, "keep ctx across the switch"))
-    return out
+    return Block("keep ctx", _why_carry(shape, bias), tuple(out))
 
 
-def _walk(op: str, order: list[reach.Window], base: str, substitute: dict[str, str]) -> list[Instruction]:
-    """Every transfer of every window, moving `base` from one window's bias to the next."""
+def _walk(op: str, walk: _Walk, substitute: dict[str, str]) -> list[Instruction]:
+    """Every transfer of every window, moving each base from one window's bias to the next."""
+    position = dict(walk.start)
     out: list[Instruction] = []
-    for index, window in enumerate(order):
-        if index:
-            previous = order[index - 1].bias
-            out += a64.adjust(base, base, window.bias - previous, f"{base} = ctx + {window.bias}")
+    for base, window in walk.steps:
+        if position[base] != window.bias:
+            out += a64.adjust(base, base, window.bias - position[base], f"{base} = ctx + {window.bias}")
+            position[base] = window.bias
         out += [a64.context_transfer(op, t, base, substitute, window.bias) for t in window.transfers]
     return out
 
 
 def _stores(shape: _Shape, offsets: dict[str, int]) -> list[Instruction]:
     """Store VTL0's registers back through a register that holds ctx."""
+    base = shape.store_base
     if shape.carrier is not None:
-        # The carrier is where the loads left it: walk the windows back, last first.
-        backwards = [reach.Window(w.bias, w.transfers) for w in reversed(shape.windows)]
-        return _walk("st", backwards, shape.carrier, {})
-    if shape.scratch_pool:
-        base = shape.scratch_pool[0]
-        reload = a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame")
-        return [reload, *_walk("st", shape.windows, base, {})]
+        return _walk("st", shape.stores, {})
+    reload = a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame")
+    if not shape.needs_stash:
+        return [reload, *_walk("st", shape.stores, {})]
     # Every writable GPR holds a VTL0 value: park one in the frame, reuse its register
     # for ctx, and bring the parked value back through a register already stored.
-    base = CONTEXT_REGISTER
-    out = [
-        a64.load_store("st", [base], "sp", offsets["stash"], None, f"park VTL0's {base}"),
-        a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame"),
-    ]
-    *before, last_window = shape.windows
+    park = a64.load_store("st", [base], "sp", offsets["stash"], None, f"park VTL0's {base}")
+    *before, (_, last_window) = shape.stores.steps
     last = [t for t in last_window.transfers if base in t.registers]
     rest = [t for t in last_window.transfers if base not in t.registers]
-    out += _walk("st", [*before, reach.Window(last_window.bias, tuple(rest))], base, {})
+    steps = [*before, (base, reach.Window(last_window.bias, tuple(rest)))]
+    out = [park, reload, *_walk("st", _Walk(steps, shape.stores.start), {})]
     if last:
         taken = last[0].registers
-        stored = [s.register for w in shape.windows for t in w.transfers if base not in t.registers for s in t.slots]
-        carrier = next(r for r in stored if r not in taken and registers.BY_NAME[r].kind is Kind.GPR)
-        out.append(a64.load_store("ld", [carrier], "sp", offsets["stash"], None, f"VTL0's {base}, parked"))
-        out.append(a64.context_transfer("st", last[0], base, {base: carrier}, last_window.bias))
+        stored = [s.register for _, w in steps for t in w.transfers for s in t.slots]
+        spare = next(r for r in stored if r not in taken and registers.BY_NAME[r].kind is Kind.GPR)
+        out.append(a64.load_store("ld", [spare], "sp", offsets["stash"], None, f"VTL0's {base}, parked"))
+        out.append(a64.context_transfer("st", last[0], base, {base: spare}, last_window.bias))
     return out
 
 
@@ -408,25 +452,23 @@ def _budget(convention: Convention, shape: _Shape) -> Budget:
 def _transport_terms(shape: _Shape) -> list[BudgetTerm]:
     """Register transport: carry ctx over the trap, reach every slot, move every register."""
     terms = []
-    first = a64.adjust_cost(shape.windows[0].bias) or 0
-    if shape.carrier == CONTEXT_REGISTER:
-        if first:
-            terms.append(BudgetTerm("bias the context pointer so LDP/STP reach the slots", first))
-    elif shape.carrier is not None:
-        what = f"carry ctx across the trap in private {shape.carrier}, biased if the slots need it (add or mov)"
-        terms.append(BudgetTerm(what, max(1, first)))
-    else:
-        terms.append(BudgetTerm("no private register survives the trap: spill and reload ctx", 2 + first))
+    if shape.carrier is not None and shape.carrier != CONTEXT_REGISTER:
+        first = a64.adjust_cost(shape.loads.start[shape.carrier]) or 1  # a mov, or an add that biases too
+        what = f"carry ctx across the trap in private {shape.carrier} (mov, or add for a biased base)"
+        terms.append(BudgetTerm(what, first))
+    elif shape.carrier is None:
+        bias = a64.adjust_cost(shape.loads.start[CONTEXT_REGISTER]) or 0
+        terms.append(BudgetTerm("no private register survives the trap: spill and reload ctx", 2 + bias))
         if shape.needs_stash:
             what = "no free register for ctx after the trap: park one VTL0 value and reload it"
             terms.append(BudgetTerm(what, 2))
-    moved = sum(len(w.transfers) for w in shape.windows)
+    moved = sum(len(w.transfers) for _, w in shape.loads.steps)
     terms.append(BudgetTerm("load shared registers before the trap (pairs along each run of adjacent slots)", moved))
     terms.append(BudgetTerm("store shared registers after the trap (pairs along each run of adjacent slots)", moved))
-    rebase = reach.rebase_cost(shape.windows)
+    rebase = shape.loads.cost + shape.stores.cost
     if rebase:
-        what = "move the base between LDP/STP windows, before and after the trap (add/sub)"
-        terms.append(BudgetTerm(what, 2 * rebase))
+        what = "move a base between LDP/STP windows (add/sub; x0 is a free base at ctx + 0 before the trap)"
+        terms.append(BudgetTerm(what, rebase))
     return terms
 
 

@@ -10,7 +10,6 @@ generator emits is also the count the budget charges. No ABI decisions are made 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,11 +74,26 @@ def bias_range(transfer: a64.Transfer) -> tuple[int, int]:
     return max(0, _ceil(low)), _floor(high)
 
 
-def windows(moves: Sequence[a64.Transfer]) -> list[Window]:
+def windows(moves: Sequence[a64.Transfer], zero_is_free: bool = False) -> list[Window]:
     """The fewest windows that reach every transfer, in ascending bias order.
 
-    Greedy stabbing of the bias intervals (sorted by their upper end) is a minimum cover;
-    each window's bias is then lowered to the smallest value that still reaches all of its
+    With `zero_is_free`, a window at bias 0 costs nothing (before the trap, x0 still holds
+    ctx itself), so a cover with such a window is preferred when it needs no more windows.
+    """
+    fewest = _cover(moves)
+    if not zero_is_free or len(fewest) < 2 or fewest[0].bias == 0:
+        return fewest
+    at_zero = [m for m in moves if bias_range(m)[0] == 0]
+    others = _cover([m for m in moves if bias_range(m)[0] != 0])
+    if at_zero and len(others) == len(fewest) - 1:
+        return [Window(0, tuple(sorted(at_zero, key=lambda m: m.slots[0].offset))), *others]
+    return fewest
+
+
+def _cover(moves: Sequence[a64.Transfer]) -> list[Window]:
+    """Greedy stabbing of the bias intervals (sorted by their upper end): a minimum cover.
+
+    Each window's bias is then lowered to the smallest value that still reaches all of its
     transfers, so a context within one pair window keeps bias 0 (a plain `mov`).
     """
     ranged = []
@@ -121,11 +135,18 @@ def visiting_order(found: list[Window], last_register: str | None) -> list[Windo
     return [*found[:index], *found[index + 1 :], Window(window.bias, tuple(tail))]
 
 
-def rebase_cost(order: Sequence[Window]) -> int:
-    """ADD/SUB instructions to walk the windows once, from the first to the last."""
+# One step of a walk over the windows: the base register, and the window it moves.
+Step = tuple[str, Window]
+
+
+def walk_cost(steps: Sequence[Step], start: dict[str, int]) -> int:
+    """ADD/SUB instructions that move each base to its windows' biases, from `start`."""
+    position = dict(start)
     total = 0
-    for before, after in itertools.pairwise(order):
-        cost = a64.adjust_cost(after.bias - before.bias)
-        assert cost is not None  # every bias is in range, so is every difference of two
-        total += cost
+    for base, window in steps:
+        if position[base] != window.bias:
+            cost = a64.adjust_cost(window.bias - position[base])
+            assert cost is not None  # every bias is in range, so is every difference of two
+            total += cost
+            position[base] = window.bias
     return total

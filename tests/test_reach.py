@@ -68,6 +68,12 @@ def test_misaligned_slots_are_out_of_reach() -> None:
         reach.windows(reach.transfers([_slot("q0", 8, 16)]))
 
 
+def test_slots_beyond_add_reach_are_out_of_reach() -> None:
+    far = 1 << 25  # beyond a 24-bit ADD/SUB immediate (12 bits, optionally shifted by 12)
+    with pytest.raises(a64.OutOfRange, match="out of reach of ADD"):
+        reach.windows(reach.transfers([_slot("x0", far), _slot("x1", far + 8)]))
+
+
 def test_the_base_registers_own_transfer_goes_last() -> None:
     found = reach.windows(reach.transfers(_gprs(0, 4)))
     (window,) = reach.visiting_order(found, "x0")

@@ -62,6 +62,21 @@ def test_real_assemblers_give_keystones_bytes(tmp_path: Path, conv: str, assembl
     assert assemble_with(assembler, GENERATED / conv / f"hyperv_vtl_{conv}.S", tmp_path) == _keystone(conv)
 
 
+@pytest.mark.parametrize("assembler", sorted(ASSEMBLERS))
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_the_symbol_has_the_stubs_size(tmp_path: Path, conv: str, assembler: str) -> None:
+    """`.size sym, . - sym` in the standalone stub: the ELF symbol covers every instruction."""
+    source = GENERATED / conv / f"hyperv_vtl_{conv}.S"
+    assemble_with(assembler, source, tmp_path)
+    nm = require_tool("aarch64-linux-gnu-nm", BINUTILS)
+    listing = subprocess.run(
+        [nm, "-S", str(tmp_path / f"{source.stem}.{assembler}.o")], check=True, capture_output=True, text=True
+    ).stdout
+    sizes = {line.split()[-1]: int(line.split()[1], 16) for line in listing.splitlines() if len(line.split()) == 4}
+    (symbol,) = sizes
+    assert sizes[symbol] == len(_keystone(conv)) > 0
+
+
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_kernel_flavour_assembles_to_the_same_bytes(tmp_path: Path, conv: str) -> None:
     source = GENERATED / conv / f"hyperv_vtl_{conv}_linux.S"

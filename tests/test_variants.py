@@ -8,13 +8,14 @@ agree on its bytes. Regenerate a golden folder with
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import DATA, NEEDS_X30_SCRATCH, require_tool
-from tests.test_toolchains import ASSEMBLERS, assemble_with, compile_kernel_flavour
+from tests.test_toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
 from vtlgen import artifacts, render
 from vtlgen.cli import app
 from vtlgen.lint import lint
@@ -110,6 +111,15 @@ def test_kernel_flavour_agrees_with_keystone(tmp_path: Path, name: str, conv: st
     """Biased bases appear as `#(MACRO - bias)`: the asm-offsets macros still give every offset."""
     (item,) = [i for i in _built(name) if i.plan.convention_id == conv]
     assert compile_kernel_flavour(_stub_path(name, conv, "linux"), tmp_path) == item.code
+
+
+@pytest.mark.parametrize(("name", "conv"), _stubs())
+def test_variant_header_compiles_with_its_layout_checks(tmp_path: Path, name: str, conv: str) -> None:
+    """The header's static asserts hold the offsets and the size within max_size, 2 KiB included."""
+    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
+    source = tmp_path / "t.c"
+    source.write_text(f'#include "{_stub_path(name, conv, "header")}"\nint f(void);\n')
+    subprocess.run([gcc, *FLAGS, "-c", str(source), "-o", str(tmp_path / "t.o")], check=True)
 
 
 def _validation_marks(name: str, conv: str) -> list[pytest.MarkDecorator]:

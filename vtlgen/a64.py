@@ -1,5 +1,6 @@
-"""A64 instruction builders for the stubs: load/store text in both operand forms, pairing
-of adjacent slots into LDP/STP, and MOVZ/MOVK constants. No ABI decisions are made here."""
+"""A64 instruction builders for the stubs: load/store text in both operand forms, ADD/SUB of
+an immediate, and MOVZ/MOVK constants. No ABI decisions are made here (pairing and base
+windows are in reach.py)."""
 
 from __future__ import annotations
 

@@ -108,6 +108,33 @@ def test_unpaired_slots_use_single_transfers(spec_text: str) -> None:
     assert _count(plan) == plan.budget.lower_bound
 
 
+X0_X17 = "  x0-x17:\n    class: shared\n    slot: x[0]\n"
+
+
+def test_a_kept_x0_carries_ctx_itself(spec_text: str) -> None:
+    text = edited(spec_text, X0_X17, "  x0:\n    class: private\n  x1-x17:\n    class: shared\n    slot: x[1]\n")
+    plan = _plans(text)["hvc3"]
+    ops = _operands(plan)
+    assert not any(op.startswith("mov x30") for op in ops) and "ldp x1, x2, [x0, #8]" in ops
+    assert _count(plan) == plan.budget.lower_bound == 84
+
+
+def test_a_private_caller_saved_register_carries_ctx_when_x30_is_not_private(spec_text: str) -> None:
+    text = edited(
+        spec_text,
+        X0_X17,
+        "  x0-x8:\n    class: shared\n    slot: x[0]\n  x9:\n    class: private\n"
+        "  x10-x17:\n    class: shared\n    slot: x[10]\n",
+    )
+    text = edited(
+        text, "  x29-x30:\n    class: private\n", "  x29:\n    class: private\n  x30:\n    class: clobbered\n"
+    )
+    plan = _plans(text)["hvc3"]
+    ops = _operands(plan)
+    assert ops.count("mov x9, x0") == 1 and not any("x30, [x" in op or "[x30" in op for op in ops)
+    assert _count(plan) == plan.budget.lower_bound
+
+
 def test_a_context_beyond_pair_reach_biases_the_carrier(spec_text: str) -> None:
     text = edited(spec_text, "    - {name: x, type: u64, count: 31, offset: 0}\n", "")
     text = edited(text, "    - {name: rsvd, type: u64, offset: 248}\n", "")

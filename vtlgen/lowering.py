@@ -85,10 +85,6 @@ class _Walk:
     def cost(self) -> int:
         return reach.walk_cost(self.steps, self.start)
 
-    def end(self, base: str) -> int:
-        """Where `base` is after the walk."""
-        return next((w.bias for b, w in reversed(self.steps) if b == base), self.start[base])
-
 
 @dataclass(frozen=True)
 class _Shape:
@@ -98,6 +94,7 @@ class _Shape:
     saved_gprs: list[str]  # VTL2's callee-saved registers the switch replaces
     saved_d: list[str]
     carrier: str | None  # holds ctx (+ bias) across the trap; None: ctx is spilled to the frame
+    store_base: str  # the register the stores go through after the trap
     loads: _Walk  # before the trap
     stores: _Walk  # after the trap
     needs_stash: bool  # spilled ctx and no free register after the switch: park one VTL0 value
@@ -107,11 +104,6 @@ class _Shape:
     @property
     def spill(self) -> bool:
         return bool(self.register_slots) and self.carrier is None
-
-    @property
-    def store_base(self) -> str:
-        """The register the stores go through after the trap."""
-        return self.carrier or (self.scratch_pool[0] if self.scratch_pool else CONTEXT_REGISTER)
 
 
 CONTEXT_REGISTER = "x0"  # `void f(struct ctx *ctx)`: AAPCS64 passes ctx in x0
@@ -170,6 +162,7 @@ def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
     carrier = _carrier(model) if register_slots else None
     gpr_moved = any(registers.BY_NAME[s.register].kind is Kind.GPR for s in register_slots)
     needs_stash = bool(register_slots) and carrier is None and gpr_moved and not scratch_pool
+    # With ctx spilled, it comes back into a register the switch left unknown, else into x0 (parked).
     store_base = carrier or (scratch_pool[0] if scratch_pool else CONTEXT_REGISTER)
     # GPR and vector slots never share a run (their sizes differ), so one list pairs both.
     moves = reach.transfers(register_slots)
@@ -179,6 +172,7 @@ def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
         saved_gprs=saved_gprs,
         saved_d=saved_d,
         carrier=carrier,
+        store_base=store_base,
         loads=loads,
         stores=stores,
         needs_stash=needs_stash,

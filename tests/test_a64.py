@@ -11,25 +11,43 @@ def _slot(name: str, offset: int, size: int = 8) -> Slot:
     return Slot(name, "x", offset // size, offset, size, f"M_{name.upper()}")
 
 
-def test_adjacent_slots_pair_and_gaps_do_not() -> None:
-    transfers = a64.pair_up([_slot("x1", 8), _slot("x2", 16), _slot("x4", 32), _slot("x6", 48), _slot("x7", 56)])
-    assert [sorted(t.registers) for t in transfers] == [["x1", "x2"], ["x4"], ["x6", "x7"]]
-
-
-def test_offsets_beyond_ldp_range_fall_back_to_single_transfers() -> None:
-    far = 8 * (a64.PAIR_LIMIT + 1)
-    transfers = a64.pair_up([_slot("x1", far), _slot("x2", far + 8)])
-    assert [len(t.slots) for t in transfers] == [1, 1]
-    with pytest.raises(a64.OutOfRange):
-        a64.pair_up([_slot("x1", 8 * (a64.SINGLE_LIMIT + 1))])
-
-
 def test_both_operand_forms() -> None:
-    (pair,) = a64.pair_up([_slot("x2", 16), _slot("x3", 24)])
+    pair = a64.Transfer((_slot("x2", 16), _slot("x3", 24)))
     load = a64.context_transfer("ld", pair, "x0", {})
     assert (load.mnemonic, load.literal, load.symbolic) == ("ldp", "x2, x3, [x0, #16]", "x2, x3, [x0, #M_X2]")
     store = a64.context_transfer("st", pair, "x0", {"x2": "x9"})
     assert store.literal == "x9, x3, [x0, #16]"
+
+
+def test_a_biased_base_shifts_both_operand_forms() -> None:
+    pair = a64.Transfer((_slot("x2", 528), _slot("x3", 536)))
+    load = a64.context_transfer("ld", pair, "x30", {}, bias=512)
+    assert (load.literal, load.symbolic) == ("x2, x3, [x30, #16]", "x2, x3, [x30, #(M_X2 - 512)]")
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        (0, []),
+        (512, ["add x30, x30, #512"]),
+        (-1024, ["sub x30, x30, #1024"]),
+        (0x3000, ["add x30, x30, #3, lsl #12"]),
+        (0x1010, ["add x30, x30, #1, lsl #12", "add x30, x30, #16"]),
+    ],
+)
+def test_adjust_uses_the_fewest_add_sub_immediates(delta: int, expected: list[str]) -> None:
+    moves = a64.adjust("x30", "x30", delta, "")
+    assert [m.text for m in moves] == expected and a64.adjust_cost(delta) == len(expected)
+    if moves:
+        assert len(assemble("\n".join(m.text for m in moves) + "\n").code) == 4 * len(moves)
+
+
+def test_adjust_between_registers_is_a_move_or_an_add() -> None:
+    assert [m.text for m in a64.adjust("x30", "x0", 0, "")] == ["mov x30, x0"]
+    assert [m.text for m in a64.adjust("x30", "x0", 256, "")] == ["add x30, x0, #256"]
+    assert a64.adjust_cost(1 << 24) is None
+    with pytest.raises(a64.OutOfRange):
+        a64.adjust("x30", "x0", 1 << 24, "")
 
 
 @pytest.mark.parametrize(

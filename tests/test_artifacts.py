@@ -51,7 +51,7 @@ def test_linux_flavour_uses_macros_not_literal_offsets() -> None:
     text = files["hyperv_vtl/hvc3/hyperv_vtl_hvc3_linux.S"]
     assert "#include <linux/linkage.h>" in text and '.pushsection .noinstr.text, "ax"' in text
     assert "SYM_FUNC_START(__mshv_vtl_return_call)" in text and "SYM_FUNC_END(__mshv_vtl_return_call)" in text
-    context_operands = re.findall(r"\[x0(?:, #([^\]]+))?\]", text)
+    context_operands = re.findall(r"\[x30(?:, #([^\]]+))?\]", text)
     assert context_operands and all(op.startswith("MSHV_VTL_CPU_CONTEXT_") for op in context_operands)
     assert "hint #34" not in text  # SYM_FUNC_START emits bti c itself
 

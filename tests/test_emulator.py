@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, SPEC
+from tests.conftest import HVC3, ROOT, SPEC
 from vtlgen.assembler import assemble
 from vtlgen.emulator import Harness, is_conduit
 from vtlgen.loader import load
@@ -24,7 +24,7 @@ def test_conduit_words() -> None:
     assert not is_conduit(0xD4200000)  # brk #0
 
 
-@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+@pytest.mark.parametrize("conv", [HVC3, "smccc"])
 def test_round_trip_counts(conv: str) -> None:
     result = _harness(conv).run(0)
     assert result.traps == 1 and not result.violations

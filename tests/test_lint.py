@@ -107,6 +107,38 @@ def test_smccc_without_function_id(spec_text: str) -> None:
     assert "smccc-function-id-missing" in _rules(lint(load_text(text, "spec/x.yaml").spec))
 
 
+def test_smc32_with_a_64_bit_argument_is_an_error(spec_text: str) -> None:
+    text = edited(spec_text, "      convention: smc64\n", "      convention: smc32\n")
+    text = edited(text, "      value: 0x46000001\n", "")
+    findings = [f for f in lint(load_text(text, "spec/x.yaml").spec) if f.rule == "smc32-wide-argument"]
+    assert [(f.path[-2:], f.convention) for f in findings] == [((2, "value"), "smccc")]  # x2 = the context
+    assert findings[0].severity == "error" and "context's 64-bit address" in findings[0].message
+    wide = edited(text, "value: 0x12, name:", "value: 0x100000012, name:")
+    assert len([f for f in lint(load_text(wide, "spec/x.yaml").spec) if f.rule == "smc32-wide-argument"]) == 2
+    # SMC64 carries 64-bit arguments: the default spec has no such finding.
+    assert "smc32-wide-argument" not in _rules(lint(load_text(spec_text, "spec/x.yaml").spec))
+
+
+def test_a_title_cut_by_a_yaml_comment_warns(spec_text: str) -> None:
+    quoted = "    title: 'register-bank VTL return, as posted (hvc #3)'\n"
+    text = edited(spec_text, quoted, "    title: register-bank VTL return, as posted (hvc #3)\n")
+    loaded = load_text(text, "spec/x.yaml")
+    assert loaded.spec.conventions[0].title == "register-bank VTL return, as posted (hvc"  # what YAML did
+    (finding,) = [f for f in lint(loaded.spec, loaded.tree) if f.rule == "prose-trailing-comment"]
+    assert finding.path == ("conventions", 0, "title") and finding.severity == "warning"
+    assert "`#3)`" in finding.message
+    note = edited(
+        spec_text, "    note: the one SPE register the TLFS makes private\n", "    note: kept  # by the TLFS\n"
+    )
+    noted = load_text(note, "spec/x.yaml")
+    assert [f.path for f in lint(noted.spec, noted.tree) if f.rule == "prose-trailing-comment"] == [
+        ("system_registers", "PMBSR_EL1", "note")
+    ]
+    # Comments on their own line, or after other fields, are fine.
+    default = load_text(spec_text, "spec/x.yaml")
+    assert "prose-trailing-comment" not in _rules(lint(default.spec, default.tree))
+
+
 def test_waiver_for_an_unknown_rule_is_bad_input(spec_text: str) -> None:
     from vtlgen.loader import SpecError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import DATA, ROOT, SPEC
+from tests.conftest import DATA, HVC3, ROOT, SPEC
 from vtlgen import mutation
 from vtlgen.loader import load
 from vtlgen.lowering import lower
@@ -23,7 +23,7 @@ def test_operators_produce_every_kind() -> None:
     assert "L41 shift `ldp x29, x30, [sp], #16` by +8" in names
 
 
-@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+@pytest.mark.parametrize("conv", [HVC3, "smccc"])
 def test_kill_rate(conv: str) -> None:
     text = (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()
     outcomes = mutation.run(PLANS[conv], text, trials=3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, SPEC, require_tool
+from tests.conftest import HVC3, ROOT, SPEC, require_tool
 from tests.stubs import CorpusStub, corpus
 from vtlgen.loader import load
 from vtlgen.lowering import lower
@@ -24,7 +24,7 @@ def _tools() -> None:
         require_tool(tool, package)
 
 
-@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+@pytest.mark.parametrize("conv", [HVC3, "smccc"])
 def test_generated_stubs_pass_on_qemu(conv: str) -> None:
     text = (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()
     report = validate(PLANS[conv], text, f"{conv}.S", trials=50, seed=9, backend="qemu-user")

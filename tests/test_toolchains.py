@@ -14,8 +14,10 @@ import pytest
 
 from tests import kbuild
 from tests.conftest import ROOT, require_tool
-from tests.kernel_files import KERNEL
+from tests.kernel_files import BUILT, KERNEL
+from vtlgen import render
 from vtlgen.assembler import assemble
+from vtlgen.plan import Plan
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 SHIM = Path(__file__).resolve().parent / "shim"
@@ -41,28 +43,53 @@ ASSEMBLERS = {
 }
 
 
+def assemble_with(assembler: str, source: Path, tmp_path: Path) -> bytes:
+    """The .text bytes a real assembler makes of a standalone stub."""
+    command, package = ASSEMBLERS[assembler]
+    tool = require_tool(command[0], package)
+    obj = tmp_path / f"{source.stem}.{assembler}.o"
+    subprocess.run([tool, *command[1:], "-o", str(obj), str(source)], check=True)
+    return _text_section(obj)
+
+
+def compile_kernel_flavour(plan: Plan, folder: Path, tmp_path: Path) -> bytes:
+    """The kernel flavour as Kbuild builds it: asm-offsets first (tests/kbuild.py), then
+    `gcc -c` with the linkage.h shim; the `.noinstr.text` bytes."""
+    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
+    kernel = render.kernel_flavour(plan)
+    kbuild.asm_offsets(gcc, folder, kernel, tmp_path)
+    obj = tmp_path / "stub_linux.o"
+    command = [gcc, "-c", "-D__ASSEMBLY__", f"-I{SHIM}", f"-I{tmp_path}", f"-I{folder}"]
+    subprocess.run([*command, "-o", str(obj), str(folder / kernel.stub)], check=True)
+    return _text_section(obj, ".noinstr.text")
+
+
 @pytest.mark.parametrize("assembler", sorted(ASSEMBLERS))
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_real_assemblers_give_keystones_bytes(tmp_path: Path, conv: str, assembler: str) -> None:
-    command, package = ASSEMBLERS[assembler]
-    tool = require_tool(command[0], package)
-    obj = tmp_path / "stub.o"
-    subprocess.run([tool, *command[1:], "-o", str(obj), str(GENERATED / conv / f"hyperv_vtl_{conv}.S")], check=True)
-    assert _text_section(obj) == _keystone(conv)
+    assert assemble_with(assembler, GENERATED / conv / f"hyperv_vtl_{conv}.S", tmp_path) == _keystone(conv)
+
+
+@pytest.mark.parametrize("assembler", sorted(ASSEMBLERS))
+@pytest.mark.parametrize("conv", CONVENTIONS)
+def test_the_symbol_has_the_stubs_size(tmp_path: Path, conv: str, assembler: str) -> None:
+    """`.size sym, . - sym` in the standalone stub: the ELF symbol covers every instruction."""
+    source = GENERATED / conv / f"hyperv_vtl_{conv}.S"
+    assemble_with(assembler, source, tmp_path)
+    nm = require_tool("aarch64-linux-gnu-nm", BINUTILS)
+    listing = subprocess.run(
+        [nm, "-S", str(tmp_path / f"{source.stem}.{assembler}.o")], check=True, capture_output=True, text=True
+    ).stdout
+    sizes = {line.split()[-1]: int(line.split()[1], 16) for line in listing.splitlines() if len(line.split()) == 4}
+    (symbol,) = sizes
+    assert sizes[symbol] == len(_keystone(conv)) > 0
 
 
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_kernel_flavour_assembles_to_the_same_bytes(tmp_path: Path, conv: str) -> None:
     """Quick, offline: asm-offsets from the shim (tests/kbuild.py), then `gcc -c` with the
     linkage.h shim. tests/test_kernel_tree.py does the same in a real kernel tree."""
-    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
-    kernel = KERNEL[conv]
-    kbuild.asm_offsets(gcc, GENERATED / conv, kernel, tmp_path)
-    obj = tmp_path / "stub_linux.o"
-    source = GENERATED / conv / kernel.stub
-    command = [gcc, "-c", "-D__ASSEMBLY__", f"-I{SHIM}", f"-I{tmp_path}", f"-I{GENERATED / conv}"]
-    subprocess.run([*command, "-o", str(obj), str(source)], check=True)
-    assert _text_section(obj, ".noinstr.text") == _keystone(conv)
+    assert compile_kernel_flavour(BUILT[conv].plan, GENERATED / conv, tmp_path) == _keystone(conv)
 
 
 COMPILERS = {

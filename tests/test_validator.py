@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, SPEC
+from tests.conftest import HVC3, ROOT, SPEC
 from tests.stubs import CorpusStub, corpus, named
 from vtlgen.loader import load
 from vtlgen.lowering import lower
@@ -20,7 +20,7 @@ def _generated(conv: str) -> str:
     return (ROOT / "generated" / "hyperv_vtl" / conv / f"hyperv_vtl_{conv}.S").read_text()
 
 
-@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+@pytest.mark.parametrize("conv", [HVC3, "smccc"])
 def test_generated_stubs_hold_every_property(conv: str) -> None:
     report = validate(PLANS[conv], _generated(conv), f"{conv}.S", trials=100, seed=1)
     assert report.ok, [v.describe() for v in report.violations]

@@ -1,5 +1,6 @@
-"""A64 instruction builders for the stubs: load/store text in both operand forms, pairing
-of adjacent slots into LDP/STP, and MOVZ/MOVK constants. No ABI decisions are made here."""
+"""A64 instruction builders for the stubs: load/store text in both operand forms, ADD/SUB of
+an immediate, and MOVZ/MOVK constants. No ABI decisions are made here (pairing and base
+windows are in reach.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from dataclasses import dataclass
 from vtlgen.plan import Instruction, Slot
 
 # LDP/STP take a signed 7-bit immediate scaled by the access size; LDR/STR an unsigned
-# 12-bit one (Arm ARM, C6.2 "LDP", "LDR (immediate)").
-PAIR_LIMIT = 63
+# 12-bit one; ADD/SUB an unsigned 12-bit one, optionally shifted left by 12 (Arm ARM,
+# C6.2 "LDP", "LDR (immediate)", "ADD (immediate)").
+PAIR_MIN = -64
+PAIR_MAX = 63
 SINGLE_LIMIT = 4095
+ADD_LIMIT = 0xFFF
 
 
 class OutOfRange(ValueError):
@@ -34,26 +38,6 @@ class Transfer:
         return {s.register for s in self.slots}
 
 
-def pair_up(slots: Sequence[Slot]) -> list[Transfer]:
-    """Pair registers of adjacent slots so one LDP/STP moves two (ARCHITECTURE: paired)."""
-    transfers: list[Transfer] = []
-    index = 0
-    while index < len(slots):
-        first = slots[index]
-        if index + 1 < len(slots):
-            second = slots[index + 1]
-            adjacent = second.offset == first.offset + first.size and second.size == first.size
-            if adjacent and first.offset // first.size <= PAIR_LIMIT:
-                transfers.append(Transfer((first, second)))
-                index += 2
-                continue
-        if first.offset // first.size > SINGLE_LIMIT:
-            raise OutOfRange(f"{first.register}'s slot at {first.offset} is out of LDR/STR range")
-        transfers.append(Transfer((first,)))
-        index += 1
-    return transfers
-
-
 def load_store(op: str, names: Sequence[str], base: str, offset: int, macro: str | None, comment: str) -> Instruction:
     """`op` is "ld" or "st": one register gives LDR/STR, two give LDP/STP."""
     mnemonic = op + ("p" if len(names) == 2 else "r")
@@ -63,7 +47,8 @@ def load_store(op: str, names: Sequence[str], base: str, offset: int, macro: str
     return Instruction(mnemonic, literal, symbolic, comment)
 
 
-def context_transfer(op: str, transfer: Transfer, base: str, substitute: dict[str, str]) -> Instruction:
+def context_transfer(op: str, transfer: Transfer, base: str, substitute: dict[str, str], bias: int = 0) -> Instruction:
+    """A load or store of context slots through `base`, which holds `ctx + bias`."""
     names = [substitute.get(s.register, s.register) for s in transfer.slots]
     first = transfer.slots[0]
     where = f"ctx->{first.field}[{first.index}" + (
@@ -71,7 +56,8 @@ def context_transfer(op: str, transfer: Transfer, base: str, substitute: dict[st
     )
     what = ", ".join(s.register for s in transfer.slots)
     verb = "VTL0's {} from {}" if op == "ld" else "VTL0's {} to {}"
-    return load_store(op, names, base, first.offset, first.macro, verb.format(what, where))
+    macro = f"({first.macro} - {bias})" if bias else first.macro
+    return load_store(op, names, base, first.offset - bias, macro, verb.format(what, where))
 
 
 def pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
@@ -100,3 +86,35 @@ def materialize(register: str, value: int, width: int, macro: str | None = None)
 
 def materialize_cost(value: int, width: int) -> int:
     return len(materialize("x0", value, width))
+
+
+def _adjust_steps(delta: int) -> list[int] | None:
+    """ADD/SUB immediates (each 12 bits, or 12 bits shifted by 12) that sum to `delta`."""
+    size = abs(delta)
+    if size > (ADD_LIMIT << 12 | ADD_LIMIT):
+        return None
+    steps = [size & (ADD_LIMIT << 12), size & ADD_LIMIT]
+    return [step if delta > 0 else -step for step in steps if step]
+
+
+def adjust_cost(delta: int) -> int | None:
+    """How many ADD/SUB instructions add `delta` to a register; None if out of reach."""
+    steps = _adjust_steps(delta)
+    return None if steps is None else len(steps)
+
+
+def adjust(dst: str, src: str, delta: int, comment: str) -> list[Instruction]:
+    """dst = src + delta: a `mov` when delta is 0, else one ADD/SUB per immediate step."""
+    steps = _adjust_steps(delta)
+    if steps is None:
+        raise OutOfRange(f"{delta} is out of reach of ADD/SUB (immediate)")
+    if not steps:
+        return [] if dst == src else [instruction("mov", f"{dst}, {src}", comment)]
+    out: list[Instruction] = []
+    for step in steps:
+        mnemonic = "add" if step > 0 else "sub"
+        shift = ", lsl #12" if abs(step) > ADD_LIMIT else ""
+        immediate = abs(step) >> 12 if shift else abs(step)
+        out.append(instruction(mnemonic, f"{dst}, {src}, #{immediate}{shift}", comment if not out else ""))
+        src = dst
+    return out

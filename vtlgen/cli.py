@@ -31,7 +31,7 @@ from vtlgen import (
     tables,
 )
 from vtlgen.assembler import AssemblyError
-from vtlgen.lint import counts
+from vtlgen.lint import Finding, counts
 from vtlgen.lint import lint as lint_spec
 from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.plan import Plan
@@ -156,12 +156,48 @@ def _output_failure(error: OSError) -> NoReturn:
     fail(f"error: cannot write {where}: {error.strerror or error}; the old tree is left as it was")
 
 
+def _echo_findings(loaded: LoadedSpec, findings: list[Finding]) -> None:
+    for f in findings:
+        line, column = loaded.locate(f.path)
+        scope = f"{f.convention}: " if f.convention else ""
+        waived = f" (waived: {f.waived})" if f.waived else ""
+        typer.echo(f"{safepath.shown(loaded.path)}:{line}:{column}: {f.severity}[{f.rule}] {scope}{f.message}{waived}")
+        typer.echo(f"    why: {RULES[f.rule].reason} ({RULES[f.rule].source})")
+
+
+def _refuse_lint_errors(loaded_specs: list[LoadedSpec]) -> None:
+    """A stub for a spec that breaks the review rules would ship what vtlgen itself forbids."""
+    refused = False
+    for loaded in loaded_specs:
+        findings = [f for f in lint_spec(loaded.spec, loaded.tree) if f.severity == "error" and not f.waived]
+        if findings:
+            _echo_findings(loaded, findings)
+            refused = True
+    if refused:
+        typer.echo("refusing to generate: fix the spec, waive the findings in it, or pass --allow-lint-errors")
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+AllowLintErrors = Annotated[
+    bool,
+    typer.Option(
+        "--allow-lint-errors",
+        help="Generate even when lint reports unwaived errors (test fixtures such as the posted convention).",
+    ),
+]
+
+
 @app.command()
-def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT) -> None:
-    """Write stubs, headers and bindings to OUT/<spec>/<convention>/, and the ABI page to OUT/<spec>/."""
+def generate(spec: SpecArgs = None, out: OutOption = DEFAULT_OUT, allow_lint_errors: AllowLintErrors = False) -> None:
+    """Write stubs, headers and bindings to OUT/<spec>/<convention>/, and the ABI page to OUT/<spec>/.
+
+    Exit 1, writing nothing, when a spec has unwaived lint errors (see `vtlgen lint`).
+    """
     loaded_specs = load_specs(spec)
     # Render everything before writing anything: a bad spec leaves OUT untouched.
     rendered = [(loaded, build_files(loaded)) for loaded in loaded_specs]
+    if not allow_lint_errors:
+        _refuse_lint_errors(loaded_specs)
     total = sync.Changes()
     try:
         planned = [(loaded.spec.id, artifacts.merged(loaded, built)) for loaded, built in rendered]
@@ -336,7 +372,7 @@ def lint(
     fail_on: Annotated[FailOn, typer.Option(help="Lowest unwaived severity that fails.")] = FailOn.error,
 ) -> None:
     """Check specs against the arm64 maintainers' review rules."""
-    results = [(loaded, lint_spec(loaded.spec)) for loaded in load_specs(spec)]
+    results = [(loaded, lint_spec(loaded.spec, loaded.tree)) for loaded in load_specs(spec)]
     failing = sum(counts(findings, fail_on.value)[0] for _, findings in results)
     if output is LintFormat.sarif:
         typer.echo(json.dumps(sarif.report(results), indent=2))
@@ -353,14 +389,7 @@ def lint(
         typer.echo(json.dumps({"ok": failing == 0, "findings": rows}, indent=2))
     else:
         for loaded, findings in results:
-            for f in findings:
-                line, column = loaded.locate(f.path)
-                scope = f"{f.convention}: " if f.convention else ""
-                waived = f" (waived: {f.waived})" if f.waived else ""
-                typer.echo(
-                    f"{loaded.path.as_posix()}:{line}:{column}: {f.severity}[{f.rule}] {scope}{f.message}{waived}"
-                )
-                typer.echo(f"    why: {RULES[f.rule].reason} ({RULES[f.rule].source})")
+            _echo_findings(loaded, findings)
             waived_count = sum(1 for f in findings if f.waived)
             typer.echo(f"{loaded.path.as_posix()}: {len(findings) - waived_count} finding(s), {waived_count} waived")
     if failing:

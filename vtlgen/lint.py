@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from vtlgen import registers
 from vtlgen.lowering import preserved_registers
@@ -39,8 +40,11 @@ class Finding:
         return RULES[self.rule].severity
 
 
-def lint(spec: Spec) -> list[Finding]:
+def lint(spec: Spec, tree: Any = None) -> list[Finding]:
+    """The findings for `spec`; with the loader's ruamel `tree`, also those only the source shows."""
     findings = [*_spec_findings(spec)]
+    if tree is not None:
+        findings += list(_comment_findings(tree, ()))
     for index, convention in enumerate(spec.conventions):
         findings += list(_convention_findings(spec, convention, ("conventions", index)))
     return _apply_waivers(spec, findings)
@@ -116,6 +120,8 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
             yield Finding("function-id-owner", message, (*fid_path, "owner"), cid)
         if fid.sve_hint:
             yield Finding("smccc-sve-hint", "the SVE live-state hint (bit 16) is set", (*fid_path, "sve_hint"), cid)
+        if fid.convention == "smc32":
+            yield from _wide_arguments(convention, path)
     for index, group in enumerate(convention.results):
         outside = [r for r in registers.expand(group) if r not in SMCCC_REGISTERS]
         if outside:
@@ -130,6 +136,44 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         if unpreserved:
             message = f"relies on {', '.join(unpreserved)} surviving the call; SMCCC does not preserve them"
             yield Finding("smccc-relies-on-unpreserved", message, (*path, "preserved", index), cid)
+
+
+# Prose fields that reach the generated headers, bindings and docs.
+PROSE_FIELDS = ("title", "note")
+
+
+def _comment_findings(node: Any, path: FieldPath) -> Iterator[Finding]:
+    """Prose whose source line carries a trailing comment: maybe text that ` #` cut off."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _comment_findings(item, (*path, index))
+        return
+    if not isinstance(node, dict):
+        return
+    comments = getattr(getattr(node, "ca", None), "items", {})
+    for key, value in node.items():
+        token = (comments.get(key) or [None, None, None])[2]
+        text = getattr(token, "value", "") or ""
+        if key in PROSE_FIELDS and isinstance(value, str) and text.lstrip(" ").startswith("#"):
+            comment = text.strip().splitlines()[0]
+            message = (
+                f"{key} {value!r} is followed by the comment `{comment}` on its line; quote it if that is its text"
+            )
+            yield Finding("prose-trailing-comment", message, (*path, key))
+        yield from _comment_findings(value, (*path, key))
+
+
+def _wide_arguments(convention: Convention, path: FieldPath) -> Iterator[Finding]:
+    """SMC32 passes 32-bit arguments (DEN0028): an address or a constant over 32 bits does not fit."""
+    for index, argument in enumerate(convention.arguments):
+        if argument.value == "context":
+            what = "the context's 64-bit address"
+        elif isinstance(argument.value, int) and argument.value >> 32:
+            what = f"0x{argument.value:x}, wider than 32 bits,"
+        else:
+            continue
+        message = f"{what} is passed in {argument.reg}, but an SMC32 call carries 32-bit arguments; use smc64"
+        yield Finding("smc32-wide-argument", message, (*path, "arguments", index, "value"), convention.id)
 
 
 def _register_path(spec: Spec, name: str, fallback: FieldPath) -> FieldPath:

@@ -24,6 +24,7 @@ ROLES = {
     "entry": "frame",
     "exit": "frame",
     "save": "save",
+    "keep": "save",  # the context pointer, kept across the trap (in a carrier or on the stack)
     "load": "load",
     "arguments": "arguments",
     "switch": "trap",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vtlgen import a64, registers
+from vtlgen import a64, reach, registers
 from vtlgen.layout import context_layout, register_classes, shared_slots
 from vtlgen.plan import (
     ArgumentValue,
@@ -38,9 +38,9 @@ MODELED = (*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "
 _WHY = {
     "entry": "The frame record comes first and goes last, so x29 is a valid frame pointer at "
     "every instruction (arm64-review point 2; linux-stacktrace).",
-    "save": "x19-x28 and d8-d15 are callee-saved (aapcs64) but the switch replaces them; ctx must outlive the switch.",
+    "save": "x19-x28 and d8-d15 are callee-saved (aapcs64) but the switch replaces them.",
     "load": "Register transport: at the trap every shared register holds VTL0's value "
-    "(tlfs-vsm); the register holding ctx is loaded last.",
+    "(tlfs-vsm); LDP pairs adjacent slots.",
 }
 
 
@@ -75,18 +75,35 @@ def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
 
 
 @dataclass(frozen=True)
+class _Walk:
+    """Which base register moves which window, in order, and where each base starts."""
+
+    steps: list[reach.Step]
+    start: dict[str, int]
+
+    @property
+    def cost(self) -> int:
+        return reach.walk_cost(self.steps, self.start)
+
+
+@dataclass(frozen=True)
 class _Shape:
     """The decisions for one convention's stub; the blocks and the budget follow from them."""
 
     register_slots: list[Slot]  # shared registers the stub moves itself (register transport)
-    gpr_slots: list[Slot]
-    vec_slots: list[Slot]
     saved_gprs: list[str]  # VTL2's callee-saved registers the switch replaces
     saved_d: list[str]
-    keep_context: bool  # the ctx pointer must be spilled across the switch
-    needs_stash: bool  # no free register after the switch: park one VTL0 value
+    carrier: str | None  # holds ctx (+ bias) across the trap; None: ctx is spilled to the frame
+    store_base: str  # the register the stores go through after the trap
+    loads: _Walk  # before the trap
+    stores: _Walk  # after the trap
+    needs_stash: bool  # spilled ctx and no free register after the switch: park one VTL0 value
     scratch_pool: list[str]  # registers whose value after the switch is unknown anyway
     arguments: list[ArgumentValue]
+
+    @property
+    def spill(self) -> bool:
+        return bool(self.register_slots) and self.carrier is None
 
 
 CONTEXT_REGISTER = "x0"  # `void f(struct ctx *ctx)`: AAPCS64 passes ctx in x0
@@ -117,6 +134,20 @@ def _model(spec: Spec, convention: Convention, slots: list[Slot], arguments: lis
     )
 
 
+def _carrier(model: HypervisorModel) -> str | None:
+    """A register that keeps ctx across the trap, so it needs no spill and reload.
+
+    ctx arrives in x0; if the switch keeps x0, x0 carries it. Otherwise a private register
+    the stub may write: x30, whose entry value waits in the frame record (the unwinder
+    reads the record, not x30: linux-stacktrace) and which the hypervisor keeps per VTL
+    (tlfs-vsm), or a private caller-saved register (aapcs64 lets a callee change x0-x17).
+    x18 and x29 never: the kernel needs them valid (arm64-review, point 2).
+    """
+    kept = set(model.preserved)
+    candidates = (CONTEXT_REGISTER, registers.LINK_REGISTER, *registers.CALLER_SAVED_GPRS)
+    return next((r for r in candidates if r in kept and r != registers.PLATFORM_REGISTER), None)
+
+
 def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
     register_slots = list(model.register_slots)
     changed = {s.register for s in register_slots} | set(model.randomized)
@@ -124,24 +155,60 @@ def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
     # (AAPCS64: x19-x28 and the low 64 bits of v8-v15 are callee-saved).
     saved_gprs = [r for r in registers.CALLEE_SAVED_GPRS if r in changed]
     saved_d = [f"d{registers.number(q)}" for q in registers.CALLEE_SAVED_D_AS_Q if q in changed]
-    gpr_slots = [s for s in register_slots if registers.BY_NAME[s.register].kind is Kind.GPR]
-    vec_slots = [s for s in register_slots if registers.BY_NAME[s.register].kind is Kind.VECTOR]
     # Never x18: Linux keeps the shadow call stack there (aapcs64 platform register).
     scratch_pool = [
         r for r in model.randomized if registers.BY_NAME[r].kind is Kind.GPR and r != registers.PLATFORM_REGISTER
     ]
-    stores_after = bool(register_slots)
+    carrier = _carrier(model) if register_slots else None
+    gpr_moved = any(registers.BY_NAME[s.register].kind is Kind.GPR for s in register_slots)
+    needs_stash = bool(register_slots) and carrier is None and gpr_moved and not scratch_pool
+    # With ctx spilled, it comes back into a register the switch left unknown, else into x0 (parked).
+    store_base = carrier or (scratch_pool[0] if scratch_pool else CONTEXT_REGISTER)
+    # GPR and vector slots never share a run (their sizes differ), so one list pairs both.
+    moves = reach.transfers(register_slots)
+    loads, stores = _walks(moves, carrier, store_base)
     return _Shape(
         register_slots=register_slots,
-        gpr_slots=gpr_slots,
-        vec_slots=vec_slots,
         saved_gprs=saved_gprs,
         saved_d=saved_d,
-        keep_context=stores_after and CONTEXT_REGISTER in changed,
-        needs_stash=stores_after and bool(gpr_slots) and not scratch_pool,
+        carrier=carrier,
+        store_base=store_base,
+        loads=loads,
+        stores=stores,
+        needs_stash=needs_stash,
         scratch_pool=scratch_pool,
         arguments=arguments,
     )
+
+
+def _walks(moves: list[a64.Transfer], carrier: str | None, store_base: str) -> tuple[_Walk, _Walk]:
+    """The loads' and the stores' walks over the base windows (see reach.py).
+
+    Before the trap x0 still holds ctx, so a window at bias 0 goes through x0 for free while
+    the carrier covers the others; after the trap only the carrier knows ctx, so it walks
+    every window, back from where the loads left it. A spilled ctx is biased before it is
+    spilled, so the reload lands on the first window.
+    """
+    if not moves:
+        return _Walk([], {}), _Walk([], {})
+    if carrier is None or carrier == CONTEXT_REGISTER:
+        found = reach.windows(moves)
+        if carrier is None:  # x0 is the base and a shared register: its own transfer goes last
+            order = reach.visiting_order(found, CONTEXT_REGISTER)
+            loads = _Walk([(CONTEXT_REGISTER, w) for w in order], {CONTEXT_REGISTER: order[0].bias})
+            return loads, _Walk([(store_base, w) for w in order], {store_base: order[0].bias})
+        loads = _Walk([(carrier, w) for w in found], {carrier: 0})
+        return loads, _Walk([(carrier, w) for w in reversed(found)], {carrier: found[-1].bias})
+    found = reach.windows(moves, zero_is_free=True)
+    carried = found[1:] if len(found) > 1 and found[0].bias == 0 else found
+    steps = [(carrier, w) for w in carried]
+    if carried is not found:
+        zero = reach.visiting_order([found[0]], CONTEXT_REGISTER)[0]
+        loads_x0 = any(CONTEXT_REGISTER in t.registers for t in zero.transfers)
+        # x0 is overwritten when its own slot is loaded: its window goes last if it holds that slot.
+        steps = [*steps, (CONTEXT_REGISTER, zero)] if loads_x0 else [(CONTEXT_REGISTER, zero), *steps]
+    loads = _Walk(steps, {CONTEXT_REGISTER: 0, carrier: carried[0].bias})
+    return loads, _Walk([(carrier, w) for w in reversed(found)], {carrier: carried[-1].bias})
 
 
 def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan:
@@ -152,12 +219,12 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
     prefix = f"{spec.id}_{convention.id}".upper()
     arguments = _arguments(convention, prefix)
     model = _model(spec, convention, slots, arguments)
-    shape = _shape(model, arguments)
-    frame = _frame(shape.saved_gprs, shape.saved_d, shape.keep_context, shape.needs_stash)
     try:
-        blocks = _blocks(convention, shape, frame)
+        shape = _shape(model, arguments)
     except a64.OutOfRange as error:
         raise LoweringError(str(error), ("context", "fields")) from None
+    frame = _frame(shape.saved_gprs, shape.saved_d, shape.spill, shape.needs_stash)
+    blocks = _blocks(convention, shape, frame)
     return Plan(
         spec_id=spec.id,
         spec_title=spec.title,
@@ -205,18 +272,13 @@ def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block,
     saves = [
         a64.load_store("st", list(p), "sp", offsets[f"save {p[0]}"], None, f"VTL2's {', '.join(p)}") for p in saved
     ]
-    if shape.keep_context:
-        where = offsets["context pointer"]
-        saves.append(a64.load_store("st", [CONTEXT_REGISTER], "sp", where, None, "keep ctx across the switch"))
     if saves:
         blocks.append(Block("save VTL2 state", _WHY["save"], tuple(saves)))
     if shape.register_slots:
-        gpr_transfers = a64.pair_up(shape.gpr_slots)
-        # The register holding ctx is the base of every load, so it is loaded last.
-        ordered = [t for t in gpr_transfers if CONTEXT_REGISTER not in t.registers] + [
-            t for t in gpr_transfers if CONTEXT_REGISTER in t.registers
-        ]
-        loads = [a64.context_transfer("ld", t, CONTEXT_REGISTER, {}) for t in a64.pair_up(shape.vec_slots) + ordered]
+        carry = _carry(shape, offsets)
+        if carry is not None:
+            blocks.append(carry)
+        loads = _walk("ld", shape.loads, {})
         blocks.append(Block("load VTL0 state", _WHY["load"], tuple(loads)))
     if shape.arguments:
         why = "SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc)."
@@ -225,7 +287,7 @@ def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block,
     trap = a64.instruction(conduit.instruction, f"#{conduit.imm16}", "to VTL0; back on the next VTL0 exit")
     blocks.append(Block("switch", "Exactly one trap, with the convention's conduit.", (trap,)))
     if shape.register_slots:
-        stores = _stores(shape.gpr_slots, shape.vec_slots, offsets, CONTEXT_REGISTER, shape.scratch_pool)
+        stores = _stores(shape, offsets)
         blocks.append(
             Block("store VTL0 state", "VTL0's registers go back to the context for VTL2 to inspect.", tuple(stores))
         )
@@ -242,13 +304,13 @@ def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block,
     return tuple(blocks)
 
 
-def _frame(saved_gprs: list[str], saved_d: list[str], keep_context: bool, needs_stash: bool) -> Frame:
+def _frame(saved_gprs: list[str], saved_d: list[str], spill: bool, needs_stash: bool) -> Frame:
     slots: list[FrameSlot] = [FrameSlot("frame record", 0)]
     offset = 16
     for pair in a64.pairs(saved_gprs) + a64.pairs(saved_d):
         slots.append(FrameSlot(f"save {pair[0]}", offset))
         offset += 8 * len(pair)
-    if keep_context:
+    if spill:
         slots.append(FrameSlot("context pointer", offset))
         offset += 8
     if needs_stash:
@@ -258,34 +320,64 @@ def _frame(saved_gprs: list[str], saved_d: list[str], keep_context: bool, needs_
     return Frame(size, 0, tuple(slots))
 
 
-def _stores(
-    gpr_slots: list[Slot],
-    vec_slots: list[Slot],
-    offsets: dict[str, int],
-    context_register: str,
-    scratch_pool: list[str],
-) -> list[Instruction]:
-    """Store VTL0's registers back; the context pointer needs a register of its own."""
+def _why_carry(shape: _Shape, bias: int) -> str:
+    biased = f" It holds ctx + {bias}, so LDP/STP reach the slots (Arm ARM C6.2 LDP)." if bias else ""
+    if shape.carrier == registers.LINK_REGISTER:
+        return (
+            "x30 is private per VTL (tlfs-vsm): the hypervisor keeps VTL2's x30 across the switch, and the "
+            "entry x30 waits in the frame record, which is what the unwinder reads (linux-stacktrace)." + biased
+        )
+    if shape.carrier is not None:
+        return f"{shape.carrier} is private (the switch keeps it) and caller-saved (aapcs64)." + biased
+    return "No register survives the switch: ctx waits in the frame." + biased
+
+
+def _carry(shape: _Shape, offsets: dict[str, int]) -> Block | None:
+    """Put ctx (+ the first window's bias) where it survives the switch."""
+    if shape.carrier == CONTEXT_REGISTER:
+        return None  # the switch keeps x0: the loads' walk biases it if needed
+    base = shape.carrier or CONTEXT_REGISTER
+    bias = shape.loads.start[base]
+    out = a64.adjust(base, CONTEXT_REGISTER, bias, f"{base} = ctx + {bias}" if bias else "ctx, kept across the switch")
+    if shape.carrier is None:
+        out.append(a64.load_store("st", [base], "sp", offsets["context pointer"], None, "keep ctx across the switch"))
+    return Block("keep ctx", _why_carry(shape, bias), tuple(out))
+
+
+def _walk(op: str, walk: _Walk, substitute: dict[str, str]) -> list[Instruction]:
+    """Every transfer of every window, moving each base from one window's bias to the next."""
+    position = dict(walk.start)
     out: list[Instruction] = []
-    gpr_transfers = a64.pair_up(gpr_slots)
-    if scratch_pool:
-        base = scratch_pool[0]
-        out.append(a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame"))
-        out += [a64.context_transfer("st", t, base, {}) for t in a64.pair_up(vec_slots) + gpr_transfers]
-        return out
+    for base, window in walk.steps:
+        if position[base] != window.bias:
+            out += a64.adjust(base, base, window.bias - position[base], f"{base} = ctx + {window.bias}")
+            position[base] = window.bias
+        out += [a64.context_transfer(op, t, base, substitute, window.bias) for t in window.transfers]
+    return out
+
+
+def _stores(shape: _Shape, offsets: dict[str, int]) -> list[Instruction]:
+    """Store VTL0's registers back through a register that holds ctx."""
+    base = shape.store_base
+    if shape.carrier is not None:
+        return _walk("st", shape.stores, {})
+    reload = a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame")
+    if not shape.needs_stash:
+        return [reload, *_walk("st", shape.stores, {})]
     # Every writable GPR holds a VTL0 value: park one in the frame, reuse its register
     # for ctx, and bring the parked value back through a register already stored.
-    base = context_register
-    out.append(a64.load_store("st", [base], "sp", offsets["stash"], None, f"park VTL0's {base}"))
-    out.append(a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame"))
-    last = [t for t in gpr_transfers if base in t.registers]
-    rest = [t for t in gpr_transfers if base not in t.registers]
-    out += [a64.context_transfer("st", t, base, {}) for t in a64.pair_up(vec_slots) + rest]
+    park = a64.load_store("st", [base], "sp", offsets["stash"], None, f"park VTL0's {base}")
+    *before, (_, last_window) = shape.stores.steps
+    last = [t for t in last_window.transfers if base in t.registers]
+    rest = [t for t in last_window.transfers if base not in t.registers]
+    steps = [*before, (base, reach.Window(last_window.bias, tuple(rest)))]
+    out = [park, reload, *_walk("st", _Walk(steps, shape.stores.start), {})]
     if last:
         taken = last[0].registers
-        carrier = next(s.register for t in rest for s in t.slots if s.register not in taken)
-        out.append(a64.load_store("ld", [carrier], "sp", offsets["stash"], None, f"VTL0's {base}, parked"))
-        out.append(a64.context_transfer("st", last[0], base, {base: carrier}))
+        stored = [s.register for _, w in steps for t in w.transfers for s in t.slots]
+        spare = next(r for r in stored if r not in taken and registers.BY_NAME[r].kind is Kind.GPR)
+        out.append(a64.load_store("ld", [spare], "sp", offsets["stash"], None, f"VTL0's {base}, parked"))
+        out.append(a64.context_transfer("st", last[0], base, {base: spare}, last_window.bias))
     return out
 
 
@@ -337,14 +429,8 @@ def _budget(convention: Convention, shape: _Shape) -> Budget:
     if shape.saved_gprs or shape.saved_d:
         count = 2 * (_half(len(shape.saved_gprs)) + _half(len(shape.saved_d)))
         terms.append(BudgetTerm("save and restore callee-saved registers the switch replaces (pairs)", count))
-    if shape.keep_context:
-        terms.append(BudgetTerm("spill and reload the context pointer", 2))
-    if shape.gpr_slots or shape.vec_slots:
-        moved = _half(len(shape.gpr_slots)) + _half(len(shape.vec_slots))
-        terms.append(BudgetTerm("load shared registers before the trap (pairs)", moved))
-        terms.append(BudgetTerm("store shared registers after the trap (pairs)", moved))
-    if shape.needs_stash:
-        terms.append(BudgetTerm("no free register for ctx after the trap: park one VTL0 value and reload it", 2))
+    if shape.register_slots:
+        terms += _transport_terms(shape)
     moves = 0
     for argument in shape.arguments:
         if argument.value is None:
@@ -355,6 +441,29 @@ def _budget(convention: Convention, shape: _Shape) -> Budget:
         terms.append(BudgetTerm("materialize the arguments (MOVZ/MOVK chunks, register moves)", moves))
     terms.append(BudgetTerm("the trap", 1))
     return Budget(tuple(terms))
+
+
+def _transport_terms(shape: _Shape) -> list[BudgetTerm]:
+    """Register transport: carry ctx over the trap, reach every slot, move every register."""
+    terms = []
+    if shape.carrier is not None and shape.carrier != CONTEXT_REGISTER:
+        first = a64.adjust_cost(shape.loads.start[shape.carrier]) or 1  # a mov, or an add that biases too
+        what = f"carry ctx across the trap in private {shape.carrier} (mov, or add for a biased base)"
+        terms.append(BudgetTerm(what, first))
+    elif shape.carrier is None:
+        bias = a64.adjust_cost(shape.loads.start[CONTEXT_REGISTER]) or 0
+        terms.append(BudgetTerm("no private register survives the trap: spill and reload ctx", 2 + bias))
+        if shape.needs_stash:
+            what = "no free register for ctx after the trap: park one VTL0 value and reload it"
+            terms.append(BudgetTerm(what, 2))
+    moved = sum(len(w.transfers) for _, w in shape.loads.steps)
+    terms.append(BudgetTerm("load shared registers before the trap (pairs along each run of adjacent slots)", moved))
+    terms.append(BudgetTerm("store shared registers after the trap (pairs along each run of adjacent slots)", moved))
+    rebase = shape.loads.cost + shape.stores.cost
+    if rebase:
+        what = "move a base between LDP/STP windows (add/sub; x0 is a free base at ctx + 0 before the trap)"
+        terms.append(BudgetTerm(what, rebase))
+    return terms
 
 
 def _constants(convention: Convention, prefix: str, arguments: Iterable[ArgumentValue]) -> list[Constant]:

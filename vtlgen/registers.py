@@ -65,6 +65,8 @@ BY_NAME: dict[str, Register] = {r.name: r for r in ARCHITECTURAL}
 
 # AAPCS64 roles (aapcs64.rst, "General-purpose Registers"; ABI.md "AAPCS64").
 CALLEE_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(19, 29))
+# x0-x15 (arguments, results, temporaries) and x16/x17 (IP0/IP1): a callee may change them.
+CALLER_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))
 FRAME_POINTER = "x29"
 LINK_REGISTER = "x30"
 PLATFORM_REGISTER = "x18"

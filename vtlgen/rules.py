@@ -111,6 +111,18 @@ _RULES = (
         "arm64 review of mshv_vtl_return_call, point 5",
     ),
     Rule(
+        "smc32-wide-argument", "error", "SMC32 call with a 64-bit argument",
+        "An SMC32 function ID (bit 30 clear) passes 32-bit arguments: the callee reads only "
+        "the W registers, so a 64-bit context address or constant is cut to its low half.",
+        "Arm DEN0028 (SMCCC), \"SMC32/HVC32 argument passing\"",
+    ),
+    Rule(
+        "prose-trailing-comment", "warning", "Title or note cut short by a YAML comment",
+        "In plain YAML ` #` starts a comment, so `(hvc #3)` in an unquoted title leaves `(hvc` "
+        "and the rest never reaches the headers and bindings; quote the text if the ` #` is part of it.",
+        "YAML 1.2, \"Comments\"",
+    ),
+    Rule(
         "waiver-unused", "warning", "Waiver matches no finding",
         "A waiver that matches nothing hides nothing; remove it or fix its rule or convention.",
         "vtlgen",

@@ -81,7 +81,7 @@
 #define MSHV_VTL_CPU_CONTEXT_MAX_SIZE 1024
 #endif
 
-/* hvc3: register-bank VTL return, as posted (hvc */
+/* hvc3: register-bank VTL return, as posted (hvc #3) */
 #define HYPERV_VTL_HVC3_CONDUIT_IMM 0x3 /* hvc immediate */
 #define HYPERV_VTL_HVC3_CONDUIT_INSN 0xd4000062 /* encoding of `hvc #3` */
 

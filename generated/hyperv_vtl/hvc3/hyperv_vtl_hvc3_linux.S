@@ -21,12 +21,12 @@ SYM_FUNC_START(__mshv_vtl_return_call)
 	 * entry: The frame record comes first and goes last, so x29 is a valid frame pointer
 	 * at every instruction (arm64-review point 2; linux-stacktrace).
 	 */
-	stp    x29, x30, [sp, #-176]!	/* push the frame record and allocate the frame */
+	stp    x29, x30, [sp, #-160]!	/* push the frame record and allocate the frame */
 	mov    x29, sp	/* x29 -> {caller x29, return address} */
 
 	/*
 	 * save VTL2 state: x19-x28 and d8-d15 are callee-saved (aapcs64) but the switch
-	 * replaces them; ctx must outlive the switch.
+	 * replaces them.
 	 */
 	stp    x19, x20, [sp, #16]	/* VTL2's x19, x20 */
 	stp    x21, x22, [sp, #32]	/* VTL2's x21, x22 */
@@ -37,62 +37,68 @@ SYM_FUNC_START(__mshv_vtl_return_call)
 	stp    d10, d11, [sp, #112]	/* VTL2's d10, d11 */
 	stp    d12, d13, [sp, #128]	/* VTL2's d12, d13 */
 	stp    d14, d15, [sp, #144]	/* VTL2's d14, d15 */
-	str    x0, [sp, #160]	/* keep ctx across the switch */
+
+	/*
+	 * keep ctx: x30 is private per VTL (tlfs-vsm): the hypervisor keeps VTL2's x30 across
+	 * the switch, and the entry x30 waits in the frame record, which is what the unwinder
+	 * reads (linux-stacktrace).
+	 */
+	mov    x30, x0	/* ctx, kept across the switch */
 
 	/*
 	 * load VTL0 state: Register transport: at the trap every shared register holds VTL0's
-	 * value (tlfs-vsm); the register holding ctx is loaded last.
+	 * value (tlfs-vsm); LDP pairs adjacent slots.
 	 */
-	ldp    q0, q1, [x0, #MSHV_VTL_CPU_CONTEXT_Q0]	/* VTL0's q0, q1 from ctx->q[0..1] */
-	ldp    q2, q3, [x0, #MSHV_VTL_CPU_CONTEXT_Q2]	/* VTL0's q2, q3 from ctx->q[2..3] */
-	ldp    q4, q5, [x0, #MSHV_VTL_CPU_CONTEXT_Q4]	/* VTL0's q4, q5 from ctx->q[4..5] */
-	ldp    q6, q7, [x0, #MSHV_VTL_CPU_CONTEXT_Q6]	/* VTL0's q6, q7 from ctx->q[6..7] */
-	ldp    q8, q9, [x0, #MSHV_VTL_CPU_CONTEXT_Q8]	/* VTL0's q8, q9 from ctx->q[8..9] */
-	/* VTL0's q10, q11 from ctx->q[10..11] */
-	ldp    q10, q11, [x0, #MSHV_VTL_CPU_CONTEXT_Q10]
-	/* VTL0's q12, q13 from ctx->q[12..13] */
-	ldp    q12, q13, [x0, #MSHV_VTL_CPU_CONTEXT_Q12]
-	/* VTL0's q14, q15 from ctx->q[14..15] */
-	ldp    q14, q15, [x0, #MSHV_VTL_CPU_CONTEXT_Q14]
-	/* VTL0's q16, q17 from ctx->q[16..17] */
-	ldp    q16, q17, [x0, #MSHV_VTL_CPU_CONTEXT_Q16]
-	/* VTL0's q18, q19 from ctx->q[18..19] */
-	ldp    q18, q19, [x0, #MSHV_VTL_CPU_CONTEXT_Q18]
-	/* VTL0's q20, q21 from ctx->q[20..21] */
-	ldp    q20, q21, [x0, #MSHV_VTL_CPU_CONTEXT_Q20]
-	/* VTL0's q22, q23 from ctx->q[22..23] */
-	ldp    q22, q23, [x0, #MSHV_VTL_CPU_CONTEXT_Q22]
-	/* VTL0's q24, q25 from ctx->q[24..25] */
-	ldp    q24, q25, [x0, #MSHV_VTL_CPU_CONTEXT_Q24]
-	/* VTL0's q26, q27 from ctx->q[26..27] */
-	ldp    q26, q27, [x0, #MSHV_VTL_CPU_CONTEXT_Q26]
-	/* VTL0's q28, q29 from ctx->q[28..29] */
-	ldp    q28, q29, [x0, #MSHV_VTL_CPU_CONTEXT_Q28]
-	/* VTL0's q30, q31 from ctx->q[30..31] */
-	ldp    q30, q31, [x0, #MSHV_VTL_CPU_CONTEXT_Q30]
-	ldp    x2, x3, [x0, #MSHV_VTL_CPU_CONTEXT_X2]	/* VTL0's x2, x3 from ctx->x[2..3] */
-	ldp    x4, x5, [x0, #MSHV_VTL_CPU_CONTEXT_X4]	/* VTL0's x4, x5 from ctx->x[4..5] */
-	ldp    x6, x7, [x0, #MSHV_VTL_CPU_CONTEXT_X6]	/* VTL0's x6, x7 from ctx->x[6..7] */
-	ldp    x8, x9, [x0, #MSHV_VTL_CPU_CONTEXT_X8]	/* VTL0's x8, x9 from ctx->x[8..9] */
+	ldp    x0, x1, [x30, #MSHV_VTL_CPU_CONTEXT_X0]	/* VTL0's x0, x1 from ctx->x[0..1] */
+	ldp    x2, x3, [x30, #MSHV_VTL_CPU_CONTEXT_X2]	/* VTL0's x2, x3 from ctx->x[2..3] */
+	ldp    x4, x5, [x30, #MSHV_VTL_CPU_CONTEXT_X4]	/* VTL0's x4, x5 from ctx->x[4..5] */
+	ldp    x6, x7, [x30, #MSHV_VTL_CPU_CONTEXT_X6]	/* VTL0's x6, x7 from ctx->x[6..7] */
+	ldp    x8, x9, [x30, #MSHV_VTL_CPU_CONTEXT_X8]	/* VTL0's x8, x9 from ctx->x[8..9] */
 	/* VTL0's x10, x11 from ctx->x[10..11] */
-	ldp    x10, x11, [x0, #MSHV_VTL_CPU_CONTEXT_X10]
+	ldp    x10, x11, [x30, #MSHV_VTL_CPU_CONTEXT_X10]
 	/* VTL0's x12, x13 from ctx->x[12..13] */
-	ldp    x12, x13, [x0, #MSHV_VTL_CPU_CONTEXT_X12]
+	ldp    x12, x13, [x30, #MSHV_VTL_CPU_CONTEXT_X12]
 	/* VTL0's x14, x15 from ctx->x[14..15] */
-	ldp    x14, x15, [x0, #MSHV_VTL_CPU_CONTEXT_X14]
+	ldp    x14, x15, [x30, #MSHV_VTL_CPU_CONTEXT_X14]
 	/* VTL0's x16, x17 from ctx->x[16..17] */
-	ldp    x16, x17, [x0, #MSHV_VTL_CPU_CONTEXT_X16]
+	ldp    x16, x17, [x30, #MSHV_VTL_CPU_CONTEXT_X16]
 	/* VTL0's x19, x20 from ctx->x[19..20] */
-	ldp    x19, x20, [x0, #MSHV_VTL_CPU_CONTEXT_X19]
+	ldp    x19, x20, [x30, #MSHV_VTL_CPU_CONTEXT_X19]
 	/* VTL0's x21, x22 from ctx->x[21..22] */
-	ldp    x21, x22, [x0, #MSHV_VTL_CPU_CONTEXT_X21]
+	ldp    x21, x22, [x30, #MSHV_VTL_CPU_CONTEXT_X21]
 	/* VTL0's x23, x24 from ctx->x[23..24] */
-	ldp    x23, x24, [x0, #MSHV_VTL_CPU_CONTEXT_X23]
+	ldp    x23, x24, [x30, #MSHV_VTL_CPU_CONTEXT_X23]
 	/* VTL0's x25, x26 from ctx->x[25..26] */
-	ldp    x25, x26, [x0, #MSHV_VTL_CPU_CONTEXT_X25]
+	ldp    x25, x26, [x30, #MSHV_VTL_CPU_CONTEXT_X25]
 	/* VTL0's x27, x28 from ctx->x[27..28] */
-	ldp    x27, x28, [x0, #MSHV_VTL_CPU_CONTEXT_X27]
-	ldp    x0, x1, [x0, #MSHV_VTL_CPU_CONTEXT_X0]	/* VTL0's x0, x1 from ctx->x[0..1] */
+	ldp    x27, x28, [x30, #MSHV_VTL_CPU_CONTEXT_X27]
+	ldp    q0, q1, [x30, #MSHV_VTL_CPU_CONTEXT_Q0]	/* VTL0's q0, q1 from ctx->q[0..1] */
+	ldp    q2, q3, [x30, #MSHV_VTL_CPU_CONTEXT_Q2]	/* VTL0's q2, q3 from ctx->q[2..3] */
+	ldp    q4, q5, [x30, #MSHV_VTL_CPU_CONTEXT_Q4]	/* VTL0's q4, q5 from ctx->q[4..5] */
+	ldp    q6, q7, [x30, #MSHV_VTL_CPU_CONTEXT_Q6]	/* VTL0's q6, q7 from ctx->q[6..7] */
+	ldp    q8, q9, [x30, #MSHV_VTL_CPU_CONTEXT_Q8]	/* VTL0's q8, q9 from ctx->q[8..9] */
+	/* VTL0's q10, q11 from ctx->q[10..11] */
+	ldp    q10, q11, [x30, #MSHV_VTL_CPU_CONTEXT_Q10]
+	/* VTL0's q12, q13 from ctx->q[12..13] */
+	ldp    q12, q13, [x30, #MSHV_VTL_CPU_CONTEXT_Q12]
+	/* VTL0's q14, q15 from ctx->q[14..15] */
+	ldp    q14, q15, [x30, #MSHV_VTL_CPU_CONTEXT_Q14]
+	/* VTL0's q16, q17 from ctx->q[16..17] */
+	ldp    q16, q17, [x30, #MSHV_VTL_CPU_CONTEXT_Q16]
+	/* VTL0's q18, q19 from ctx->q[18..19] */
+	ldp    q18, q19, [x30, #MSHV_VTL_CPU_CONTEXT_Q18]
+	/* VTL0's q20, q21 from ctx->q[20..21] */
+	ldp    q20, q21, [x30, #MSHV_VTL_CPU_CONTEXT_Q20]
+	/* VTL0's q22, q23 from ctx->q[22..23] */
+	ldp    q22, q23, [x30, #MSHV_VTL_CPU_CONTEXT_Q22]
+	/* VTL0's q24, q25 from ctx->q[24..25] */
+	ldp    q24, q25, [x30, #MSHV_VTL_CPU_CONTEXT_Q24]
+	/* VTL0's q26, q27 from ctx->q[26..27] */
+	ldp    q26, q27, [x30, #MSHV_VTL_CPU_CONTEXT_Q26]
+	/* VTL0's q28, q29 from ctx->q[28..29] */
+	ldp    q28, q29, [x30, #MSHV_VTL_CPU_CONTEXT_Q28]
+	/* VTL0's q30, q31 from ctx->q[30..31] */
+	ldp    q30, q31, [x30, #MSHV_VTL_CPU_CONTEXT_Q30]
 
 	/*
 	 * switch: Exactly one trap, with the convention's conduit.
@@ -102,59 +108,56 @@ SYM_FUNC_START(__mshv_vtl_return_call)
 	/*
 	 * store VTL0 state: VTL0's registers go back to the context for VTL2 to inspect.
 	 */
-	str    x0, [sp, #168]	/* park VTL0's x0 */
-	ldr    x0, [sp, #160]	/* ctx back from the frame */
-	stp    q0, q1, [x0, #MSHV_VTL_CPU_CONTEXT_Q0]	/* VTL0's q0, q1 to ctx->q[0..1] */
-	stp    q2, q3, [x0, #MSHV_VTL_CPU_CONTEXT_Q2]	/* VTL0's q2, q3 to ctx->q[2..3] */
-	stp    q4, q5, [x0, #MSHV_VTL_CPU_CONTEXT_Q4]	/* VTL0's q4, q5 to ctx->q[4..5] */
-	stp    q6, q7, [x0, #MSHV_VTL_CPU_CONTEXT_Q6]	/* VTL0's q6, q7 to ctx->q[6..7] */
-	stp    q8, q9, [x0, #MSHV_VTL_CPU_CONTEXT_Q8]	/* VTL0's q8, q9 to ctx->q[8..9] */
-	/* VTL0's q10, q11 to ctx->q[10..11] */
-	stp    q10, q11, [x0, #MSHV_VTL_CPU_CONTEXT_Q10]
-	/* VTL0's q12, q13 to ctx->q[12..13] */
-	stp    q12, q13, [x0, #MSHV_VTL_CPU_CONTEXT_Q12]
-	/* VTL0's q14, q15 to ctx->q[14..15] */
-	stp    q14, q15, [x0, #MSHV_VTL_CPU_CONTEXT_Q14]
-	/* VTL0's q16, q17 to ctx->q[16..17] */
-	stp    q16, q17, [x0, #MSHV_VTL_CPU_CONTEXT_Q16]
-	/* VTL0's q18, q19 to ctx->q[18..19] */
-	stp    q18, q19, [x0, #MSHV_VTL_CPU_CONTEXT_Q18]
-	/* VTL0's q20, q21 to ctx->q[20..21] */
-	stp    q20, q21, [x0, #MSHV_VTL_CPU_CONTEXT_Q20]
-	/* VTL0's q22, q23 to ctx->q[22..23] */
-	stp    q22, q23, [x0, #MSHV_VTL_CPU_CONTEXT_Q22]
-	/* VTL0's q24, q25 to ctx->q[24..25] */
-	stp    q24, q25, [x0, #MSHV_VTL_CPU_CONTEXT_Q24]
-	/* VTL0's q26, q27 to ctx->q[26..27] */
-	stp    q26, q27, [x0, #MSHV_VTL_CPU_CONTEXT_Q26]
-	/* VTL0's q28, q29 to ctx->q[28..29] */
-	stp    q28, q29, [x0, #MSHV_VTL_CPU_CONTEXT_Q28]
-	/* VTL0's q30, q31 to ctx->q[30..31] */
-	stp    q30, q31, [x0, #MSHV_VTL_CPU_CONTEXT_Q30]
-	stp    x2, x3, [x0, #MSHV_VTL_CPU_CONTEXT_X2]	/* VTL0's x2, x3 to ctx->x[2..3] */
-	stp    x4, x5, [x0, #MSHV_VTL_CPU_CONTEXT_X4]	/* VTL0's x4, x5 to ctx->x[4..5] */
-	stp    x6, x7, [x0, #MSHV_VTL_CPU_CONTEXT_X6]	/* VTL0's x6, x7 to ctx->x[6..7] */
-	stp    x8, x9, [x0, #MSHV_VTL_CPU_CONTEXT_X8]	/* VTL0's x8, x9 to ctx->x[8..9] */
+	stp    x0, x1, [x30, #MSHV_VTL_CPU_CONTEXT_X0]	/* VTL0's x0, x1 to ctx->x[0..1] */
+	stp    x2, x3, [x30, #MSHV_VTL_CPU_CONTEXT_X2]	/* VTL0's x2, x3 to ctx->x[2..3] */
+	stp    x4, x5, [x30, #MSHV_VTL_CPU_CONTEXT_X4]	/* VTL0's x4, x5 to ctx->x[4..5] */
+	stp    x6, x7, [x30, #MSHV_VTL_CPU_CONTEXT_X6]	/* VTL0's x6, x7 to ctx->x[6..7] */
+	stp    x8, x9, [x30, #MSHV_VTL_CPU_CONTEXT_X8]	/* VTL0's x8, x9 to ctx->x[8..9] */
 	/* VTL0's x10, x11 to ctx->x[10..11] */
-	stp    x10, x11, [x0, #MSHV_VTL_CPU_CONTEXT_X10]
+	stp    x10, x11, [x30, #MSHV_VTL_CPU_CONTEXT_X10]
 	/* VTL0's x12, x13 to ctx->x[12..13] */
-	stp    x12, x13, [x0, #MSHV_VTL_CPU_CONTEXT_X12]
+	stp    x12, x13, [x30, #MSHV_VTL_CPU_CONTEXT_X12]
 	/* VTL0's x14, x15 to ctx->x[14..15] */
-	stp    x14, x15, [x0, #MSHV_VTL_CPU_CONTEXT_X14]
+	stp    x14, x15, [x30, #MSHV_VTL_CPU_CONTEXT_X14]
 	/* VTL0's x16, x17 to ctx->x[16..17] */
-	stp    x16, x17, [x0, #MSHV_VTL_CPU_CONTEXT_X16]
+	stp    x16, x17, [x30, #MSHV_VTL_CPU_CONTEXT_X16]
 	/* VTL0's x19, x20 to ctx->x[19..20] */
-	stp    x19, x20, [x0, #MSHV_VTL_CPU_CONTEXT_X19]
+	stp    x19, x20, [x30, #MSHV_VTL_CPU_CONTEXT_X19]
 	/* VTL0's x21, x22 to ctx->x[21..22] */
-	stp    x21, x22, [x0, #MSHV_VTL_CPU_CONTEXT_X21]
+	stp    x21, x22, [x30, #MSHV_VTL_CPU_CONTEXT_X21]
 	/* VTL0's x23, x24 to ctx->x[23..24] */
-	stp    x23, x24, [x0, #MSHV_VTL_CPU_CONTEXT_X23]
+	stp    x23, x24, [x30, #MSHV_VTL_CPU_CONTEXT_X23]
 	/* VTL0's x25, x26 to ctx->x[25..26] */
-	stp    x25, x26, [x0, #MSHV_VTL_CPU_CONTEXT_X25]
+	stp    x25, x26, [x30, #MSHV_VTL_CPU_CONTEXT_X25]
 	/* VTL0's x27, x28 to ctx->x[27..28] */
-	stp    x27, x28, [x0, #MSHV_VTL_CPU_CONTEXT_X27]
-	ldr    x2, [sp, #168]	/* VTL0's x0, parked */
-	stp    x2, x1, [x0, #MSHV_VTL_CPU_CONTEXT_X0]	/* VTL0's x0, x1 to ctx->x[0..1] */
+	stp    x27, x28, [x30, #MSHV_VTL_CPU_CONTEXT_X27]
+	stp    q0, q1, [x30, #MSHV_VTL_CPU_CONTEXT_Q0]	/* VTL0's q0, q1 to ctx->q[0..1] */
+	stp    q2, q3, [x30, #MSHV_VTL_CPU_CONTEXT_Q2]	/* VTL0's q2, q3 to ctx->q[2..3] */
+	stp    q4, q5, [x30, #MSHV_VTL_CPU_CONTEXT_Q4]	/* VTL0's q4, q5 to ctx->q[4..5] */
+	stp    q6, q7, [x30, #MSHV_VTL_CPU_CONTEXT_Q6]	/* VTL0's q6, q7 to ctx->q[6..7] */
+	stp    q8, q9, [x30, #MSHV_VTL_CPU_CONTEXT_Q8]	/* VTL0's q8, q9 to ctx->q[8..9] */
+	/* VTL0's q10, q11 to ctx->q[10..11] */
+	stp    q10, q11, [x30, #MSHV_VTL_CPU_CONTEXT_Q10]
+	/* VTL0's q12, q13 to ctx->q[12..13] */
+	stp    q12, q13, [x30, #MSHV_VTL_CPU_CONTEXT_Q12]
+	/* VTL0's q14, q15 to ctx->q[14..15] */
+	stp    q14, q15, [x30, #MSHV_VTL_CPU_CONTEXT_Q14]
+	/* VTL0's q16, q17 to ctx->q[16..17] */
+	stp    q16, q17, [x30, #MSHV_VTL_CPU_CONTEXT_Q16]
+	/* VTL0's q18, q19 to ctx->q[18..19] */
+	stp    q18, q19, [x30, #MSHV_VTL_CPU_CONTEXT_Q18]
+	/* VTL0's q20, q21 to ctx->q[20..21] */
+	stp    q20, q21, [x30, #MSHV_VTL_CPU_CONTEXT_Q20]
+	/* VTL0's q22, q23 to ctx->q[22..23] */
+	stp    q22, q23, [x30, #MSHV_VTL_CPU_CONTEXT_Q22]
+	/* VTL0's q24, q25 to ctx->q[24..25] */
+	stp    q24, q25, [x30, #MSHV_VTL_CPU_CONTEXT_Q24]
+	/* VTL0's q26, q27 to ctx->q[26..27] */
+	stp    q26, q27, [x30, #MSHV_VTL_CPU_CONTEXT_Q26]
+	/* VTL0's q28, q29 to ctx->q[28..29] */
+	stp    q28, q29, [x30, #MSHV_VTL_CPU_CONTEXT_Q28]
+	/* VTL0's q30, q31 to ctx->q[30..31] */
+	stp    q30, q31, [x30, #MSHV_VTL_CPU_CONTEXT_Q30]
 
 	/*
 	 * restore VTL2 state: AAPCS64 callee-saved registers as at entry.
@@ -172,7 +175,7 @@ SYM_FUNC_START(__mshv_vtl_return_call)
 	/*
 	 * exit: Pop the frame record last, then return to the entry x30.
 	 */
-	ldp    x29, x30, [sp], #176	/* pop the frame record and the frame */
+	ldp    x29, x30, [sp], #160	/* pop the frame record and the frame */
 	ret
 SYM_FUNC_END(__mshv_vtl_return_call)
 	.popsection

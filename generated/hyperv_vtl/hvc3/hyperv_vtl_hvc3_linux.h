@@ -15,7 +15,7 @@
 #ifndef _HYPERV_VTL_HVC3_LINUX_H
 #define _HYPERV_VTL_HVC3_LINUX_H
 
-/* hvc3: register-bank VTL return, as posted (hvc */
+/* hvc3: register-bank VTL return, as posted (hvc #3) */
 #define HYPERV_VTL_HVC3_CONDUIT_IMM 0x3 /* hvc immediate */
 #define HYPERV_VTL_HVC3_CONDUIT_INSN 0xd4000062 /* encoding of `hvc #3` */
 

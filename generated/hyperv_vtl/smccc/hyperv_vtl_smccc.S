@@ -40,3 +40,5 @@ __mshv_vtl_return_call_smccc:
 	 */
 	ldp    x29, x30, [sp], #16	/* pop the frame record and the frame */
 	ret
+
+	.size __mshv_vtl_return_call_smccc, . - __mshv_vtl_return_call_smccc

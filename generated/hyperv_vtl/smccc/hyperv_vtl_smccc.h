@@ -81,7 +81,7 @@
 #define MSHV_VTL_CPU_CONTEXT_MAX_SIZE 1024
 #endif
 
-/* smccc: SMCCC v1.2 VTL return (hvc */
+/* smccc: SMCCC v1.2 VTL return (hvc #0, HV_FUNC_ID in w0) */
 #define HYPERV_VTL_SMCCC_CONDUIT_IMM 0x0 /* hvc immediate */
 #define HYPERV_VTL_SMCCC_CONDUIT_INSN 0xd4000002 /* encoding of `hvc #0` */
 #define HYPERV_VTL_SMCCC_FUNCTION_ID 0x46000001 /* SMCCC function ID in x0 */

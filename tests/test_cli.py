@@ -347,3 +347,10 @@ def test_doc_bad_input_writes_nothing(workdir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["doc", str(bad), "--out", str(out)])
     assert result.exit_code == 2 and f"{bad}:" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [[], ["generate"], ["validate"], ["check"], ["lint"], ["diff"], ["doc"]])
+def test_help_shows_flags_without_a_value_type(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "--help" in result.output
+    assert "<bool>" not in result.output and "BOOLEAN" not in result.output

@@ -48,6 +48,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help, as click prints it: readable in CI logs, and no `<bool>` type shown for flags.
+    rich_markup_mode=None,
 )
 
 SpecArgs = Annotated[

@@ -23,10 +23,8 @@ ASSEMBLY_SECONDS = 10.0  # keystone assembles the largest stub (16 Ki instructio
 __all__ = ["INSTRUCTION_SIZE", "Assembly", "AssemblyError", "assemble"]
 
 
-class AssemblyError(ValueError):
-    def __init__(self, file: str, line: int, message: str):
-        super().__init__(f"{file}:{line}:1: {message}")
-        self.file, self.line, self.message = file, line, message
+class AssemblyError(StubSyntaxError):
+    """A stub that does not vet or does not assemble: `file:line:1: message`."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,7 @@ def assemble(text: str, file: str = "<stub>") -> Assembly:
     except StubSyntaxError as error:
         raise AssemblyError(error.file, error.line, error.message) from None
     statements = tuple(s.text for s in vetted.instructions)
+    _engine()  # made once here, so every limited child inherits it instead of building its own
     try:
         code, at, why = call_limited(_keystone, vetted.canonical, statements, seconds=ASSEMBLY_SECONDS)
     except LimitExceeded as error:

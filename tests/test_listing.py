@@ -37,8 +37,8 @@ def test_generated_stub_roles_follow_the_plan_blocks(plans: dict[str, Plan]) -> 
     roles = [r.role for r in rows]
     assert roles.count("trap") == 1 and by_source(rows, "hvc #3").role == "trap"
     assert by_source(rows, "stp x19, x20, [sp, #16]").role == "save"
-    assert by_source(rows, "ldp x4, x5, [x0, #32]").role == "load"
-    assert by_source(rows, "stp x4, x5, [x0, #32]").role == "store"
+    assert by_source(rows, "ldp x4, x5, [x30, #32]").role == "load"  # ctx rides in x30 across the trap
+    assert by_source(rows, "stp x4, x5, [x30, #32]").role == "store"
     assert by_source(rows, "ldp x19, x20, [sp, #16]").role == "restore"
     assert rows[-1].role == "frame" and rows[-1].block == "exit"
     assert listing.UNKNOWN not in roles

@@ -158,7 +158,7 @@ def test_validate_bad_input_exits_2(workdir: Path, tmp_path: Path) -> None:
 
 def test_validate_on_qemu_user(workdir: Path) -> None:
     from tests.conftest import require_tool
-    from vtlgen.qemu_backend import TOOLS
+    from vtlgen.backends.qemu_user import TOOLS
 
     for tool, package in TOOLS.items():
         require_tool(tool, package)

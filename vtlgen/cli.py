@@ -14,8 +14,10 @@ from typing import Annotated, NoReturn, Optional
 import typer
 from rich.console import Console
 
-from vtlgen import __version__, abidiff, artifacts, lowering, qemu_backend, render, sarif, specs, sync, tables
+from vtlgen import __version__, abidiff, artifacts, lowering, render, sarif, specs, sync, tables
 from vtlgen.assembler import AssemblyError
+from vtlgen.backends.base import BackendError
+from vtlgen.backends.qemu_user import ToolMissing
 from vtlgen.lint import counts
 from vtlgen.lint import lint as lint_spec
 from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
@@ -231,9 +233,9 @@ def validate(
                 reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
             except AssemblyError as error:
                 fail(str(error))
-            except qemu_backend.ToolMissing as error:
+            except ToolMissing as error:
                 fail(f"error: --backend qemu-user needs {error}")
-            except qemu_backend.HarnessError as error:
+            except BackendError as error:
                 fail(f"{name}:1:1: {error}")
     ok = all(report.ok for report in reports)
     if output is OutputFormat.json:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from vtlgen import registers
-from vtlgen.lowering import preserved_registers
+from vtlgen.model import is_smccc, preserved_registers
 from vtlgen.rules import OWNERS_FOR_SERVICE, RULES, WRITE_STEERING_REGISTERS, Severity
 from vtlgen.schema import Convention, RegisterClass, Spec
 
@@ -102,8 +102,7 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         if name not in preserved:
             message = f"the switch may load or clobber {name}: {why}"
             yield Finding("kernel-register-not-preserved", message, _register_path(spec, name, path), cid)
-    smccc = conduit.imm16 == 0 or convention.function_id is not None
-    if not smccc:
+    if not is_smccc(convention):
         return
     fid = convention.function_id
     if fid is not None:

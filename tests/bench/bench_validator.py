@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 
 from vtlgen.assembler import assemble
-from vtlgen.emulator import Harness
+from vtlgen.backends.base import Observable
+from vtlgen.backends.unicorn import Harness
+from vtlgen.contract import Judge
 from vtlgen.loader import load
 from vtlgen.lowering import lower
+from vtlgen.report import StubSource
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_VALIDATED = 2000.0
@@ -25,14 +28,16 @@ ROUNDS = 5
 TRIALS = 600
 
 
-def rate(harness: Harness) -> float:
+def rate(harness: Harness, judge: Judge | None) -> float:
     """Best of several rounds: the least disturbed measurement of the same work."""
     best = 0.0
     seed = 0
     for _ in range(ROUNDS):
         start = time.perf_counter()
         for _ in range(TRIALS):
-            harness.run(seed)
+            observation = harness.run(seed)
+            if judge is not None:
+                judge.trial(observation)
             seed += 1
         best = max(best, TRIALS / (time.perf_counter() - start))
     return best
@@ -47,12 +52,13 @@ def main() -> int:
     for plan in lower(spec.spec, "spec/hyperv_vtl.yaml"):
         path = ROOT / "generated" / plan.spec_id / plan.convention_id / f"{plan.spec_id}_{plan.convention_id}.S"
         assembly = assemble(path.read_text(), str(path))
-        checked = Harness(plan, assembly, str(path), checks=True)
-        bare = Harness(plan, assembly, str(path), checks=False)
-        assert not checked.run(0).violations, "the generated stub must validate before it is timed"
-        validated_rate, bare_rate = rate(checked), rate(bare)
+        checked = Harness(plan, assembly, checks=True)
+        bare = Harness(plan, assembly, checks=False)
+        judge = Judge(plan, StubSource(assembly, str(path)), frozenset(Observable))
+        assert not judge.trial(checked.run(0)), "the generated stub must validate before it is timed"
+        validated_rate, bare_rate = rate(checked, judge), rate(bare, None)
         ratio = validated_rate / bare_rate
-        instructions = checked.run(0).instructions
+        instructions = len(checked.run(0).trace)
         print(f"{plan.convention_id:<12}{validated_rate:>14.0f}{bare_rate:>12.0f}{ratio:>8.0%}{instructions:>7}")
         failed |= validated_rate < TARGET_VALIDATED or ratio < TARGET_RATIO
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

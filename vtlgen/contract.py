@@ -83,10 +83,12 @@ def entry(
     for argument in plan.model.arguments:
         got = at_trap[argument.register]
         want = state.addresses.context if argument.value is None else argument.value
-        if argument.width == 32:
-            got &= 0xFFFF_FFFF  # SMCCC function IDs are 32-bit: w0 (DEN0028 "Function Identifiers")
         if got != want:
-            message = f"{argument.register} does not hold {argument.name} at the trap"
+            # A 32-bit argument (the SMCCC function ID in w0, DEN0028 "Function Identifiers")
+            # is written as wN, which zero-extends; junk above it, e.g. movk into a register
+            # that still holds a pointer, is not the value the ABI passes.
+            what = f"the zero-extended 32-bit {argument.name}" if argument.width == 32 else argument.name
+            message = f"{argument.register} does not hold {what} at the trap"
             out.append(Finding("P1", message, argument.register, fmt(want), fmt(got), blame_register=argument.register))
     return out
 

@@ -4,8 +4,8 @@ Every backend uses these, so one seed means the same trial everywhere. The input
 - the context and the stack sit at fresh 16-byte-aligned addresses above 4 GiB in each
   trial, so a pointer truncated to 32 bits, or address arithmetic that holds at one
   alignment only (`orr` for `add`), breaks;
-- in most trials about half of the values VTL0 and the caller hand in, and of those the
-  call hands back, are edge cases (0, all-ones, only the sign bit, small numbers, a copy
+- in most trials about three in four of the values VTL0 and the caller hand in, and of
+  those the call hands back, are edge cases (0, all-ones, only the sign bit, small numbers, a copy
   of another value), so a branch on one of them takes both ways;
 - the rest are random and tagged: the top byte says where a value came from, so a VTL2
   value found where VTL0 can look is recognised as a leak. VTL2's callee-saved values
@@ -128,19 +128,26 @@ def _vector(rng: random.Random, tag: int, index: int) -> int:
 
 
 class _Hunter:
-    """Turns about half of the values of a hunting trial into edge cases."""
+    """Turns about three in four values of a hunting trial into edge cases.
+
+    Each hunting trial favours one kind of edge case, so that two values a stub compares
+    (a pair of registers, a register and zero) are often equal in the same trial.
+    """
+
+    KINDS = 5
 
     def __init__(self, rng: random.Random, hunting: bool):
         self.rng = rng
         self.hunting = hunting
+        self.favoured = rng.randrange(self.KINDS)
         self.seen: list[int] = []
 
     def __call__(self, value: int, size: int = 8) -> int:
         rng = self.rng
-        if not self.hunting or rng.getrandbits(1):
+        if not self.hunting or rng.getrandbits(2) == 0:
             self.seen.append(value)
             return value
-        kind = rng.randrange(5)
+        kind = self.favoured if rng.random() < 0.6 else rng.randrange(self.KINDS)
         mask = MASK128 if size == 16 else MASK64
         if kind == 0:
             edge = 0
@@ -150,8 +157,10 @@ class _Hunter:
             edge = (1 << 63) | ((1 << 127) if size == 16 else 0)
         elif kind == 3:
             edge = rng.randrange(1, 17)
-        else:
-            edge = (rng.choice(self.seen) if self.seen else 0) & mask
+        elif not self.seen:
+            edge = 0
+        else:  # a copy of a neighbour, most often the value just before: pairs compare equal
+            edge = (self.seen[-1] if rng.getrandbits(1) else rng.choice(self.seen[-8:])) & mask
         self.seen.append(edge)
         return edge
 

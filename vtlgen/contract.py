@@ -70,7 +70,8 @@ def entry(
         else:
             message = f"{slot.register} does not hold VTL0's value from ctx->{slot.field}[{slot.index}] at the trap"
             out.append(Finding("P1", message, slot.register, fmt(want), fmt(got), blame_register=slot.register))
-    for slot in plan.model.memory_slots:
+    memory_slots = plan.model.memory_slots if region != state.region else ()  # untouched: the common case
+    for slot in memory_slots:
         want = state.slot_value(slot.offset, slot.size)
         start = GUARD + slot.offset
         got = int.from_bytes(region[start : start + slot.size], "little")
@@ -195,9 +196,10 @@ class Judge:
         self.source = source
         self.observes = observes
         model = plan.model
-        self.writable = bytearray(model.region_size)
+        writable = bytearray(model.region_size)
         for byte_range in model.writable:
-            self.writable[byte_range.start : byte_range.start + byte_range.size] = b"\1" * byte_range.size
+            writable[byte_range.start : byte_range.start + byte_range.size] = b"\1" * byte_range.size
+        self.writable = bytes(writable)
         self.decoded = source.decoded
         self.poisoned = frozenset(model.poisoned)
 
@@ -244,7 +246,22 @@ class Judge:
         for step in obs.steps:
             findings += tracker.step(step)
         flagged: set[int] = set()
+        addresses = state.addresses
+        stack_low, stack_high, entry_sp = addresses.stack_low, addresses.stack_high, addresses.entry_sp
+        context, writable = addresses.context, self.writable
         for a in obs.accesses:
+            address = a.address
+            # The common cases first, decided without building anything: a well-formed
+            # access to the stub's frame, a store to a shared slot.
+            if stack_low <= address < stack_high:
+                if a.low <= address and address + a.size <= entry_sp and not (a.sp_based and a.sp & 15):
+                    continue
+            elif (
+                a.write
+                and 0 <= address - context <= len(writable) - a.size
+                and writable.find(0, address - context, address - context + a.size) < 0
+            ):
+                continue
             finding = self.access(state, a)
             if finding is not None:
                 findings.append(finding)

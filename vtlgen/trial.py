@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vtlgen import registers
-from vtlgen.plan import Plan
+from vtlgen.plan import Plan, Slot
 
 # Windows above 4 GiB that the backends map once; each trial places the context and the
 # entry SP at a random 16-byte-aligned address inside them.
@@ -118,20 +118,18 @@ class Switch:
     scribble: bytes  # written to [sp - len, sp) at the trap
 
 
-def _value(rng: random.Random, tag: int, index: int) -> int:
-    return (tag << 56) | ((index & 0xFF) << 48) | rng.getrandbits(48)
-
-
-def _vector(rng: random.Random, tag: int, index: int) -> int:
-    high = (tag << 56) | ((index & 0xFF) << 48) | rng.getrandbits(48)
-    return (high << 64) | (tag << 56) | (((0x80 | index) & 0xFF) << 48) | rng.getrandbits(48)
+# Per favoured kind: control byte -> 0 (keep the value), 1..5 (edge kind + 1), 6 (a kind
+# drawn from the detail byte). Three in four bytes hunt; of those about 60% favour.
+_ACTIONS = [bytes(0 if c & 3 == 0 else (1 + favoured if c < 156 else 6) for c in range(256)) for favoured in range(5)]
 
 
 class _Hunter:
-    """Turns about three in four values of a hunting trial into edge cases.
+    """Turns about three in four values of a hunting trial into edge cases: 0, all-ones,
+    only the sign bit (-0.0), a small number, or a copy of the value before it.
 
-    Each hunting trial favours one kind of edge case, so that two values a stub compares
-    (a pair of registers, a register and zero) are often equal in the same trial.
+    Each hunting trial favours one kind, so that two values a stub compares (a pair of
+    registers, a register and zero) are often equal in the same trial. The choices come
+    from blocks of random bytes: this runs for every value of every trial.
     """
 
     KINDS = 5
@@ -139,36 +137,54 @@ class _Hunter:
     def __init__(self, rng: random.Random, hunting: bool):
         self.rng = rng
         self.hunting = hunting
-        self.favoured = rng.randrange(self.KINDS)
-        self.seen: list[int] = []
+        self.actions = _ACTIONS[rng.randrange(self.KINDS)]
+        self.last = 0
 
     def __call__(self, value: int, size: int = 8) -> int:
-        rng = self.rng
-        if not self.hunting or rng.getrandbits(2) == 0:
-            self.seen.append(value)
-            return value
-        kind = self.favoured if rng.random() < 0.6 else rng.randrange(self.KINDS)
+        return self.many([value], size)[0]
+
+    def many(self, values: list[int], size: int = 8) -> list[int]:
+        """The same values, most replaced by edge cases in a hunting trial."""
+        if not self.hunting:
+            return values
+        count = len(values)
+        actions = self.rng.randbytes(count).translate(self.actions)
+        details = self.rng.randbytes(count)
         mask = MASK128 if size == 16 else MASK64
-        if kind == 0:
-            edge = 0
-        elif kind == 1:
-            edge = mask
-        elif kind == 2:  # only the sign bit of each 64-bit half (-0.0 as a double)
-            edge = (1 << 63) | ((1 << 127) if size == 16 else 0)
-        elif kind == 3:
-            edge = rng.randrange(1, 17)
-        elif not self.seen:
-            edge = 0
-        else:  # a copy of a neighbour, most often the value just before: pairs compare equal
-            edge = (self.seen[-1] if rng.getrandbits(1) else rng.choice(self.seen[-8:])) & mask
-        self.seen.append(edge)
-        return edge
+        constants = (0, mask, (1 << 63) | ((1 << 127) if size == 16 else 0))
+        last = self.last & mask
+        out = []
+        for value, action, detail in zip(values, actions, details, strict=True):
+            if action:
+                kind = action - 1 if action < 6 else detail % 5
+                if kind < 3:
+                    value = constants[kind]
+                elif kind == 3:
+                    value = 1 + (detail >> 4)
+                else:
+                    value = last  # pairs compare equal
+            out.append(value)
+            last = value
+        self.last = last
+        return out
 
 
 def _draw_addresses(rng: random.Random, region_size: int) -> Addresses:
     context = CONTEXT_WINDOW + GUARD + 16 * rng.randrange((WINDOW_SIZE - region_size) // 16)
     entry_sp = STACK_WINDOW + STACK_ROOM + 16 * rng.randrange((WINDOW_SIZE - STACK_ROOM - CALLER_AREA) // 16)
     return Addresses(context, entry_sp, region_size)
+
+
+class _SlotGroups:
+    """Slots split by width, with their index bits precomputed."""
+
+    def __init__(self, slots: tuple[Slot, ...]):
+        self.narrow = [n for n, s in enumerate(slots) if s.size == 8]
+        self.wide = [n for n, s in enumerate(slots) if s.size == 16]
+        self.narrow_bits = [(slots[n].index & 0xFF) << 48 for n in self.narrow]
+        self.wide_bits = [((slots[n].index & 0xFF) << 48, ((0x80 | slots[n].index) & 0xFF) << 48) for n in self.wide]
+        self.unpack_narrow = struct.Struct(f"<{len(self.narrow)}Q").unpack
+        self.unpack_wide = struct.Struct(f"<{2 * len(self.wide)}Q").unpack
 
 
 class TrialFactory:
@@ -178,8 +194,15 @@ class TrialFactory:
         self.plan = plan
         model = plan.model
         self.region_size = 2 * GUARD + -(-model.region_size // 16) * 16
-        self.randomized = [r for r in model.randomized if r in (*ENTRY_GPRS, *VECTORS, "nzcv")]
+        self.randomized = [r for r in model.randomized if r in (*ENTRY_GPRS, *VECTORS)]
+        self._clobbers_flags = "nzcv" in model.randomized
+        # Clobbered registers as pseudo-slots, so their values are drawn like the slots'.
+        self._clobber_slots = tuple(
+            Slot(r, "", registers.number(r), 0, 16 if r.startswith("q") else 8, "") for r in self.randomized
+        )
         self.switched = [s.register for s in model.register_slots] + self.randomized
+        if self._clobbers_flags:
+            self.switched.append("nzcv")
         if model.status_register:
             self.switched.append(model.status_register)
         self._entry_tags = [(TAG_VTL2 << 56) | (n << 48) for n in range(29)] + [
@@ -188,7 +211,35 @@ class TrialFactory:
         self._entry_unpack = struct.Struct(f"<{len(self._entry_tags)}Q").unpack
         # Registers the stub loads from the context keep tagged entry values: one left
         # unloaded is then a leak (P2) in every trial, not P1 in some.
-        self._tagged = _ALWAYS_TAGGED | {s.register for s in model.register_slots}
+        tagged = _ALWAYS_TAGGED | {s.register for s in model.register_slots}
+        self._hunted_gprs = [f"x{n}" for n in range(1, 29) if f"x{n}" not in tagged]
+        self._hunted_vectors = [q for q in VECTORS if q not in tagged]
+        self._groups: dict[int, _SlotGroups] = {}
+
+    def _hunted_slots(self, hunt: _Hunter, tag: int, slots: tuple[Slot, ...]) -> list[tuple[Slot, int]]:
+        """Tagged random values for `slots` (the top byte `tag`, the next the slot's index,
+        with bit 7 set in a vector's low half), about three in four turned into edge cases
+        in a hunting trial. Narrow and wide slots are drawn in one block each."""
+        groups = self._groups.get(id(slots))  # the plan's own tuples: hashing them costs more
+        if groups is None:
+            groups = self._groups[id(slots)] = _SlotGroups(slots)
+        values = [0] * len(slots)
+        rng = hunt.rng
+        if groups.narrow:
+            words = groups.unpack_narrow(rng.randbytes(8 * len(groups.narrow)))
+            drawn = [(tag << 56) | bits | (w & _LOW48) for bits, w in zip(groups.narrow_bits, words, strict=True)]
+            for n, value in zip(groups.narrow, hunt.many(drawn, 8), strict=True):
+                values[n] = value
+        if groups.wide:
+            words = groups.unpack_wide(rng.randbytes(16 * len(groups.wide)))
+            top = tag << 56
+            drawn = [
+                ((top | high | (words[2 * k] & _LOW48)) << 64) | top | low | (words[2 * k + 1] & _LOW48)
+                for k, (high, low) in enumerate(groups.wide_bits)
+            ]
+            for n, value in zip(groups.wide, hunt.many(drawn, 16), strict=True):
+                values[n] = value
+        return list(zip(slots, values, strict=True))
 
     def initial(self, seed: int, return_address: int) -> InitialState:
         rng = random.Random(seed)
@@ -197,26 +248,22 @@ class TrialFactory:
         addresses = _draw_addresses(rng, self.region_size)
         randoms = self._entry_unpack(rng.randbytes(8 * len(self._entry_tags)))
         tagged = [tag | (r & _LOW48) for tag, r in zip(self._entry_tags, randoms, strict=True)]
-        entry: dict[str, int] = {}
-        for n in range(29):
-            name = f"x{n}"
-            entry[name] = tagged[n] if name in self._tagged else hunt(tagged[n])
+        halves = tagged[29:]
+        entry = dict(zip(ENTRY_GPRS[:29], tagged[:29], strict=True))
+        for n in range(32):
+            entry[f"q{n}"] = (halves[2 * n] << 64) | halves[2 * n + 1]
+        for names, size in ((self._hunted_gprs, 8), (self._hunted_vectors, 16)):
+            entry.update(zip(names, hunt.many([entry[n] for n in names], size), strict=True))
         entry["x0"] = addresses.context  # void f(struct ctx *ctx)
         entry["x29"] = addresses.caller_record
         entry["x30"] = return_address
         entry["sp"] = addresses.entry_sp
-        halves = tagged[29:]
-        for n in range(32):
-            name = f"q{n}"
-            value = (halves[2 * n] << 64) | halves[2 * n + 1]
-            entry[name] = value if name in self._tagged else hunt(value, 16)
         entry["nzcv"] = rng.getrandbits(4) << 28
         region = bytearray(rng.randbytes(self.region_size))
-        for slot in self.plan.slots:
+        for slot, value in self._hunted_slots(hunt, TAG_VTL0, self.plan.slots):
             start = GUARD + slot.offset
-            value = hunt(_slot_random(rng, TAG_VTL0, slot.size, slot.index), slot.size)
             region[start : start + slot.size] = value.to_bytes(slot.size, "little")
-        vtl2 = {v for v in tagged[1:29]} | set(halves)
+        vtl2 = set(tagged[1:29]) | set(halves)
         return InitialState(seed, rng, hunting, addresses, entry, bytes(region), vtl2)
 
     def switch(self, state: InitialState) -> Switch:
@@ -226,27 +273,18 @@ class TrialFactory:
         model = self.plan.model
         values: list[tuple[str, int]] = []
         expected: dict[str, int] = {}
-        for slot in model.register_slots:
-            new = hunt(_slot_random(rng, TAG_VTL0_NEW, slot.size, slot.index), slot.size)
+        for slot, new in self._hunted_slots(hunt, TAG_VTL0_NEW, model.register_slots):
             values.append((slot.register, new))
             expected[slot.register] = new
         memory = []
-        for slot in model.memory_slots:
-            new = hunt(_slot_random(rng, TAG_VTL0_NEW, slot.size, slot.index), slot.size)
+        for slot, new in self._hunted_slots(hunt, TAG_VTL0_NEW, model.memory_slots):
             memory.append((slot.offset, new.to_bytes(slot.size, "little")))
             expected[slot.register] = new
-        for name in self.randomized:
-            if name == "nzcv":
-                values.append((name, rng.getrandbits(4) << 28))
-            elif name.startswith("q"):
-                values.append((name, hunt(_vector(rng, TAG_CLOBBER, registers.number(name)), 16)))
-            else:
-                values.append((name, hunt(_value(rng, TAG_CLOBBER, registers.number(name)))))
+        clobbered = self._hunted_slots(hunt, TAG_CLOBBER, self._clobber_slots)
+        values += [(slot.register, value) for slot, value in clobbered]
+        if self._clobbers_flags:
+            values.append(("nzcv", rng.getrandbits(4) << 28))
         if model.status_register:
             status = rng.choice(STATUS_CODES) if state.hunting else STATUS_SUCCESS
             values.append((model.status_register, status))
         return Switch(tuple(values), tuple(memory), expected, rng.randbytes(SCRIBBLE))
-
-
-def _slot_random(rng: random.Random, tag: int, size: int, index: int) -> int:
-    return _vector(rng, tag, index) if size == 16 else _value(rng, tag, index)

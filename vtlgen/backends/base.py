@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from vtlgen.assembler import Assembly
 from vtlgen.plan import Plan
@@ -75,10 +75,10 @@ class FrameStep:
     record: bytes
 
 
-@dataclass(frozen=True)
-class Access:
+class Access(NamedTuple):
     """One memory access: `low` is the lowest address SP allows for it (SP, or the new SP
-    of a pre-indexed `[sp, #-n]!`); `sp_based` says whether SP is the base register."""
+    of a pre-indexed `[sp, #-n]!`); `sp_based` says whether SP is the base register.
+    (A tuple: a trial of a long stub makes hundreds.)"""
 
     offset: int
     address: int

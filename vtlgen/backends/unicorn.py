@@ -380,8 +380,12 @@ class Harness:
         run.traps.append(Trap(offset, "conduit", word, registers, region, len(run.trace) - 1))
         switch = self.switch
         self.switch_bank.write([value for _, value in switch.registers])
-        for start, data in switch.memory:
-            uc.mem_write(addresses.context + start, data)
+        if switch.memory:
+            size = self.plan.model.readable_size
+            context = bytearray(uc.mem_read(addresses.context, size))
+            for start, data in switch.memory:
+                context[start : start + len(data)] = data
+            uc.mem_write(addresses.context, bytes(context))
         sp = uc.reg_read(_SP)
         low = max(sp - SCRIBBLE, STACK_WINDOW)
         if low < sp <= STACK_WINDOW + WINDOW_SIZE:

@@ -229,6 +229,10 @@ def _stores(
     """Store VTL0's registers back; the context pointer needs a register of its own."""
     out: list[Instruction] = []
     gpr_transfers = a64.pair_up(gpr_slots)
+    if "context pointer" not in offsets:
+        # The switch keeps the register holding ctx (it is private or preserved), so ctx
+        # is still there: store through it directly.
+        return [a64.context_transfer("st", t, context_register, {}) for t in a64.pair_up(vec_slots) + gpr_transfers]
     if scratch_pool:
         base = scratch_pool[0]
         out.append(a64.load_store("ld", [base], "sp", offsets["context pointer"], None, "ctx back from the frame"))

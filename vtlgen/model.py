@@ -36,15 +36,20 @@ def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
     return private | declared_preserved(convention)
 
 
-def kept_registers(spec: Spec) -> tuple[str, ...]:
+def kept_registers(spec: Spec, convention: Convention) -> tuple[str, ...]:
     """GPRs the stub must never write: x18 (the platform register; Linux keeps the shadow
     call stack there, AAPCS64 "General-purpose registers") and every other private GPR
     except x29 and x30, which may hold a frame record's address and scratch while the
-    record is live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30)."""
+    record is live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30), and
+    except the registers the convention itself makes the stub or the call write (its
+    arguments, and the SMCCC status in x0)."""
     classes = register_classes(spec)
     special = {registers.FRAME_POINTER, registers.LINK_REGISTER, "sp"}
+    written = {argument.reg for argument in convention.arguments}
+    if convention.function_id is not None:
+        written.add("x0")
     private = {n for n, c in classes.items() if c is RegisterClass.PRIVATE and n.startswith("x")}
-    kept = (private - special) | {registers.PLATFORM_REGISTER}
+    kept = (private - special - written) | {registers.PLATFORM_REGISTER}
     return tuple(n for n in MODELED if n in kept)
 
 
@@ -76,7 +81,7 @@ def hypervisor_model(
         randomized=randomized,
         results=results,
         status_register="x0" if convention.function_id is not None else None,
-        kept=kept_registers(spec),
+        kept=kept_registers(spec, convention),
         # SMCCC (DEN0028 "Register use"): only declared results carry meaning after the
         # call; everything else the model randomizes is unknown to the stub.
         poisoned=tuple(n for n in randomized if n not in results),

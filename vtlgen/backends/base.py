@@ -73,6 +73,7 @@ class FrameStep:
     offset: int | None
     registers: Mapping[str, int]
     record: bytes
+    after_switch: bool = False  # right after the model's move at the trap: the hypervisor's doing, a new baseline
 
 
 class Access(NamedTuple):

@@ -391,6 +391,8 @@ class Harness:
         if low < sp <= STACK_WINDOW + WINDOW_SIZE:
             uc.mem_write(low, switch.scribble[: sp - low])
         run.known.clear()  # the hypervisor may have changed anything
+        if self.checks:
+            run.steps.append(FrameStep(offset, self.frame_bank.read_map(), b"", after_switch=True))
         uc.reg_write(_PC, at + 4)
 
 

@@ -151,9 +151,17 @@ def test_validate_bad_input_exits_2(workdir: Path, tmp_path: Path) -> None:
     assert runner.invoke(app, ["validate", "--stub", str(empty)]).exit_code == 2  # which convention?
     assert runner.invoke(app, ["validate", "--convention", "nope"]).exit_code == 2
     assert runner.invoke(app, ["validate", "--trials", "0"]).exit_code == 2
+
+
+def test_validate_checks_what_generate_would_write_not_stale_files(workdir: Path) -> None:
+    stub = workdir / "generated" / "hyperv_vtl" / "smccc" / "hyperv_vtl_smccc.S"
+    stub.write_text(stub.read_text().replace("hvc    #0", "hvc    #3"))  # a stale, broken file
+    assert runner.invoke(app, ["validate", "--stub", str(stub), "--convention", "smccc"]).exit_code == 1
+    result = runner.invoke(app, ["validate", "--trials", "5"])
+    assert result.exit_code == 0, result.output
+    assert "generated/hyperv_vtl/smccc/hyperv_vtl_smccc.S: ok" in result.output
     shutil.rmtree(workdir / "generated")
-    missing = runner.invoke(app, ["validate"])
-    assert missing.exit_code == 2 and "run `vtlgen generate` first" in missing.output
+    assert runner.invoke(app, ["validate", "--trials", "5"]).exit_code == 0  # nothing on disk needed
 
 
 def test_validate_on_qemu_user(workdir: Path) -> None:

@@ -1,6 +1,6 @@
 """Keystone behind one cached object, with the checks keystone itself does not make.
 
-Keystone 0.9.2 (ABI.md "Tool facts") silently emits nothing for illegal LDP/STP forms
+Keystone 0.9.2 silently emits nothing for illegal LDP/STP forms
 and for `.inst`, crashes on `.text`, and rejects `.size` and trailing `//` comments.
 So the source is cleaned first, and the output length is checked against the number of
 instruction lines: an empty or short result is an error, never a pass.

@@ -197,13 +197,16 @@ def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
     return chosen
 
 
-def _stub_source(plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
-    path = stub or out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
+def _stub_source(loaded: LoadedSpec, plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
+    """The hand-written stub, or what `generate` would write now, rendered in memory (never
+    a file on disk that may be stale); named by the path `generate` writes it to."""
+    if stub is None:
+        path = out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
+        return render.standalone_asm(plan, loaded.path.name), path.as_posix()
     try:
-        return path.read_text(encoding="utf-8"), path.as_posix()
+        return stub.read_text(encoding="utf-8"), stub.as_posix()
     except (OSError, UnicodeDecodeError) as error:
-        hint = "" if stub else "; run `vtlgen generate` first"
-        fail(f"{path.as_posix()}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}{hint}")
+        fail(f"{stub.as_posix()}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}")
 
 
 @app.command()
@@ -217,9 +220,14 @@ def validate(
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
-    out: OutOption = DEFAULT_OUT,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where `generate` writes; names the generated stubs.")
+    ] = DEFAULT_OUT,
 ) -> None:
-    """Run stubs against the register-preservation spec (properties P1-P10)."""
+    """Run stubs against the register-preservation spec (properties P1-P10).
+
+    Without --stub, the stubs checked are the ones `generate` would write now, rendered in
+    memory from the spec, not the files on disk."""
     loaded_specs = load_specs(spec)
     if stub is not None and (
         len(loaded_specs) != 1 or (convention is None and len(loaded_specs[0].spec.conventions) > 1)
@@ -228,7 +236,7 @@ def validate(
     reports = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
-            text, name = _stub_source(plan, stub, out)
+            text, name = _stub_source(loaded, plan, stub, out)
             try:
                 reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
             except AssemblyError as error:

@@ -336,8 +336,8 @@ def _constants(convention: Convention, prefix: str, arguments: Iterable[Argument
 
 
 def _not_modelled(spec: Spec) -> tuple[str, ...]:
-    """Classified state that keystone and unicorn cannot touch (ABI.md "Tool facts": no
-    SVE/SME), and system registers: lint checks their classes, no emulation does."""
+    """Classified state that keystone and unicorn cannot touch (keystone 0.9.2 and
+    unicorn 2.1 have no SVE/SME), and system registers: lint checks their classes, no emulation does."""
     groups = [key for key in spec.registers if not set(registers.expand(key)) <= set(MODELED)]
     return (*groups, *spec.system_registers)
 

@@ -68,6 +68,7 @@ _CPACR = regs.UC_ARM64_REG_CPACR_EL1
 
 _UDEF = 1  # hvc at EL1 without SCR_EL3.HCE: PC at the hvc
 _EXCP_SMC = 13  # smc: PC after the smc
+_PC_AFTER = {2, 11, _EXCP_SMC}  # svc, hvc (with HCE), smc: taken with PC past the instruction
 _HVC_SMC_MASK = 0xFFE0001F
 ALL_REGISTERS = [*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv"]
 
@@ -357,7 +358,7 @@ class Harness:
         run = self.run_state
         assert run is not None
         pc = uc.reg_read(_PC)
-        at = pc - 4 if intno == _EXCP_SMC else pc
+        at = pc - 4 if intno in _PC_AFTER else pc
         if not CODE <= at < self.end:
             # Executing past the stub's end: it never returned to the entry x30.
             run.end = End("left", run.current, pc=pc)

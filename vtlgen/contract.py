@@ -266,6 +266,8 @@ class Judge:
                 and writable.find(0, address - context, address - context + a.size) < 0
             ):
                 continue
+            elif not a.write and obs.code_range[0] <= address < obs.code_range[1]:
+                continue  # the stub's own constants (a literal pool): read-only VTL2 code
             finding = self.access(state, a)
             if finding is not None:
                 findings.append(finding)

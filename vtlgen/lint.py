@@ -17,7 +17,8 @@ from vtlgen.schema import Convention, RegisterClass, Spec
 
 FieldPath = tuple[str | int, ...]
 
-# Registers the kernel needs valid at all times (arm64 review of mshv_vtl_return_call, point 2; AAPCS64; shadow call stack).
+# Registers the kernel needs valid at all times (arm64 review of mshv_vtl_return_call,
+# point 2; AAPCS64; the shadow call stack).
 KERNEL_REGISTERS = {
     "x29": "the frame pointer must be valid at all times for reliable stack traces",
     "x18": "x18 holds the shadow call stack pointer",

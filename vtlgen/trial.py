@@ -138,7 +138,6 @@ class _Hunter:
         self.rng = rng
         self.hunting = hunting
         self.actions = _ACTIONS[rng.randrange(self.KINDS)]
-        self.last = 0
 
     def __call__(self, value: int, size: int = 8) -> int:
         return self.many([value], size)[0]
@@ -152,7 +151,7 @@ class _Hunter:
         details = self.rng.randbytes(count)
         mask = MASK128 if size == 16 else MASK64
         constants = (0, mask, (1 << 63) | ((1 << 127) if size == 16 else 0))
-        last = self.last & mask
+        last = 0  # copies come from the same group: a VTL2 value never lands in a VTL0 slot
         out = []
         for value, action, detail in zip(values, actions, details, strict=True):
             if action:
@@ -165,7 +164,6 @@ class _Hunter:
                     value = last  # pairs compare equal
             out.append(value)
             last = value
-        self.last = last
         return out
 
 

@@ -21,6 +21,7 @@ from vtlgen.trial import GUARD, MASK64, InitialState
 
 CALLER_SAVED_VIEW = (*registers.CALLEE_SAVED_GPRS, registers.FRAME_POINTER, "sp", *registers.CALLEE_SAVED_D_AS_Q)
 FRAME_REGISTERS = ("x29", "x30", "sp")
+OUTSIDE = "memory outside the context and the frame"  # one location, whatever the address
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def entry(
         got = at_trap[slot.register]
         if got == want:
             continue
-        if vtl2(got, slot.size):
+        # Still the caller's value (hunting trials never make a context value equal to it),
+        # or any tagged VTL2 value: VTL0 would see it.
+        if got == state.entry[slot.register] or vtl2(got, slot.size):
             message = f"VTL0 would see a VTL2 value in {slot.register} at the trap"
             out.append(Finding("P2", message, slot.register, fmt(want), fmt(got), blame_register=slot.register))
         else:
@@ -210,36 +213,42 @@ class Judge:
     # --- memory --------------------------------------------------------------------------
 
     def access(self, state: InitialState, a: Access) -> Finding | None:
-        """P7 for the stack, P8 for everything else, at any distance."""
+        """P7 for the stack, P8 for everything else, at any distance.
+
+        Locations are relative (to SP, to the context), so that the same fault in trials with
+        different addresses is one report; the absolute address is in the message."""
         addresses = state.addresses
         verb = "writes" if a.write else "reads"
-        where = f"[{fmt(a.address)}]"
         if addresses.stack_low <= a.address < addresses.stack_high:
             if a.sp_based and a.sp % 16:
-                return Finding(
-                    "P7", "accesses memory through a misaligned SP", "sp", "a multiple of 16", fmt(a.sp), a.offset
-                )
+                message = "accesses memory through a misaligned SP"
+                return Finding("P7", message, "sp", "a multiple of 16", fmt(a.sp), a.offset)
             if a.address < a.low:
+                where = f"[sp{a.address - a.low:+#x}]"
                 return Finding("P7", f"{verb} below SP", where, f">= sp {fmt(a.low)}", fmt(a.address), a.offset)
             if a.address + a.size > addresses.entry_sp:
+                where = f"[caller sp{a.address - addresses.entry_sp:+#x}]"
                 message = f"{verb} above the caller's SP"
                 return Finding("P7", message, where, f"< {fmt(addresses.entry_sp)}", fmt(a.address), a.offset)
             return None
         relative = a.address - addresses.context
         near = -GUARD <= relative < len(self.writable) + GUARD
-        shown = f"ctx{relative:+#x}" if near else where
         if a.write:
             inside = relative >= 0 and relative + a.size <= len(self.writable)
             if inside and all(self.writable[relative : relative + a.size]):
                 return None
-            what = "outside the shared slots" if near else "outside the context and the frame"
-            return Finding("P8", f"writes {shown}, {what}", shown, "a shared slot", f"{a.size}-byte write", a.offset)
+            if near:
+                where = f"ctx{relative:+#x}"
+                return Finding("P8", f"writes {where}, outside the shared slots", where, "a shared slot",
+                               f"{a.size}-byte write", a.offset)  # fmt: skip
+            message = f"writes {fmt(a.address)} (ctx{relative:+#x}), outside the context and the frame"
+            return Finding("P8", message, OUTSIDE, "the context or the frame", f"{a.size}-byte write", a.offset)
         if relative >= 0 and relative + a.size <= self.plan.model.readable_size:
             return None
         size = self.plan.model.readable_size
-        return Finding(
-            "P8", f"reads {shown}, outside the context", shown, f"ctx+0..{size}", f"{a.size}-byte read", a.offset
-        )
+        where = f"ctx{relative:+#x}" if near else OUTSIDE
+        message = f"reads {fmt(a.address)} (ctx{relative:+#x}), outside the context"
+        return Finding("P8", message, where, f"ctx+0..{size}", f"{a.size}-byte read", a.offset)
 
     # --- one trial -----------------------------------------------------------------------
 
@@ -298,9 +307,8 @@ class Judge:
             message = "control leaves the stub without returning to the entry x30"
             findings.append(Finding("P5", message, "pc", fmt(obs.return_address), fmt(end.pc), end.offset))
         elif end.kind == "fault":
-            where = f"[{fmt(end.address)}]"
             message = f"accesses {fmt(end.address)}, outside the context and the frame"
-            findings.append(Finding("P8", message, where, "context or frame", "fault", end.offset))
+            findings.append(Finding("P8", message, OUTSIDE, "the context or the frame", "fault", end.offset))
         elif end.kind == "limit":
             findings.append(Finding("P9", "did not finish within the limit", "", "a bounded run", "no end", end.offset))
         elif end.kind == "returned":

@@ -207,11 +207,12 @@ class TrialFactory:
             (TAG_VTL2_VECTOR << 56) | ((n if half == 0 else 0x80 | n) << 48) for n in range(32) for half in (0, 1)
         ]
         self._entry_unpack = struct.Struct(f"<{len(self._entry_tags)}Q").unpack
-        # Registers the stub loads from the context keep tagged entry values: one left
-        # unloaded is then a leak (P2) in every trial, not P1 in some.
+        # Registers the stub loads from the context are hunted only in caller-side trials.
         tagged = _ALWAYS_TAGGED | {s.register for s in model.register_slots}
         self._hunted_gprs = [f"x{n}" for n in range(1, 29) if f"x{n}" not in tagged]
         self._hunted_vectors = [q for q in VECTORS if q not in tagged]
+        self._caller_gprs = [f"x{n}" for n in range(1, 29) if f"x{n}" not in _ALWAYS_TAGGED]
+        self._caller_vectors = [q for q in VECTORS if q not in _ALWAYS_TAGGED]
         self._groups: dict[int, _SlotGroups] = {}
 
     def _hunted_slots(self, hunt: _Hunter, tag: int, slots: tuple[Slot, ...]) -> list[tuple[Slot, int]]:
@@ -242,6 +243,10 @@ class TrialFactory:
     def initial(self, seed: int, return_address: int) -> InitialState:
         rng = random.Random(seed)
         hunting = rng.random() < 0.75
+        # A hunting trial hunts either the caller's registers or VTL0's context, never the
+        # registers the stub loads from the context on both sides: a register left unloaded
+        # then still shows the caller's own value (P2), never one equal to VTL0's by chance.
+        caller_side = hunting and bool(rng.getrandbits(1))
         hunt = _Hunter(rng, hunting)
         addresses = _draw_addresses(rng, self.region_size)
         randoms = self._entry_unpack(rng.randbytes(8 * len(self._entry_tags)))
@@ -250,7 +255,10 @@ class TrialFactory:
         entry = dict(zip(ENTRY_GPRS[:29], tagged[:29], strict=True))
         for n in range(32):
             entry[f"q{n}"] = (halves[2 * n] << 64) | halves[2 * n + 1]
-        for names, size in ((self._hunted_gprs, 8), (self._hunted_vectors, 16)):
+        gprs, vectors = (
+            (self._caller_gprs, self._caller_vectors) if caller_side else (self._hunted_gprs, self._hunted_vectors)
+        )
+        for names, size in ((gprs, 8), (vectors, 16)):
             entry.update(zip(names, hunt.many([entry[n] for n in names], size), strict=True))
         entry["x0"] = addresses.context  # void f(struct ctx *ctx)
         entry["x29"] = addresses.caller_record
@@ -258,7 +266,8 @@ class TrialFactory:
         entry["sp"] = addresses.entry_sp
         entry["nzcv"] = rng.getrandbits(4) << 28
         region = bytearray(rng.randbytes(self.region_size))
-        for slot, value in self._hunted_slots(hunt, TAG_VTL0, self.plan.slots):
+        context_hunt = _Hunter(rng, hunting and not caller_side)
+        for slot, value in self._hunted_slots(context_hunt, TAG_VTL0, self.plan.slots):
             start = GUARD + slot.offset
             region[start : start + slot.size] = value.to_bytes(slot.size, "little")
         vtl2 = set(tagged[1:29]) | set(halves)

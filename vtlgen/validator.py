@@ -47,8 +47,9 @@ def validate(
     source = StubSource(code.assembly, stub_file)
     judge = Judge(plan, source, runner.observes)
     collector = Collector()
-    longest = 0
+    longest = observed = 0
     for observation in runner.observe(plan, code, range(seed, seed + trials)):
+        observed += 1  # a backend may stop early, e.g. at a stub that does not end
         longest = max(longest, len(observation.trace))
         for violation in judge.trial(observation):
             collector.add(violation)
@@ -57,7 +58,7 @@ def validate(
         convention_id=plan.convention_id,
         stub=stub_file,
         backend=runner.name,
-        trials=trials,
+        trials=observed,
         instructions_per_round_trip=longest if Observable.TRACE in runner.observes else 0,
         lower_bound=plan.budget.lower_bound,
         properties_checked=[p for p in PROPERTIES if p not in runner.limits or "not observed" not in runner.limits[p]],

@@ -39,6 +39,7 @@ LIMITS = {
     "P3": "checked at the trap and after the return, not at every instruction",
     "P6": "checked at the trap and after the return, not at every instruction",
     "P7": "not observed: a signal handler sees no SP alignment or access; below-SP use shows through the scribble",
+    "P8": "writes seen anywhere in the context's window, faults elsewhere; reads outside the context are not seen",
     "P10": "not observed: register reads after the call are not visible",
 }
 MAX_SWITCH = 128

@@ -128,3 +128,10 @@ def test_a_2_kib_context_is_validated_whole() -> None:
     far = ok.replace("\tstr    x0, [x1]\n", "\tstr    x0, [x1]\n\tstr    xzr, [x1, #2000]\n")
     assert validate(plan, ok, "ok.S", trials=3).ok
     assert validate(plan, far, "far.S", trials=3).broken_properties() == {"P8"}
+
+
+def test_a_missed_trap_is_blamed_on_the_branch_that_skipped_it() -> None:
+    stub = named("smccc_p9_skips_trap_on_caller_value")
+    (violation,) = validate(PLANS["smccc"], stub.text, "skip.S", trials=60).violations
+    assert violation.message == "never traps" and violation.disassembly.startswith("cbz x5")
+    assert 0 < violation.trials < 60  # only the trials where the caller handed in x5 = 0

@@ -21,6 +21,7 @@ from vtlgen.trial import GUARD, MASK64, InitialState
 
 CALLER_SAVED_VIEW = (*registers.CALLEE_SAVED_GPRS, registers.FRAME_POINTER, "sp", *registers.CALLEE_SAVED_D_AS_Q)
 FRAME_REGISTERS = ("x29", "x30", "sp")
+_CONDITIONAL = ("cbz", "cbnz", "tbz", "tbnz", "b.")
 OUTSIDE = "memory outside the context and the frame"  # one location, whatever the address
 
 
@@ -313,7 +314,10 @@ class Judge:
             findings.append(Finding("P9", "did not finish within the limit", "", "a bounded run", "no end", end.offset))
         elif end.kind == "returned":
             if first is None:
-                findings.append(Finding("P9", "never traps", "", "one trap", "none", end.offset))
+                # Blame the last conditional branch that ran: the usual way to miss the trap.
+                branches = [at for at in obs.trace if self.decoded[at >> 2].text.startswith(_CONDITIONAL)]
+                at = branches[-1] if branches else end.offset
+                findings.append(Finding("P9", "never traps", "", "one trap", "none", at))
             else:
                 for finding in exit(plan, state, end.registers, end.region, obs.switch.expected_slots, flagged):
                     findings.append(self._blame(finding, obs, len(obs.trace), self._last_trap_offset(conduits)))

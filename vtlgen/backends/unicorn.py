@@ -40,6 +40,7 @@ from unicorn.unicorn_py3.unicorn import uclib as _uclib
 from vtlgen.assembler import Assembly
 from vtlgen.backends.base import Access, End, FrameStep, Observable, StubCode, Trap, TrialObservation
 from vtlgen.contract import CALLER_SAVED_VIEW
+from vtlgen.disassembler import Access as DecodedAccess
 from vtlgen.disassembler import Decoded, decode
 from vtlgen.plan import Plan
 from vtlgen.trial import (
@@ -169,13 +170,17 @@ class Harness:
         self.switch_bank = _Bank(self.uc, self.factory.switched)
         self.exit_bank = _Bank(self.uc, list(CALLER_SAVED_VIEW))
         self.frame_bank = _Bank(self.uc, [*plan.model.kept, "x29", "x30", "sp"])
-        self.static_accesses: list[tuple[Decoded, _Bank, frozenset[str]] | None] = []
+        # Per static access: its form, the registers to read, whether SP is the base, and
+        # how far a pre-indexed push moves SP before the access (`[sp, #-16]!`).
+        self.static_accesses: list[tuple[DecodedAccess, _Bank, frozenset[str], bool, int] | None] = []
         for d in self.decoded:
             if d.access is None or not self.static_memory:
                 self.static_accesses.append(None)
                 continue
             names = [d.access.base] + ([d.access.index] if d.access.index else []) + ["sp"]
-            self.static_accesses.append((d, _Bank(self.uc, names), frozenset(names)))
+            sp_based = d.base == "sp"
+            push = d.displacement if sp_based and d.pre_index else 0
+            self.static_accesses.append((d.access, _Bank(self.uc, names), frozenset(names), sp_based, push))
         self.run_state: _Run | None = None
         self.hook_error: BaseException | None = None
 
@@ -271,7 +276,9 @@ class Harness:
             if not self.checks or len(run.trace) >= self.limit:
                 return End("limit", last, pc=pc)
             return End("left", last, pc=pc)
-        if self.checks and run.previous is not None:
+        if not self.checks:
+            return End("returned", last, pc=pc)  # a bare run observes nothing
+        if run.previous is not None:
             self._step_after(run.previous)
         addresses = self.state.addresses
         region = bytes(uc.mem_read(addresses.region_start, addresses.region_size))
@@ -307,9 +314,7 @@ class Harness:
         memory = self.static_accesses[offset >> 2]
         if memory is None:
             return
-        decoded, bank, names = memory
-        access = decoded.access
-        assert access is not None
+        access, bank, names, sp_based, push = memory
         # Registers not written since they were last read are still known: a run of loads
         # off one base register costs one read.
         if names <= known.keys():
@@ -323,7 +328,11 @@ class Harness:
             target = (values[0] + access.displacement + (values[1] << access.shift)) & MASK64
         else:
             target = (values[0] + access.displacement) & MASK64
-        self._record(offset, target, access.size, access.write, values[-1], decoded)
+        sp, size = values[-1], access.size
+        # Inlined `_record`: this runs for every load and store of every trial.
+        run.accesses.append(Access(offset, target, size, access.write, sp, sp + push, sp_based))
+        if access.write and target < run.x29 + 16 and target + size > run.x29:
+            run.record_dirty = True
 
     def _record(self, offset: int, address: int, size: int, write: bool, sp: int, decoded: Decoded) -> None:
         run = self.run_state

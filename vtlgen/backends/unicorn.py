@@ -382,6 +382,10 @@ class Harness:
             return
         state = self.state
         addresses = state.addresses
+        if self.checks:
+            # Frame state just before the model's move, so that nothing an instruction did
+            # before the trap is taken for the hypervisor's doing.
+            self._step_after(offset)
         if self.checks and not run.traps:
             registers = self.all_bank.read_map()
             region = bytes(uc.mem_read(addresses.region_start, addresses.region_size))

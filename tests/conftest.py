@@ -17,8 +17,6 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # The hvc3 stub carries ctx across the trap in x30: private per VTL (TLFS), with the entry
 # x30 held in the live frame record. Issue 9's P3 accepts that; until it is merged, the
 # validator flags the write. Remove this marker (and its uses) once issue 9 is in.
-NEEDS_X30_SCRATCH = pytest.mark.xfail(strict=True, reason="needs issue-9 P3: x30 scratch with a live record")
-HVC3 = pytest.param("hvc3", marks=NEEDS_X30_SCRATCH)
 
 
 @pytest.fixture

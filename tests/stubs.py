@@ -1,23 +1,40 @@
-"""The stub corpus: correct hand-written stubs in tests/data/stubs/*.S, and broken ones
-built from them by the hand-made edits in tests/data/stubs/broken.yaml."""
+"""The stub corpus: hand-written stubs in tests/data/stubs/*.S, correct and broken, and
+broken ones built from the correct ones by the hand-made edits in broken.yaml.
+
+Each stub names its convention, optionally the spec it is for (a file in tests/data;
+the default is spec/hyperv_vtl.yaml), and what validation must say: `pass`, or the
+properties it breaks (`P5,P7`: a fault with an effect seen everywhere and a cause seen
+where each access is observed).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
-STUBS = Path(__file__).resolve().parent / "data" / "stubs"
+from vtlgen.loader import load
+from vtlgen.lowering import lower
+from vtlgen.plan import Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+STUBS = ROOT / "tests" / "data" / "stubs"
 
 
 @dataclass(frozen=True)
 class CorpusStub:
     name: str
     convention: str
-    expect: str  # "pass" or a property id
+    expect: str  # "pass" or property ids separated by commas
     text: str
+    spec: str = ""  # a spec in tests/data; "" for spec/hyperv_vtl.yaml
+
+    @property
+    def expected(self) -> set[str]:
+        return set() if self.expect == "pass" else set(self.expect.split(","))
 
     def write(self, folder: Path) -> Path:
         path = folder / f"{self.name}.S"
@@ -25,8 +42,20 @@ class CorpusStub:
         return path
 
 
-def _header(text: str, key: str, path: Path) -> str:
-    match = re.search(rf"{key}: (\w+)", text)
+@cache
+def _plans(spec: str) -> dict[str, Plan]:
+    path = ROOT / "tests" / "data" / spec if spec else ROOT / "spec" / "hyperv_vtl.yaml"
+    return {p.convention_id: p for p in lower(load(path).spec, path.name)}
+
+
+def plan_for(stub: CorpusStub) -> Plan:
+    return _plans(stub.spec)[stub.convention]
+
+
+def _header(text: str, key: str, path: Path, default: str | None = None) -> str:
+    match = re.search(rf"\* {key}: ([\w.,]+)", text)
+    if match is None and default is not None:
+        return default
     assert match, f"{path} lacks its `{key}:` header"
     return match.group(1)
 
@@ -37,7 +66,15 @@ def corpus() -> list[CorpusStub]:
     for path in sorted(STUBS.glob("*.S")):
         text = path.read_text()
         bases[path.name] = text
-        stubs.append(CorpusStub(path.stem, _header(text, "convention", path), _header(text, "expect", path), text))
+        stubs.append(
+            CorpusStub(
+                path.stem,
+                _header(text, "convention", path),
+                _header(text, "expect", path),
+                text,
+                _header(text, "spec", path, ""),
+            )
+        )
     for entry in YAML(typ="safe").load((STUBS / "broken.yaml").read_text()):
         base = bases[entry["base"]]
         text = base
@@ -46,9 +83,14 @@ def corpus() -> list[CorpusStub]:
             text = text.replace(old, new)
         header = f"/*\n * {entry['name']}: {entry['why']}\n * expect: {entry['expect']}\n */\n"
         body = text[text.index(" */\n") + 4 :]
+        base_path = STUBS / entry["base"]
         stubs.append(
             CorpusStub(
-                entry["name"], _header(base, "convention", STUBS / entry["base"]), entry["expect"], header + body
+                entry["name"],
+                _header(base, "convention", base_path),
+                entry["expect"],
+                header + body,
+                _header(base, "spec", base_path, ""),
             )
         )
     return stubs

@@ -27,3 +27,38 @@ def test_access_forms() -> None:
     assert byte.access and byte.access.size == 1 and byte.access.index == "x3"
     assert extended.memory and extended.access is None  # left to the memory hooks
     assert not move.memory and move.reads == {"x2"} and move.writes == {"x1"}
+
+
+# Register effects per the Arm ARM's pseudocode for each instruction; the first group
+# are the ones capstone 5 gets wrong and vtlgen corrects.
+@pytest.mark.parametrize(
+    ("text", "reads", "writes"),
+    [
+        ("cbz x0, 8", {"x0"}, set()),  # capstone: also NZCV
+        ("cbnz w0, 8", {"x0"}, set()),
+        ("cmp x0, x1", {"x0", "x1"}, {"nzcv"}),  # capstone: reads x1 only, writes x0
+        ("tst x0, #1", {"x0"}, {"nzcv"}),
+        ("cmn w0, #3", {"x0"}, {"nzcv"}),
+        ("ubfx x0, x1, #1, #2", {"x1"}, {"x0"}),  # capstone: reads x0 too
+        ("sxtw x0, w1", {"x1"}, {"x0"}),
+        ("ret", {"x30"}, set()),  # capstone: reads nothing
+        ("mrs x9, nzcv", {"nzcv"}, {"x9"}),  # capstone: reads nothing
+        ("msr nzcv, x9", {"x9"}, {"nzcv"}),  # capstone: writes nothing
+        ("dc zva, x1", {"x1"}, set()),  # capstone: reads nothing, no memory
+        ("b.eq 8", {"nzcv"}, set()),
+        ("csel x0, x1, x2, eq", {"nzcv", "x1", "x2"}, {"x0"}),
+        ("adds x0, x1, x2", {"x1", "x2"}, {"nzcv", "x0"}),
+        ("movk x0, #1, lsl #16", {"x0"}, {"x0"}),
+        ("tbnz x2, #63, 8", {"x2"}, set()),
+        ("fcmp d0, #0.0", {"q0"}, {"nzcv"}),
+    ],
+)
+def test_register_effects_are_exact(text: str, reads: set[str], writes: set[str]) -> None:
+    (decoded,) = decode(assemble(text + "\n").code)
+    assert decoded.exact and (decoded.reads, decoded.writes) == (reads, writes)
+
+
+def test_memory_without_a_memory_operand_and_unknown_instructions_are_conservative() -> None:
+    zva, crc = decode(assemble("dc zva, x1\ncrc32x w9, w9, x9\n").code)
+    assert zva.memory and zva.access is None  # watched by memory hooks
+    assert not crc.exact and crc.memory and {"x1", "nzcv", "q0"} <= crc.reads and "x9" in crc.writes

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import DATA, HVC3, ROOT, SPEC
-from vtlgen import mutation
+from tests import mutation
+from tests.conftest import DATA, ROOT, SPEC
 from vtlgen.loader import load
 from vtlgen.lowering import lower
 
@@ -23,7 +23,7 @@ def test_operators_produce_every_kind() -> None:
     assert "L41 shift `ldp x29, x30, [sp], #16` by +8" in names
 
 
-@pytest.mark.parametrize("conv", [HVC3, "smccc"])
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
 def test_kill_rate(conv: str) -> None:
     text = (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()
     outcomes = mutation.run(PLANS[conv], text, trials=3)
@@ -34,3 +34,39 @@ def test_kill_rate(conv: str) -> None:
     kill_rate = sum(o.killed for o in behavioural) / len(behavioural)
     assert len(behavioural) > (250 if conv == "hvc3" else 15)
     assert kill_rate == 1.0
+
+
+OPERATORS = {
+    "branch on a VTL0 value",
+    "w-register truncation of a pointer",
+    "orr for add",
+    "store far outside",
+    "store far inside the reserved area",
+    "non-load/store memory",
+    "reads after the call",
+    "x30 scratch",
+}
+
+
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_bug_models_are_killed_by_the_property_that_explains_them(conv: str) -> None:
+    """Each modelled bug is caught, and by a property that explains it; the correct
+    variant (x30 scratch under a live record) passes."""
+    text = (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()
+    outcomes = mutation.run(PLANS[conv], text, trials=40, seed=0, models=True)
+    assert {o.operator for o in outcomes} == OPERATORS
+    wrong = [(o.mutant, o.properties) for o in outcomes if o.killed == o.correct]
+    assert not wrong, wrong
+    assert sum(o.correct for o in outcomes) == 1
+
+
+def test_a_kill_needs_an_explaining_property(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same broken stub counts as killed when P9 explains it, and as a survivor when
+    only P7 would: a violation of some other property is no evidence."""
+    text = (ROOT / "generated/hyperv_vtl/smccc/hyperv_vtl_smccc.S").read_text()
+    (model,) = [m for m in mutation.bug_models(text, PLANS["smccc"]) if m.name == "cbz x5 around the trap"]
+    unexplained = mutation.Mutant(model.name, model.text, model.operator, frozenset({"P7"}))
+    monkeypatch.setattr(mutation, "bug_models", lambda _text, _plan: iter([model, unexplained]))
+    explained_outcome, unexplained_outcome = mutation.run(PLANS["smccc"], text, trials=40, models=True)
+    assert explained_outcome.properties == unexplained_outcome.properties == ("P9",)
+    assert explained_outcome.killed and not unexplained_outcome.killed

@@ -5,7 +5,7 @@ from vtlgen.schema import Conduit, ContextField, FunctionId
 
 
 def test_hvc_encoding_matches_abi() -> None:
-    # ABI.md "Conduits": hvc #3 = 0xd4000062
+    # Arm ARM C6.2 HVC: 0xd4000002 | imm16 << 5, so hvc #3 = 0xd4000062
     assert Conduit(instruction="hvc", imm16=3).encoding == 0xD4000062
     assert Conduit(instruction="hvc", imm16=0).encoding == 0xD4000002
     assert Conduit(instruction="smc", imm16=0).encoding == 0xD4000003

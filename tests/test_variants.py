@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, NEEDS_X30_SCRATCH, require_tool
+from tests.conftest import DATA, require_tool
 from tests.test_toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
 from vtlgen import artifacts, render, sync
 from vtlgen.cli import app
@@ -38,13 +38,6 @@ COUNTS = {
     ("variant_smc_sip", "smccc"): 10,
     ("variant_x_at_512", "hvc3"): 85,
 }
-
-# Validation of these needs issue 9 (the validator): the markers name which part.
-NEEDS_BIG_CONTEXT = pytest.mark.xfail(
-    strict=True, reason="needs issue-9: contexts over 1 KiB in trial.py (and P3 x30 scratch for hvc3)"
-)
-NEEDS_SMC = pytest.mark.xfail(strict=True, reason="needs issue-9: smc on unicorn (exception 13, PC past the smc)")
-BIG = {"variant_2k", "variant_q_at_1024", "variant_x_at_512"}
 
 
 def _built(name: str) -> list[artifacts.ConventionArtifacts]:
@@ -124,17 +117,7 @@ def test_variant_header_compiles_with_its_layout_checks(tmp_path: Path, name: st
     subprocess.run([gcc, *FLAGS, "-c", str(source), "-o", str(tmp_path / "t.o")], check=True)
 
 
-def _validation_marks(name: str, conv: str) -> list[pytest.MarkDecorator]:
-    if name in BIG:
-        return [NEEDS_BIG_CONTEXT]
-    if name == "variant_smc_sip":
-        return [NEEDS_SMC]
-    return [NEEDS_X30_SCRATCH] if conv == "hvc3" else []
-
-
-@pytest.mark.parametrize(
-    ("name", "conv"), [pytest.param(n, c, marks=_validation_marks(n, c), id=f"{n}-{c}") for n, c in _stubs()]
-)
+@pytest.mark.parametrize(("name", "conv"), [pytest.param(n, c, id=f"{n}-{c}") for n, c in _stubs()])
 def test_variant_stub_validates_on_unicorn(name: str, conv: str) -> None:
     (item,) = [i for i in _built(name) if i.plan.convention_id == conv]
     path = _stub_path(name, conv, "standalone")
@@ -146,7 +129,7 @@ def test_variant_stub_validates_on_unicorn(name: str, conv: str) -> None:
 @pytest.mark.parametrize("name", ["variant_smc_sip", "variant_extra_args", "variant_smc32"])
 def test_smccc_variants_validate_on_qemu_user(name: str) -> None:
     """`smc #0` and wide arguments on the second backend (qemu-user: the trap is a SIGILL)."""
-    from vtlgen.qemu_backend import TOOLS
+    from vtlgen.backends.qemu_user import TOOLS
 
     for tool, package in TOOLS.items():
         require_tool(tool, package)

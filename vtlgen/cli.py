@@ -21,7 +21,6 @@ from vtlgen import (
     artifacts,
     html_report,
     lowering,
-    qemu_backend,
     render,
     safepath,
     sarif,
@@ -31,6 +30,8 @@ from vtlgen import (
     tables,
 )
 from vtlgen.assembler import AssemblyError
+from vtlgen.backends.base import BackendError
+from vtlgen.backends.qemu_user import ToolMissing
 from vtlgen.lint import Finding, counts
 from vtlgen.lint import lint as lint_spec
 from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
@@ -285,15 +286,18 @@ def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
 MAX_STUB_BYTES = stubsource.MAX_TEXT
 
 
-def _stub_source(plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
-    path = stub or out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
+def _stub_source(loaded: LoadedSpec, plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
+    """The hand-written stub, or what `generate` would write now, rendered in memory (never
+    a file on disk that may be stale); named by the path `generate` writes it to."""
+    if stub is None:
+        path = out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
+        return render.standalone_asm(plan, loaded.path.name), safepath.shown(path)
     try:
-        return safepath.read_text(path, MAX_STUB_BYTES, "the stub"), safepath.shown(path)
+        return safepath.read_text(stub, MAX_STUB_BYTES, "the stub"), safepath.shown(stub)
     except safepath.UnsafePath as error:
-        fail(f"{safepath.shown(path)}:1:1: {str(error).split(': ', 1)[-1]}")
+        fail(f"{safepath.shown(stub)}:1:1: {str(error).split(': ', 1)[-1]}")
     except (OSError, UnicodeDecodeError) as error:
-        hint = "" if stub else "; run `vtlgen generate` first"
-        fail(f"{safepath.shown(path)}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}{hint}")
+        fail(f"{safepath.shown(stub)}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}")
 
 
 @app.command()
@@ -307,12 +311,17 @@ def validate(
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
-    out: OutOption = DEFAULT_OUT,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where `generate` writes; names the generated stubs.")
+    ] = DEFAULT_OUT,
     html: Annotated[
         Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report to this file.")
     ] = None,
 ) -> None:
-    """Run stubs against the register-preservation spec (properties P1-P10)."""
+    """Run stubs against the register-preservation spec (properties P1-P10).
+
+    Without --stub, the stubs checked are the ones `generate` would write now, rendered in
+    memory from the spec, not the files on disk."""
     loaded_specs = load_specs(spec)
     if stub is not None and (
         len(loaded_specs) != 1 or (convention is None and len(loaded_specs[0].spec.conventions) > 1)
@@ -322,15 +331,15 @@ def validate(
     runs = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
-            text, name = _stub_source(plan, stub, out)
+            text, name = _stub_source(loaded, plan, stub, out)
             try:
                 report = run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value)
                 reports.append(report)
             except AssemblyError as error:
                 fail(str(error))
-            except qemu_backend.ToolMissing as error:
+            except ToolMissing as error:
                 fail(f"error: --backend qemu-user needs {error}")
-            except qemu_backend.HarnessError as error:
+            except BackendError as error:
                 fail(f"{name}:1:1: {error}")
             command = html_report.reproduce_command(
                 plan, stub.as_posix() if stub else None, backend.value, None if out == DEFAULT_OUT else out.as_posix()

@@ -2,6 +2,15 @@
 
 Register names are normalised to the spec's: `fp` -> x29, `lr` -> x30, `wN` -> xN and
 `dN`/`sN`/`vN` -> qN, so that a register class has one meaning everywhere.
+
+Capstone 5's register lists are wrong for some instructions (tests/test_disassembler.py
+pins each correction against the Arm ARM's definition): cbz/cbnz do not read NZCV;
+cmp/cmn/tst read their first operand and write only NZCV; the bitfield aliases
+(ubfx, sxtw, lsl #imm, ...) do not read their destination; `ret` reads x30; `mrs Xt, nzcv`
+reads NZCV and `msr nzcv, Xt` writes it; `dc` reads its address register and `dc zva`
+writes memory. Only mnemonics in `_VETTED` are trusted at all: any other instruction is
+marked inexact, which makes every check that needs its facts conservative (it may read
+or write any register, and it may touch memory, so memory hooks watch it).
 """
 
 from __future__ import annotations
@@ -52,8 +61,9 @@ class Decoded:
     displacement: int
     writeback: bool
     pre_index: bool  # writeback with the offset applied before the access
-    memory: bool  # has a memory operand (or loads a literal)
+    memory: bool  # may touch memory (a memory operand, a literal load, `dc`, or unknown)
     access: Access | None  # None for a memory instruction whose address is not modelled here
+    exact: bool = True  # reads/writes are known; False: treat as reading and writing anything
 
 
 # Plain loads and stores: mnemonic -> bytes per register (0: the register's own width).
@@ -96,6 +106,257 @@ def _access(insn: capstone.CsInsn, base: str | None, displacement: int, post_ind
     return Access(write, width * len(data), base, index, shift, displacement, post_index)
 
 
+_CONDITIONS = [
+    "eq",
+    "ne",
+    "cs",
+    "hs",
+    "cc",
+    "lo",
+    "mi",
+    "pl",
+    "vs",
+    "vc",
+    "hi",
+    "ls",
+    "ge",
+    "lt",
+    "gt",
+    "le",
+    "al",
+    "nv",
+]
+_DATA = [
+    "mov",
+    "movz",
+    "movk",
+    "movn",
+    "add",
+    "adds",
+    "sub",
+    "subs",
+    "adc",
+    "adcs",
+    "sbc",
+    "sbcs",
+    "and",
+    "ands",
+    "orr",
+    "eor",
+    "eon",
+    "orn",
+    "bic",
+    "bics",
+    "mvn",
+    "neg",
+    "negs",
+    "ngc",
+    "ngcs",
+    "lsl",
+    "lsr",
+    "asr",
+    "ror",
+    "lslv",
+    "lsrv",
+    "asrv",
+    "rorv",
+    "ubfx",
+    "sbfx",
+    "ubfiz",
+    "sbfiz",
+    "bfi",
+    "bfxil",
+    "bfc",
+    "bfm",
+    "ubfm",
+    "sbfm",
+    "extr",
+    "sxtw",
+    "sxth",
+    "sxtb",
+    "uxtb",
+    "uxth",
+    "mul",
+    "madd",
+    "msub",
+    "mneg",
+    "smull",
+    "umull",
+    "smaddl",
+    "umaddl",
+    "smsubl",
+    "umsubl",
+    "smulh",
+    "umulh",
+    "udiv",
+    "sdiv",
+    "clz",
+    "cls",
+    "rbit",
+    "rev",
+    "rev16",
+    "rev32",
+    "csel",
+    "csinc",
+    "csinv",
+    "csneg",
+    "cset",
+    "csetm",
+    "cinc",
+    "cinv",
+    "cneg",
+    "ccmp",
+    "ccmn",
+    "cmp",
+    "cmn",
+    "tst",
+    "adr",
+    "adrp",
+    "fmov",
+    "fcmp",
+    "fcmpe",
+    "fccmp",
+    "fccmpe",
+    "fcsel",
+    "fadd",
+    "fsub",
+    "fmul",
+    "fdiv",
+    "fneg",
+    "fabs",
+    "scvtf",
+    "ucvtf",
+    "fcvtzs",
+    "fcvtzu",
+    "dup",
+    "ins",
+    "umov",
+    "smov",
+    "movi",
+    "mvni",
+    "eor3",
+    "orr.16b",
+    "and.16b",
+]
+_CONTROL = [
+    "b",
+    "bl",
+    "br",
+    "blr",
+    "ret",
+    "cbz",
+    "cbnz",
+    "tbz",
+    "tbnz",
+    "nop",
+    "hint",
+    "bti",
+    "paciasp",
+    "autiasp",
+    "isb",
+    "dsb",
+    "dmb",
+    "mrs",
+    "msr",
+    "hvc",
+    "smc",
+    "brk",
+]
+_MEMORY = [
+    "ldr",
+    "str",
+    "ldur",
+    "stur",
+    "ldp",
+    "stp",
+    "ldnp",
+    "stnp",
+    "ldrb",
+    "strb",
+    "ldurb",
+    "sturb",
+    "ldrsb",
+    "ldursb",
+    "ldrh",
+    "strh",
+    "ldurh",
+    "sturh",
+    "ldrsh",
+    "ldursh",
+    "ldrsw",
+    "ldursw",
+    "ldpsw",
+    "ldxr",
+    "stxr",
+    "ldaxr",
+    "stlxr",
+    "ldar",
+    "stlr",
+    "ldxp",
+    "stxp",
+    "ldaxp",
+    "stlxp",
+    "ldxrb",
+    "ldxrh",
+    "stxrb",
+    "stxrh",
+    "ldarb",
+    "ldarh",
+    "stlrb",
+    "stlrh",
+    "prfm",
+    "ld1",
+    "st1",
+    "ld2",
+    "st2",
+    "ld3",
+    "st3",
+    "ld4",
+    "st4",
+    "dc",
+]
+_VETTED = frozenset([*_DATA, *_CONTROL, *_MEMORY, *(f"b.{c}" for c in _CONDITIONS)])
+_BITFIELD_ALIASES = frozenset(
+    ["ubfx", "sbfx", "ubfiz", "sbfiz", "sxtw", "sxth", "sxtb", "uxtb", "uxth", "uxtw", "lsl", "lsr", "asr"]
+)
+_COMPARES = frozenset(("cmp", "cmn", "tst"))
+ANY_REGISTER = frozenset(
+    [*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv"]
+)  # what an inexact instruction may read or write
+
+
+def _register_operands(insn: capstone.CsInsn) -> list[str]:
+    names = []
+    for operand in insn.operands:
+        if operand.type == arm64_const.ARM64_OP_REG:
+            name = normalise(insn.reg_name(operand.reg))
+            if name:
+                names.append(name)
+    return names
+
+
+def _corrected(
+    insn: capstone.CsInsn, reads: frozenset[str], writes: frozenset[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Capstone's register lists with the corrections the module docstring lists."""
+    mnemonic, operands = insn.mnemonic, _register_operands(insn)
+    if mnemonic in ("cbz", "cbnz"):
+        return reads - {"nzcv"}, writes
+    if mnemonic in _COMPARES:
+        return reads | frozenset(operands), frozenset({"nzcv"})
+    if mnemonic in _BITFIELD_ALIASES and operands:
+        return frozenset(operands[1:]), writes
+    if mnemonic == "ret":
+        return reads | ({"x30"} if not operands else set()), writes
+    if mnemonic == "mrs" and "nzcv" in insn.op_str:
+        return reads | {"nzcv"}, writes
+    if mnemonic == "msr" and "nzcv" in insn.op_str:
+        return reads, writes | {"nzcv"}
+    if mnemonic == "dc":
+        return reads | frozenset(operands), writes
+    return reads, writes
+
+
 @lru_cache(maxsize=1)
 def _engine() -> capstone.Cs:
     engine = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
@@ -121,12 +382,16 @@ def decode(code: bytes) -> tuple[Decoded, ...]:
         insns = list(_engine().disasm(word, offset))
         if not insns:
             value = int.from_bytes(word, "little")
-            out.append(
-                Decoded(offset, f".word 0x{value:08x}", frozenset(), frozenset(), None, 0, False, False, False, None)
-            )
+            # Undefined here; if it runs, the backend sees the exception it raises.
+            text = f".word 0x{value:08x}"
+            out.append(Decoded(offset, text, ANY_REGISTER, ANY_REGISTER, None, 0, False, False, True, None, False))
             continue
         insn = insns[0]
-        reads, writes = insn.regs_access()
+        raw_reads, raw_writes = insn.regs_access()
+        reads, writes = _corrected(insn, _names(insn, raw_reads), _names(insn, raw_writes))
+        exact = insn.mnemonic in _VETTED
+        if not exact:
+            reads, writes = ANY_REGISTER, ANY_REGISTER
         base, displacement, memory = None, 0, False
         for operand in insn.operands:
             if operand.type == arm64_const.ARM64_OP_MEM:
@@ -138,21 +403,23 @@ def decode(code: bytes) -> tuple[Decoded, ...]:
         pre_index = writeback and displacement != 0
         post_index = writeback and displacement == 0
         # Literal loads (`ldr x0, label`) and other forms are memory instructions too.
-        memory = memory or insn.mnemonic.startswith(("ld", "st", "prfm", "cas", "swp"))
+        # `dc zva` writes a whole block with no memory operand; an unknown instruction may too.
+        memory = memory or insn.mnemonic.startswith(("ld", "st", "prfm", "cas", "swp", "dc")) or not exact
         access = _access(insn, base, displacement, post_index) if memory else None
         text = f"{insn.mnemonic} {insn.op_str}".strip()
         out.append(
             Decoded(
                 offset,
                 text,
-                _names(insn, reads),
-                _names(insn, writes),
+                reads,
+                writes,
                 base,
                 displacement,
                 writeback,
                 pre_index,
                 memory,
                 access,
+                exact,
             )
         )
     return tuple(out)

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from vtlgen import registers
-from vtlgen.lowering import preserved_registers
+from vtlgen.model import is_smccc, preserved_registers
 from vtlgen.rules import OWNERS_FOR_SERVICE, RULES, WRITE_STEERING_REGISTERS, Severity
 from vtlgen.schema import Convention, RegisterClass, Spec
 
 FieldPath = tuple[str | int, ...]
 
-# Registers the kernel needs valid at all times (ABI.md point 2; AAPCS64; shadow call stack).
+# Registers the kernel needs valid at all times (arm64 review of mshv_vtl_return_call,
+# point 2; AAPCS64; the shadow call stack).
 KERNEL_REGISTERS = {
     "x29": "the frame pointer must be valid at all times for reliable stack traces",
     "x18": "x18 holds the shadow call stack pointer",
@@ -106,8 +107,7 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         if name not in preserved:
             message = f"the switch may load or clobber {name}: {why}"
             yield Finding("kernel-register-not-preserved", message, _register_path(spec, name, path), cid)
-    smccc = conduit.imm16 == 0 or convention.function_id is not None
-    if not smccc:
+    if not is_smccc(convention):
         return
     fid = convention.function_id
     if fid is not None:

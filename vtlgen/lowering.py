@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vtlgen import a64, reach, registers
 from vtlgen.layout import context_layout, register_classes, shared_slots
+from vtlgen.model import MODELED, declared_preserved, hypervisor_model, preserved_registers
 from vtlgen.plan import (
     ArgumentValue,
     Block,
@@ -27,12 +28,10 @@ from vtlgen.plan import (
     Slot,
 )
 from vtlgen.registers import Kind
-from vtlgen.schema import Convention, RegisterClass, Spec
+from vtlgen.schema import Convention, Spec
 
-# Registers the validator models in unicorn: GPRs, SP, the 128-bit vector registers
-# and NZCV. SVE/SME state is classified by the spec but has no emulator (ABI.md
-# "Tool facts": unicorn has no SVE/SME).
-MODELED = (*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv")
+__all__ = ["LoweringError", "declared_preserved", "lower", "lower_convention", "preserved_registers"]
+
 
 # Why each block exists, printed above it in the stubs.
 _WHY = {
@@ -59,19 +58,6 @@ def lower(spec: Spec, spec_file: str) -> list[Plan]:
         message = f"the context is {context.size} bytes, over its maximum of {context.max_size}"
         raise LoweringError(message, ("context", "max_size"))
     return [lower_convention(spec, convention, spec_file) for convention in spec.conventions]
-
-
-def declared_preserved(convention: Convention) -> set[str]:
-    """Registers the convention says the hypervisor preserves (e.g. SMCCC's x18-x30)."""
-    return {name for group in convention.preserved for name in registers.expand(group)}
-
-
-def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
-    """Registers whose caller value survives the switch: private ones, and those the
-    convention declares preserved. Everything else is exchanged or may change."""
-    classes = register_classes(spec)
-    private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
-    return private | declared_preserved(convention)
 
 
 @dataclass(frozen=True)
@@ -107,31 +93,6 @@ class _Shape:
 
 
 CONTEXT_REGISTER = "x0"  # `void f(struct ctx *ctx)`: AAPCS64 passes ctx in x0
-
-
-def _model(spec: Spec, convention: Convention, slots: list[Slot], arguments: list[ArgumentValue]) -> HypervisorModel:
-    """What the hypervisor does at the trap: exchange, preserve or randomize (ARCHITECTURE.md)."""
-    preserved = preserved_registers(spec, convention) & set(MODELED)
-    if convention.transport == "registers":
-        # The hypervisor exchanges the register bank; registers the convention says it
-        # preserves are not moved by the stub.
-        register_slots = [s for s in slots if s.register not in declared_preserved(convention)]
-        memory_slots: list[Slot] = []
-    else:
-        register_slots, memory_slots = [], list(slots)
-    exchanged = {s.register for s in register_slots}
-    return HypervisorModel(
-        conduit_encoding=convention.conduit.encoding,
-        conduit_text=convention.conduit.text,
-        function_id=None if convention.function_id is None else convention.function_id.encoded,
-        arguments=tuple(arguments),
-        register_slots=tuple(register_slots),
-        memory_slots=tuple(memory_slots),
-        preserved=tuple(n for n in MODELED if n in preserved),
-        randomized=tuple(n for n in MODELED if n not in preserved and n not in exchanged),
-        results=tuple(n for g in convention.results for n in registers.expand(g)),
-        status_register="x0" if convention.function_id is not None else None,
-    )
 
 
 def _carrier(model: HypervisorModel) -> str | None:
@@ -218,7 +179,7 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
         raise LoweringError("sp cannot be shared: the stub runs on its own stack", ("registers", "sp"))
     prefix = f"{spec.id}_{convention.id}".upper()
     arguments = _arguments(convention, prefix)
-    model = _model(spec, convention, slots, arguments)
+    model = hypervisor_model(spec, convention, slots, arguments)
     try:
         shape = _shape(model, arguments)
     except a64.OutOfRange as error:
@@ -480,8 +441,8 @@ def _constants(convention: Convention, prefix: str, arguments: Iterable[Argument
 
 
 def _not_modelled(spec: Spec) -> tuple[str, ...]:
-    """Classified state that keystone and unicorn cannot touch (ABI.md "Tool facts": no
-    SVE/SME), and system registers: lint checks their classes, no emulation does."""
+    """Classified state that keystone and unicorn cannot touch (keystone 0.9.2 and
+    unicorn 2.1 have no SVE/SME), and system registers: lint checks their classes, no emulation does."""
     groups = [key for key in spec.registers if not set(registers.expand(key)) <= set(MODELED)]
     return (*groups, *spec.system_registers)
 

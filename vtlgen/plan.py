@@ -118,15 +118,33 @@ class ArgumentValue:
 
 
 @dataclass(frozen=True)
-class HypervisorModel:
-    """What the hypervisor does at the trap, derived from the classes and the convention.
+class ByteRange:
+    """Bytes [start, start + size) relative to the context's address."""
 
-    registers_in/out: register transport, VTL0's value is exchanged in the register.
+    start: int
+    size: int
+    what: str
+
+
+@dataclass(frozen=True)
+class HypervisorModel:
+    """The one home of the model's facts: what the hypervisor does at the trap and what
+    the stub may do around it, derived once from the classes and the convention. Lint,
+    the contract and every validation backend read these; nothing re-derives them.
+
+    register_slots: register transport, VTL0's value is exchanged in the register.
     memory_slots: memory transport, VTL0's value is exchanged in the context.
     preserved: the caller's value comes back unchanged.
     randomized: any value may come back (clobbered, unspecified, non-result SMCCC).
+    kept: GPRs the stub never writes (P3): x18 and private registers other than x29/x30/sp,
+        which have rules of their own.
+    poisoned: registers whose value after the call the stub must not rely on (P10).
+    writable: context bytes the stub may write (the shared slots, P8).
+    readable_size: context bytes the stub may read (the struct).
+    region_size: bytes reserved for the context (its maximum size when the spec gives one).
     """
 
+    is_smccc: bool
     conduit_encoding: int
     conduit_text: str
     function_id: int | None  # the SMCCC function ID, when the convention has one
@@ -137,6 +155,11 @@ class HypervisorModel:
     randomized: tuple[str, ...]
     results: tuple[str, ...]
     status_register: str | None  # SMCCC returns the status in x0
+    kept: tuple[str, ...]
+    poisoned: tuple[str, ...]
+    writable: tuple[ByteRange, ...]
+    readable_size: int
+    region_size: int
 
 
 @dataclass(frozen=True)

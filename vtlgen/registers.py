@@ -2,7 +2,7 @@
 
 Nothing here knows about any hypervisor; specs classify these registers.
 Sources: Arm ARM (register names), AAPCS64 (`aapcs64.rst`, "General-purpose
-Registers" and "SIMD and Floating-Point Registers"), see ABI.md "AAPCS64".
+Registers" and "SIMD and Floating-Point Registers").
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ ARCHITECTURAL: tuple[Register, ...] = (
 
 BY_NAME: dict[str, Register] = {r.name: r for r in ARCHITECTURAL}
 
-# AAPCS64 roles (aapcs64.rst, "General-purpose Registers"; ABI.md "AAPCS64").
+# AAPCS64 roles (ARM-software/abi-aa aapcs64.rst, "General-purpose Registers").
 CALLEE_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(19, 29))
 # x0-x15 (arguments, results, temporaries) and x16/x17 (IP0/IP1): a callee may change them.
 CALLER_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))

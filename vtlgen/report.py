@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from vtlgen.assembler import Assembly
 from vtlgen.disassembler import decode
 
-# ARCHITECTURE.md "Validation: the register-preservation spec".
+# The register-preservation spec (README "What `validate` checks").
 PROPERTIES: dict[str, str] = {
     "P1": "entry: at the trap, shared registers hold VTL0's values; SMCCC arguments in place",
     "P2": "leak: at the trap, nothing VTL0 can see holds a VTL2 value",
-    "P3": "private: private registers are never written; x29 only by the frame push and pop",
+    "P3": "kernel registers: x18 never written; x30 scratch only while the live record holds it",
     "P4": "exit: the context's shared slots hold what VTL0 left; other bytes unchanged",
     "P5": "caller: x19-x28, x29, SP, d8-d15 as at entry; control returns to the entry x30",
-    "P6": "frame: at every instruction x29 is the caller's frame pointer or a valid record",
+    "P6": "frame: at every instruction x29 is the caller's frame pointer or an 8-byte-aligned live record",
     "P7": "stack: SP 16-byte aligned at SP-based accesses; nothing below SP or above the caller's SP",
     "P8": "footprint: writes only to shared slots and the stub's frame; reads only from those",
     "P9": "conduit: exactly one trap with the exact conduit; bounded length",
@@ -35,7 +35,8 @@ class Violation:
     register: str  # register or memory location; "" when neither applies
     expected: str
     actual: str
-    seed: int
+    seed: int  # the first trial that showed it
+    trials: int = 1  # how many trials showed it
 
     def key(self) -> tuple[str, int | None, str]:
         return (self.property, self.offset, self.register)
@@ -47,7 +48,7 @@ class Violation:
         return (
             f"{self.property} {self.message}\n"
             f"    at {where} `{self.disassembly}` ({line}){values}\n"
-            f"    reproduce with --seed {self.seed} --trials 1"
+            f"    seen in {self.trials} trial(s); reproduce with --seed {self.seed} --trials 1"
         )
 
 
@@ -70,19 +71,22 @@ class StubSource:
 
 
 class Collector:
-    """Across trials: the first violation per (property, instruction, location), and how often
-    each property broke."""
+    """Across trials: one violation per fault (property, instruction, location), with the
+    first trial that showed it and how many did, and how often each property broke."""
 
     def __init__(self) -> None:
         self.first: dict[tuple[str, int | None, str], Violation] = {}
+        self.trials: Counter[tuple[str, int | None, str]] = Counter()
         self.seen: Counter[str] = Counter()
 
     def add(self, violation: Violation) -> None:
-        self.first.setdefault(violation.key(), violation)
+        key = violation.key()
+        self.first.setdefault(key, violation)
+        self.trials[key] += 1
         self.seen[violation.property] += 1
 
     def violations(self) -> list[Violation]:
-        return in_order(self.first.values())
+        return in_order(replace(v, trials=self.trials[key]) for key, v in self.first.items())
 
     def occurrences(self) -> dict[str, int]:
         return dict(sorted(self.seen.items()))
@@ -138,7 +142,7 @@ class ConventionReport:
             head += f"\n  limit: {limit}"
         if self.not_modelled:
             head += (
-                f"\n  not emulated (SVE/SME state and system registers are beyond keystone and unicorn; "
+                f"\n  not modelled (SVE/SME state and system registers: no backend runs them; "
                 f"lint checks their classes): "
                 f"{', '.join(self.not_modelled)}"
             )

@@ -1,7 +1,7 @@
 """The review rules `vtlgen lint` applies, as data: id, severity, why, and where the rule comes from.
 
-Each rule turns one of the arm64 maintainers' objections to the posted VTL return (ABI.md
-"The story") or an SMCCC requirement into a check.
+Each rule turns one of the arm64 maintainers' objections to the posted VTL return (linux-hyperv
+"arm64: hyperv: Add support for mshv_vtl_return_call", review of v2) or an SMCCC requirement into a check.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class Model(BaseModel):
 
 
 class RegisterClass(str, Enum):
-    """One meaning everywhere (ARCHITECTURE.md, "Register classes")."""
+    """One meaning everywhere (the README lists the classes)."""
 
     SHARED = "shared"  # VTL0's value travels through the context; the switch exchanges it
     PRIVATE = "private"  # each VTL has its own copy; the hypervisor keeps the caller's
@@ -92,7 +92,7 @@ SourceRefs = Annotated[list[SourceId], Field(default_factory=list)]
 
 
 class Decision(Model):
-    """Where sources disagree, the spec says which one it follows and why (ABI.md)."""
+    """Where sources disagree, the spec says which one it follows and why."""
 
     topic: Line = Field(min_length=1)
     follows: SourceId
@@ -193,7 +193,7 @@ class Conduit(Model):
 
     @property
     def encoding(self) -> int:
-        """`hvc #imm` = 0xD4000002 | imm16 << 5; `smc` ends in 3 (ABI.md "Conduits")."""
+        """`hvc #imm` = 0xD4000002 | imm16 << 5; `smc` ends in 3 (Arm ARM C6.2 HVC/SMC; OpenVMM hvdef)."""
         low = 2 if self.instruction == "hvc" else 3
         return 0xD4000000 | (self.imm16 << 5) | low
 
@@ -202,7 +202,7 @@ class Conduit(Model):
         return f"{self.instruction} #{self.imm16}"
 
 
-# SMCCC owning entities, bits 29:24 (DEN0028 "Function Identifier"; ABI.md "SMCCC").
+# SMCCC owning entities, bits 29:24 (Arm DEN0028 "Function Identifier"; TF-A include/lib/smccc.h).
 OWNERS: dict[str, int] = {
     "arch": 0,
     "cpu": 1,

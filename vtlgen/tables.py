@@ -62,7 +62,7 @@ def convention_table(plans: list[Plan]) -> Table:
 
 
 def decisions_table(spec: Spec) -> Table:
-    """Where the sources disagree, which one the spec follows (ABI.md)."""
+    """Where the sources disagree, which one the spec follows (its `decisions`)."""
     table = Table(title=f"{spec.id}: decisions", title_justify="left")
     for column in ("topic", "follows", "against", "why"):
         table.add_column(column)

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import SPEC, require_tool
 from tests.security.conftest import SECRET, assert_no_secret, invoke
 from vtlgen import sandbox
+from vtlgen.backends import qemu_user
+from vtlgen.loader import load
+from vtlgen.lowering import lower
 
 
 @pytest.fixture
@@ -103,3 +106,29 @@ def test_a_stub_that_makes_system_calls_leaves_no_trace_on_the_host(checkout: Pa
         assert "P9" in result.output
         assert not target.exists()
         assert_no_secret(result.output)
+
+
+@pytest.mark.parametrize(
+    "stub",
+    ["\tbl system\n\tret\n", "\tadrp x1, vtlgen_after\n\tret\n", "\tb vtlgen_return_point\n"],
+    ids=["libc", "the harness's records", "the harness's code"],
+)
+def test_a_stub_that_borrows_the_harness_symbols_is_refused(stub: str, checkout: Path) -> None:
+    for tool, package in (("qemu-aarch64", "qemu-user"), ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+                          ("bwrap", sandbox.BWRAP_PACKAGE)):  # fmt: skip
+        require_tool(tool, package)
+    (checkout / "borrow.S").write_text(stub)
+    result = invoke("validate", "--convention", "smccc", "--stub", "borrow.S", "--backend", "qemu-user",
+                    "--trials", "1")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("borrow.S:1:1: ")  # keystone refuses the unknown symbol first
+
+
+def test_gnu_as_output_with_an_undefined_symbol_is_never_linked(tmp_path: Path) -> None:
+    """The second wall: should a symbol pass vetting, the harness is not linked against it."""
+    for tool, package in qemu_user.TOOLS.items():
+        require_tool(tool, package)
+    plan = next(p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml") if p.convention_id == "smccc")
+    with pytest.raises(qemu_user.HarnessError, match="does not define: system"):
+        qemu_user.build(plan, "bl system\nret\n", tmp_path)
+    assert not (tmp_path / "harness").exists()

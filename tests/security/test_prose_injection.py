@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from tests.conftest import SPEC
 from tests.security.conftest import invoke
@@ -63,7 +64,7 @@ def _set(tree: Any, path: tuple[str | int, ...], value: str) -> None:
     node = tree
     for part in path[:-1]:
         node = node[part]
-    node[path[-1]] = value
+    node[path[-1]] = DoubleQuotedScalarString(value)  # escapes anything; a folded style cannot hold \x07
 
 
 @lru_cache(maxsize=1)

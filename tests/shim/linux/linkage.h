@@ -1,6 +1,6 @@
 /*
  * Minimal stand-in for <linux/linkage.h> on arm64, for assembling the kernel-flavour
- * stubs in tests. As in the kernel (ABI.md "Linux arm64 assembly conventions"),
+ * stubs in tests. As in the kernel (include/linux/linkage.h, arch/arm64/include/asm/linkage.h),
  * SYM_FUNC_START emits a BTI landing pad; `hint #34` is `bti c`.
  */
 #ifndef VTLGEN_TEST_SHIM_LINUX_LINKAGE_H

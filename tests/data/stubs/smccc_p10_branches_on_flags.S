@@ -1,0 +1,17 @@
+/*
+ * convention: smccc
+ * expect: P10
+ * A conditional branch after the call tests flags it never set.
+ */
+	stp    x29, x30, [sp, #-16]!
+	mov    x29, sp
+	mov    x1, #0x12
+	mov    x2, x0
+	mov    w0, #0x46000000
+	orr    w0, w0, #1
+	hvc    #0
+	b.ne   skip
+	nop
+skip:
+	ldp    x29, x30, [sp], #16
+	ret

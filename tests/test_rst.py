@@ -94,3 +94,26 @@ def test_finalize_escapes_all_but_markup() -> None:
     assert rst.finalize("*x*") == "\\*x\\*"
     assert rst.finalize(rst.Markup("*x*")) == "*x*"
     assert rst.finalize(12) == "12"
+
+
+WRAPPED = [
+    "Injected heading " + "\\" * 32 + " " + "X" * 70,
+    "Title " + "=" * 40 + " more",
+    "a " + "-" * 50 + " b",
+    "x " + "~" * 78,
+    "*" * 90,
+]
+
+
+@pytest.mark.parametrize("value", WRAPPED)
+def test_a_wrapped_line_of_one_repeated_mark_is_no_heading(value: str) -> None:
+    """Wrapping can leave a line of one repeated mark, which docutils reads as an underline."""
+    for width in (20, 40, 78):
+        _, others = paragraph_text(str(rst.paragraph(value, width=width)))
+        assert others == [], (width, others)
+
+
+@given(st.lists(st.sampled_from(["word", "\\\\\\\\", "====", "----", "~~~~", "^^^^", "X" * 12]), max_size=30))
+def test_any_wrapped_prose_is_inert(words: list[str]) -> None:
+    _, others = paragraph_text(str(rst.paragraph(" ".join(words), width=24)))
+    assert others == []

@@ -129,7 +129,17 @@ def _linked_folder(root: Path) -> Path:
     return path
 
 
+def _hard_link_to_a_file_outside(root: Path) -> Path:
+    outside = root.parent / f"{root.name}-token"
+    outside.write_text("token = SECRET\n")
+    path = root / "s/a/notes.txt"
+    os.link(outside, path)
+    (root / "s" / sync.MANIFEST).write_text((root / "s" / sync.MANIFEST).read_text() + "s/a/notes.txt\n")
+    return path
+
+
 FOREIGN = [
+    _hard_link_to_a_file_outside,
     _user_file,
     _user_nested_file,
     _user_folder,
@@ -248,3 +258,11 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch:
         sync.write_atomically(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+
+
+def test_a_diff_shows_control_characters_escaped(tmp_path: Path) -> None:
+    sync.apply(tmp_path, "s", FILES)
+    (tmp_path / "s/a/one.txt").write_text("\x1b]0;owned\x07\x1b[31mRED\r\n")
+    (diff,) = [d for d in sync.plan_changes(tmp_path, "s", FILES).diffs if "one.txt" in d]
+    assert "\x1b" not in diff and "\x07" not in diff and "\r" not in diff
+    assert "-\\x1b]0;owned\\x07\\x1b[31mRED\\r\n" in diff

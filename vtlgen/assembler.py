@@ -16,7 +16,7 @@ from functools import lru_cache
 from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
 
 from vtlgen.sandbox import LimitExceeded, call_limited
-from vtlgen.stubsource import INSTRUCTION_SIZE, StubSyntaxError, vet
+from vtlgen.stubsource import INSTRUCTION_SIZE, StubSyntaxError, printable, vet
 
 ASSEMBLY_SECONDS = 10.0  # keystone assembles the largest stub (16 Ki instructions) in well under 1 s
 
@@ -82,7 +82,7 @@ def assemble(text: str, file: str = "<stub>") -> Assembly:
         raise AssemblyError(file, 1, f"keystone gave up: {error}") from None
     if at is not None:
         statement = vetted.instructions[at]
-        raise AssemblyError(file, statement.line, f"`{statement.written}` {why}")
+        raise AssemblyError(file, statement.line, f"`{printable(statement.written)}` {printable(why, limit=300)}")
     if not code:
         raise AssemblyError(file, 1, why)
     return Assembly(

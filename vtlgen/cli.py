@@ -36,6 +36,7 @@ from vtlgen.lint import Finding, counts
 from vtlgen.lint import lint as lint_spec
 from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.plan import Plan
+from vtlgen.quoting import one_line
 from vtlgen.rules import RULES
 from vtlgen.schema import Spec
 from vtlgen.validator import DEFAULT_TRIALS
@@ -60,7 +61,9 @@ SpecArgs = Annotated[
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    typer.echo(message, err=True)
+    # Messages quote strangers' text (tool output, file names): each line is made printable,
+    # so nothing reaches a terminal or a CI log as an escape sequence or a forged line.
+    typer.echo("\n".join(one_line(line, limit=4000) for line in message.split("\n")), err=True)
     raise typer.Exit(code)
 
 
@@ -77,7 +80,7 @@ def load_specs(paths: list[Path] | None) -> list[LoadedSpec]:
 def lowering_failure(loaded: LoadedSpec, error: lowering.LoweringError) -> NoReturn:
     line, column = loaded.locate(error.path)
     path = format_path(error.path)
-    fail(f"{loaded.path}:{line}:{column}: {path + ': ' if path else ''}{error}")
+    fail(f"{safepath.shown(loaded.path)}:{line}:{column}: {path + ': ' if path else ''}{error}")
 
 
 def load_one(path: Path) -> LoadedSpec:
@@ -279,7 +282,7 @@ def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
     chosen = [p for p in plans if p.convention_id == convention]
     if not chosen:
         known = ", ".join(p.convention_id for p in plans)
-        fail(f"error: {loaded.path} has no convention {convention!r}; expected one of: {known}")
+        fail(f"error: {safepath.shown(loaded.path)} has no convention {convention!r}; expected one of: {known}")
     return chosen
 
 
@@ -350,8 +353,8 @@ def validate(
         try:
             html_report.write(html, runs)
         except OSError as error:
-            fail(f"error: cannot write {html.as_posix()}: {error.strerror or error}")
-        typer.echo(f"HTML report: {html.as_posix()}", err=True)  # stderr: --format json stays one document
+            fail(f"error: cannot write {safepath.shown(html)}: {error.strerror or error}")
+        typer.echo(f"HTML report: {safepath.shown(html)}", err=True)  # stderr: --format json stays one document
     if output is OutputFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
     else:
@@ -402,7 +405,8 @@ def lint(
         for loaded, findings in results:
             _echo_findings(loaded, findings)
             waived_count = sum(1 for f in findings if f.waived)
-            typer.echo(f"{loaded.path.as_posix()}: {len(findings) - waived_count} finding(s), {waived_count} waived")
+            counted = f"{len(findings) - waived_count} finding(s), {waived_count} waived"
+            typer.echo(f"{safepath.shown(loaded.path)}: {counted}")
     if failing:
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -29,6 +29,15 @@ def one_line(text: str, limit: int = MAX_SHOWN) -> str:
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
+def printable_line(line: str) -> str:
+    """One line of a file shown to a person: tabs and the final newline kept, every other
+    control character escaped."""
+    body, newline = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+    shown = "".join(c if c == "\t" or " " <= c <= "~" or (c > "\x9f" and c.isprintable()) else
+                    c.encode("unicode_escape").decode("ascii") for c in body)  # fmt: skip
+    return shown + newline
+
+
 def c_comment(text: str) -> str:
     """Inside `/* ... */` (C, and assembly for GNU as, llvm-mc and keystone): no `*/`, no `/*`."""
     return Quoted(one_line(text).replace("*/", "* /").replace("/*", "/ *"))

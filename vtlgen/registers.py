@@ -92,13 +92,13 @@ class RegisterNameError(ValueError):
 
 
 def is_sysreg_name(name: str) -> bool:
-    return bool(_SYSREG_NAME.match(name))
+    return bool(_SYSREG_NAME.fullmatch(name))  # `$` would also accept a trailing newline
 
 
 def expand(group: str) -> list[str]:
     """Expand `x0-x17`, `q0-q31`, `p0-p15` or a single name to register names."""
-    text = group.strip()
-    match = _RANGE.match(text)
+    text = group  # exactly as written: str.strip() would also eat \x1c-\x1f, \x85 and U+2029
+    match = _RANGE.fullmatch(text)
     if match:
         prefix, first, last = match.group(1), int(match.group(2)), int(match.group(3))
         if first > last:

@@ -54,6 +54,10 @@ def _guard_start(line: str) -> str:
         line = f"{match.group(1)}{match.group(2)}\\{match.group(3)}{line[match.end(3) :]}"
     if line and not line[0].isalnum() and line[0] not in _SAFE_FIRST:
         line = "\\" + line
+    if len(set(line)) == 1 and not line[0].isalnum():
+        # A line of one repeated mark (even escaped backslashes) reads as a section
+        # underline; an escaped space, which reST drops, breaks the repetition.
+        line = "\\ " + line
     return line
 
 

@@ -66,6 +66,8 @@ def read_text(path: Path, limit: int, what: str) -> str:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise UnsafePath(f"{shown(path)}: {what} is not a regular file")
+        if info.st_nlink > 1:  # a hard link's data may be a file outside the tree (a token, a key)
+            raise UnsafePath(f"{shown(path)}: {what} is a hard link; vtlgen reads no links")
         if info.st_size > limit:
             raise UnsafePath(f"{shown(path)}: {what} is {info.st_size} bytes; at most {limit} are read")
         data = handle.read(limit + 1)

@@ -6,12 +6,16 @@ Two ways in, one policy:
   inside our process, can loop forever on some input, and cannot be interrupted from
   Python.
 - `run_contained` runs a program (GNU as, gcc, qemu-aarch64) inside bubblewrap: new user,
-  PID, network, IPC and UTS namespaces; a read-only view of /usr and nothing else of the
-  host; an empty environment; a private /tmp; a CPU, file-size and process limit; and a
-  deadline. A stub run under qemu-user executes natively, and its system calls reach
-  this kernel: qemu-user refuses in-guest seccomp, so the namespace is the wall. The
-  program's output goes to files in the scratch folder, capped by the file-size limit,
-  so a chatty program cannot fill memory either.
+  PID, network, IPC and UTS namespaces; no capabilities; a read-only view of /usr and
+  nothing else of the host (no /proc, no /sys, no /etc); an empty environment; a small
+  private /tmp; limits on CPU time, address space, file size and process count; and a
+  deadline. When vtlgen runs as root, the program runs as `nobody` (65534): inside a
+  user namespace root keeps root's rights over host files such as
+  /proc/sys/kernel/core_pattern, and the kernel exempts root from the process limit.
+  A stub run under qemu-user executes natively, and its system calls reach this kernel:
+  qemu-user refuses in-guest seccomp, so the namespace is the wall. The program's output
+  goes to files in the scratch folder, capped by the file-size limit, so a chatty
+  program cannot fill memory either.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ T = TypeVar("T")
 BWRAP_PACKAGE = "bubblewrap"
 DEFAULT_MEMORY = 1 << 30  # bytes of address space a limited call may add
 OUTPUT_LIMIT = 256 << 20  # bytes any contained program may write to one file
+CONTAINED_MEMORY = 4 << 30  # address space of one contained process (gcc and qemu-user need far less)
+CONTAINED_PROCESSES = 64  # gcc runs a handful; a stub needs none
+PRIVATE_TMP = 64 << 20  # bytes of the sandbox's own /tmp
+NOBODY = 65534  # the unprivileged uid and gid a root caller's programs run as
 
 
 class LimitExceeded(RuntimeError):
@@ -138,12 +146,31 @@ def _host_view() -> list[str]:
 
 def _limits(cpu_seconds: int) -> Callable[[], None]:
     def apply() -> None:  # pragma: no cover - runs in the child before exec
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for limit, value in (
+            (resource.RLIMIT_CPU, cpu_seconds),
+            (resource.RLIMIT_FSIZE, OUTPUT_LIMIT),
+            (resource.RLIMIT_CORE, 0),
+            (resource.RLIMIT_AS, CONTAINED_MEMORY),
+            (resource.RLIMIT_NPROC, CONTAINED_PROCESSES),
+        ):
+            resource.setrlimit(limit, (value, value))
         os.setsid()  # its own process group, so a deadline kills every process it made
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
 
     return apply
+
+
+def _hand_over(scratch: Path) -> None:
+    """As root, give the scratch folder to `nobody`, who runs the contained programs."""
+    if os.geteuid() != 0:
+        return
+    for top, dirs, names in os.walk(scratch):
+        for name in [*dirs, *names]:
+            os.lchown(Path(top) / name, NOBODY, NOBODY)
+    os.chown(scratch, NOBODY, NOBODY)
 
 
 def run_contained(
@@ -163,20 +190,21 @@ def run_contained(
     command = [
         bwrap(),
         "--unshare-all",  # no network, a new PID/IPC/UTS/user namespace
+        "--cap-drop", "ALL",
         "--die-with-parent",
         "--new-session",
         "--clearenv",
         "--setenv", "PATH", "/usr/bin:/bin",
         "--setenv", "LC_ALL", "C",
         *_host_view(),
-        "--proc", "/proc",
         "--dev", "/dev",
-        "--tmpfs", "/tmp",
+        "--size", str(PRIVATE_TMP), "--tmpfs", "/tmp",
         "--bind" if writable else "--ro-bind", str(scratch), str(scratch),
         "--chdir", str(scratch),
         "--",
         *argv,
     ]  # fmt: skip
+    _hand_over(scratch)
     out_path, err_path = scratch / ".vtlgen-stdout", scratch / ".vtlgen-stderr"
     timed_out = False
     with (

@@ -161,14 +161,14 @@ class RegisterEntry(Model):
     @field_validator("slot")
     @classmethod
     def _slot_form(cls, value: str | None) -> str | None:
-        if value is not None and not _SLOT.match(value):
+        if value is not None and not _SLOT.fullmatch(value):
             raise ValueError("expected a context slot such as `x[0]` or `rsvd`")
         return value
 
     def slot_parts(self) -> tuple[str, int] | None:
         if self.slot is None:
             return None
-        match = _SLOT.match(self.slot)
+        match = _SLOT.fullmatch(self.slot)
         assert match is not None  # checked by the validator
         if match.group(3):
             return match.group(3), 0

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vtlgen.quoting import one_line
+
 INSTRUCTION_SIZE = 4  # every A64 instruction is 32 bits
 # The code region every backend maps for the stub (unicorn's CODE window); a stub longer
 # than it cannot run, so it is refused before anything is assembled.
@@ -37,8 +39,14 @@ _LABEL = re.compile(r"^\s*([A-Za-z_.][A-Za-z0-9_.]*|[0-9]+)\s*:(?!:)")
 _SYMBOL = r"[A-Za-z_.][A-Za-z0-9_.]*"
 _MNEMONIC = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z]{2})?)(?:\s+(.*))?$")
 # What operands of A64 instructions need: registers, immediates, shifts, extends, lists,
-# relocation operators (`:lo12:`), and simple expressions.
-_OPERANDS = re.compile(r"^[A-Za-z0-9_\s,#\[\]!{}.:+\-*/()<>~&|^%]*$")
+# relocation operators (`:lo12:`), writeback (`]!`) and sums and products. Comparison,
+# logical and shift operators are left out: keystone and GNU as evaluate them differently
+# (GNU as makes a true comparison -1, keystone 1), so one text would be two programs.
+_OPERANDS = re.compile(r"^[A-Za-z0-9_\s,#\[\]{}.:+\-*()]*(?:\]!)?[A-Za-z0-9_\s,#\[\]{}.:+\-*()]*$")
+# Instructions whose last operand is a PC-relative target: a label, never a number, since
+# the assemblers read a bare number there differently (an address or an offset).
+_PC_RELATIVE = {"b", "bl", "cbz", "cbnz", "tbz", "tbnz", "adr", "adrp"}
+_TARGET = re.compile(r"^(?:[A-Za-z_.][A-Za-z0-9_.]*|[0-9]+[bf])$")
 _CONDITIONS = {
     "eq",
     "ne",
@@ -111,8 +119,7 @@ def a64_mnemonics() -> frozenset[str]:
 
 def printable(text: str, limit: int = 80) -> str:
     """A stranger's text, safe to put in one line of a message: escapes, cut to `limit`."""
-    shown = text.encode("unicode_escape").decode("ascii")
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+    return one_line(text, limit)
 
 
 def _strip_comments(text: str) -> list[str]:
@@ -134,9 +141,12 @@ def _instruction(statement: str, file: str, number: int) -> str:
         raise StubSyntaxError(
             file,
             number,
-            f"operands of `{mnemonic}` hold characters no instruction needs (quotes, `=`, `@`, `\\`, `;`): "
-            f"`{printable(operands)}`",
+            f"operands of `{mnemonic}` hold characters a stub does not need (quotes, `=`, `@`, `\\`, `;`, "
+            f"comparison, logical or shift operators): `{printable(operands)}`",
         )
+    pc_relative = base in _PC_RELATIVE or condition or (base in ("ldr", "ldrsw", "prfm") and "[" not in operands)
+    if pc_relative and not _TARGET.match(operands.rsplit(",", 1)[-1].strip()):
+        raise StubSyntaxError(file, number, f"the target of `{mnemonic}` must be a label: `{printable(operands)}`")
     return f"{mnemonic} {operands}".rstrip()
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtlgen import safepath
+from vtlgen.quoting import printable_line
 
 MANIFEST = ".vtlgen-manifest"
 # The head carries the banner's marks, so any manifest vtlgen ever wrote is recognised as its own.
@@ -123,13 +124,16 @@ def _walk(out: Path, spec_id: str) -> Iterator[_Entry | str]:
         for name in sorted(dirs) + sorted(names):
             path = Path(top) / name
             rel = path.relative_to(out).as_posix()
-            mode = os.lstat(path).st_mode
+            info = os.lstat(path)
+            mode = info.st_mode
             if stat.S_ISLNK(mode):
                 yield f"{safepath.shown(path)}: a symbolic link; vtlgen never follows or removes links in its output"
             elif stat.S_ISDIR(mode):
                 yield _Entry(rel + "/", path, owned=True)  # a folder is judged by what it holds
             elif not stat.S_ISREG(mode):
                 yield f"{safepath.shown(path)}: not a regular file; vtlgen neither reads nor removes it"
+            elif info.st_nlink > 1:  # its data may be a file outside the tree
+                yield f"{safepath.shown(path)}: a hard link; vtlgen neither reads nor removes it"
             else:
                 yield _Entry(rel, path, owned=rel in listed or _has_banner(path))
 
@@ -209,7 +213,10 @@ def plan_changes(out: Path, spec_id: str, files: dict[str, str]) -> Changes:
 
 def _diff(old: list[str], new: str, name: str) -> str:
     relative = name.lstrip("/")  # `a//abs/path` helps nobody
-    return "".join(difflib.unified_diff(old, new.splitlines(keepends=True), f"a/{relative}", f"b/{relative}"))
+    lines = difflib.unified_diff(old, new.splitlines(keepends=True), f"a/{relative}", f"b/{relative}")
+    # A file in the output folder may hold a stranger's bytes: each diff line is printed
+    # with its control characters escaped, so none steers a terminal or forges a log line.
+    return "".join(printable_line(line) for line in lines)
 
 
 def _unremovable(folder: Path) -> list[str]:

@@ -7,8 +7,11 @@ sandbox directly, and through a stub that makes system calls of its own.
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,11 +25,15 @@ from vtlgen.lowering import lower
 
 
 @pytest.fixture
-def scratch(tmp_path: Path) -> Path:
+def scratch() -> Iterator[Path]:
+    """A scratch folder the sandbox can enter (pytest's tmp_path is private to root), checked to
+    work, so that no test below passes because the sandbox failed to start."""
     require_tool("bwrap", sandbox.BWRAP_PACKAGE)
-    folder = tmp_path / "scratch"
-    folder.mkdir()
-    return folder
+    with tempfile.TemporaryDirectory(prefix="vtlgen-test-") as name:
+        folder = Path(name)
+        started = sandbox.run_contained(["true"], scratch=folder, writable=False, seconds=30)
+        assert started.returncode == 0, started.stderr
+        yield folder
 
 
 def contained(scratch: Path, *argv: str, writable: bool = False) -> sandbox.Completed:
@@ -43,10 +50,34 @@ def test_the_sandbox_sees_no_host_file_and_no_environment(
         result = contained(scratch, *argv)
         assert result.returncode != 0, argv
         assert_no_secret(result.stdout.decode(errors="replace"))
-    environment = contained(scratch, "cat", "/proc/self/environ").stdout.decode()
+    environment = contained(scratch, "env").stdout.decode()
     assert SECRET not in environment and "VTLGEN_TEST_TOKEN" not in environment
-    names = {item.split("=", 1)[0] for item in environment.strip("\0").split("\0")}
+    names = {line.split("=", 1)[0] for line in environment.splitlines()}
     assert names <= {"PATH", "LC_ALL", "PWD"}  # bwrap sets PWD to the scratch folder
+
+
+@pytest.mark.parametrize(
+    "path", ["/proc/sys/kernel/core_pattern", "/proc/cmdline", "/proc/self/mountinfo", "/sys/kernel", "/etc/passwd"]
+)
+def test_the_sandbox_has_no_host_proc_sys_or_etc(scratch: Path, path: str) -> None:
+    """/proc/sys/kernel/core_pattern, writable by root, would run a command on the next core dump."""
+    assert contained(scratch, "ls", path).returncode != 0
+    assert contained(scratch, "sh", "-c", f"echo x > {path}").returncode != 0
+
+
+def test_the_sandbox_runs_unprivileged(scratch: Path) -> None:
+    identity = contained(scratch, "id", "-u").stdout.decode().strip()
+    assert os.geteuid() != 0 or identity == str(sandbox.NOBODY)
+    # No process can raise a capability: the bounding set is empty.
+    status = contained(scratch, "sh", "-c", "grep CapBnd /proc/self/status || echo none").stdout.decode()
+    assert "0000000000000000" in status or "none" in status
+
+
+def test_the_sandbox_bounds_processes_and_memory(scratch: Path) -> None:
+    many = contained(scratch, "sh", "-c", f"for i in $(seq {2 * sandbox.CONTAINED_PROCESSES}); do sleep 5 & done; wait")
+    assert (many.returncode != 0 and b"fork" in many.stderr.lower() + many.stdout.lower()) or many.returncode != 0
+    hog = contained(scratch, "python3", "-c", f"b = bytearray({sandbox.CONTAINED_MEMORY + (1 << 30)})")
+    assert hog.returncode != 0 and b"MemoryError" in hog.stderr
 
 
 def test_the_sandbox_cannot_write_the_host(scratch: Path, tmp_path: Path) -> None:
@@ -124,11 +155,11 @@ def test_a_stub_that_borrows_the_harness_symbols_is_refused(stub: str, checkout:
     assert result.output.startswith("borrow.S:1:1: ")  # keystone refuses the unknown symbol first
 
 
-def test_gnu_as_output_with_an_undefined_symbol_is_never_linked(tmp_path: Path) -> None:
+def test_gnu_as_output_with_an_undefined_symbol_is_never_linked(scratch: Path) -> None:
     """The second wall: should a symbol pass vetting, the harness is not linked against it."""
     for tool, package in qemu_user.TOOLS.items():
         require_tool(tool, package)
     plan = next(p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml") if p.convention_id == "smccc")
     with pytest.raises(qemu_user.HarnessError, match="does not define: system"):
-        qemu_user.build(plan, "bl system\nret\n", tmp_path)
-    assert not (tmp_path / "harness").exists()
+        qemu_user.build(plan, "bl system\nret\n", scratch)
+    assert (scratch / "stub.o").exists() and not (scratch / "harness").exists()

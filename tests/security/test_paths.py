@@ -144,3 +144,19 @@ def test_a_spec_file_name_with_a_newline_is_one_escaped_line(checkout: Path) -> 
 
 def test_the_secret_env_var_is_set_for_these_tests(checkout: Path) -> None:
     assert os.environ["VTLGEN_TEST_TOKEN"] == SECRET  # so the checks above could have seen it
+
+
+def test_a_hard_linked_stub_is_not_read(checkout: Path) -> None:
+    os.link(checkout / ".git" / "config", checkout / "evil.S")
+    result = invoke("validate", "--convention", "hvc3", "--stub", "evil.S")
+    assert result.exit_code == 2 and "hard link" in result.output
+    assert "extraheader" not in result.output
+
+
+@pytest.mark.parametrize("command", [["lint"], ["show"], ["validate", "--convention", "nope"], ["generate"]])
+def test_a_spec_file_name_cannot_forge_log_lines(command: list[str], checkout: Path) -> None:
+    name = "a\x1b]0;t\x07\n::error::pwned\nx.yaml"
+    (checkout / "spec" / "hyperv_vtl.yaml").rename(checkout / "spec" / name)
+    result = invoke(*command)
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert not any(line.startswith("::error::") for line in result.output.splitlines()), result.output

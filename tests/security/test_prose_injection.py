@@ -197,3 +197,20 @@ def test_a_line_break_in_a_one_line_field_is_a_located_error(path: tuple[str | i
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and re.match(r"^spec/hyperv_vtl\.yaml:\d+:\d+: .*line break", lines[0]), lines
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("registers", "\x1fx18\x1e"), ("registers", "x18\x85"), ("registers", " x18"), ("system_registers", "PMBSR_EL1\n")],
+)
+def test_keys_are_names_exactly_as_written(section: str, key: str) -> None:
+    """Python's str.strip() eats \\x1c-\\x1f and \\x85, and `$` accepts a trailing newline."""
+    yaml = YAML(typ="rt")
+    tree = yaml.load(_spec_text())
+    old = "x18" if section == "registers" else "PMBSR_EL1"
+    tree[section][key] = tree[section].pop(old)
+    stream = io.StringIO()
+    yaml.dump(tree, stream)
+    with pytest.raises(SpecError) as caught:
+        load_text(stream.getvalue(), "spec.yaml")
+    assert all("\n" not in str(p) and "\x1f" not in str(p) for p in caught.value.problems)

@@ -7,6 +7,8 @@ instructions reach keystone, and the same vetted text reaches GNU as on the qemu
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,47 @@ def test_whatever_is_accepted_is_only_labels_and_instructions(text: str) -> None
         assert match, line
         mnemonic = match.group(1)
         assert mnemonic is None or mnemonic in a64_mnemonics() or mnemonic.split(".")[0] in ("b", "bc")
+
+
+# Texts keystone and GNU as would read as two different programs.
+DIVERGENT = [
+    "movz x1, #0x11 + (1 < 2)",
+    "movz x1, #(1 << 4)",
+    "movz x1, #(6 | 1)",
+    "movz x1, #(1 == 1)",
+    "movz x1, #(2 <> 1)",
+    "movz x1, #~0 & 0xff",
+    "movz x1, #(8 >> 1)",
+    "movz x1, #(7 % 4)",
+    "b.eq 0x8",
+    "b 8",
+    "cbz x0, 0x10",
+    "adrp x0, 0x1000",
+    "adr x0, 4",
+    "ldr x0, 0x10",
+]
+
+
+@pytest.mark.parametrize("statement", DIVERGENT)
+def test_operands_the_assemblers_read_differently_are_refused(statement: str) -> None:
+    with pytest.raises(StubSyntaxError, match=r"^s\.S:2:1: "):
+        vet(f"nop\n{statement}\nret\n", "s.S")
+
+
+def test_gnu_as_and_keystone_must_agree_on_the_qemu_path(tmp_path: Path) -> None:
+    """The second wall: should a text pass vetting yet assemble differently, qemu-user refuses it."""
+    from tests.conftest import SPEC, require_tool
+    from vtlgen.backends import qemu_user
+    from vtlgen.loader import load
+    from vtlgen.lowering import lower
+
+    for tool, package in qemu_user.TOOLS.items():
+        require_tool(tool, package)
+    plan = next(p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml") if p.convention_id == "smccc")
+    code = assemble("movz x1, #0x12\nret\n", "a.S").code
+    folder = Path(tempfile.mkdtemp(prefix="vtlgen-test-"))
+    try:
+        with pytest.raises(qemu_user.HarnessError, match=r"differently at \+0x0"):
+            qemu_user.build(plan, "movz x1, #0x10\nret\n", folder, code)  # as if keystone had read 0x12
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

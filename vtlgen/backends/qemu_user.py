@@ -26,6 +26,7 @@ from pathlib import Path
 from vtlgen import __version__, render, sandbox, trial
 from vtlgen.backends.base import BackendError, End, FrameStep, Observable, StubCode, Trap, TrialObservation
 from vtlgen.plan import Plan
+from vtlgen.quoting import one_line
 from vtlgen.trial import MASK64, InitialState, Switch, TrialFactory
 
 # Debian packages that provide each tool.
@@ -34,6 +35,7 @@ TOOLS = {
     "aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu",
     "qemu-aarch64": "qemu-user",
     "aarch64-linux-gnu-nm": "binutils-aarch64-linux-gnu",
+    "aarch64-linux-gnu-objcopy": "binutils-aarch64-linux-gnu",
     "bwrap": sandbox.BWRAP_PACKAGE,  # the stub runs natively: only inside a sandbox (vtlgen/sandbox.py)
 }
 LIMITS = {
@@ -76,7 +78,9 @@ def run_tool(argv: list[str], folder: Path, *, writable: bool, timeout: float, i
     if result.timed_out:
         raise HarnessError(f"{' '.join(argv[:2])} did not finish within {timeout:.0f} s")
     if result.returncode != 0:
-        raise HarnessError(f"{' '.join(argv[:2])} failed: {result.stderr.decode(errors='replace').strip()[:2000]}")
+        # Its stderr may be a stub's own writes: one printable line, bounded.
+        shown = one_line(result.stderr.decode(errors="replace").strip(), limit=500)
+        raise HarnessError(f"{' '.join(argv[:2])} failed: {shown}")
     return result.stdout
 
 
@@ -144,8 +148,11 @@ class _Records:
         self.output = struct.Struct(f"<I I Q Q I I q Q Q I I I I {cpu} 16s {region}s {cpu} 16s {region}s")
 
 
-def build(plan: Plan, canonical_stub: str, folder: Path) -> Built:
-    """Link the vetted stub text (stubsource.vet; never the author's own) into the harness."""
+def build(plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = None) -> Built:
+    """Link the vetted stub text (stubsource.vet; never the author's own) into the harness.
+
+    With `code` (keystone's bytes for the same text), GNU as must produce the same bytes:
+    otherwise the two backends would judge two different programs."""
     for tool in TOOLS:
         if shutil.which(tool) is None:
             raise ToolMissing(tool)
@@ -158,6 +165,16 @@ def build(plan: Plan, canonical_stub: str, folder: Path) -> Built:
     if undefined.strip():
         names = ", ".join(line.split()[-1] for line in undefined.decode(errors="replace").splitlines() if line.split())
         raise HarnessError(f"the stub refers to symbols it does not define: {names}")
+    if code is not None:
+        run_tool(["aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", "stub.o", "stub.bin"], folder,
+                 writable=True, timeout=TOOL_SECONDS)  # fmt: skip
+        gnu = (folder / "stub.bin").read_bytes()[: len(code)]
+        if gnu != code:
+            at = next(i for i in range(0, len(code), 4) if gnu[i : i + 4] != code[i : i + 4])
+            raise HarnessError(
+                f"GNU as and keystone assemble the stub differently at +0x{at:x} "
+                f"({gnu[at : at + 4].hex()} against {code[at : at + 4].hex()})"
+            )
     run_tool(["aarch64-linux-gnu-gcc", "-std=gnu11", "-O1", "-Wall", "-static", "-o", "harness", "harness.c",
               "stub.o"], folder, writable=True, timeout=TOOL_SECONDS)  # fmt: skip
     executable = folder / "harness"
@@ -210,7 +227,7 @@ class QemuUserBackend:
         factory = TrialFactory(plan)
         records = _Records(factory.region_size)
         with tempfile.TemporaryDirectory(prefix="vtlgen-qemu-") as folder:
-            built = build(plan, code.assembly.canonical, Path(folder))
+            built = build(plan, code.assembly.canonical, Path(folder), code.assembly.code)
             for start in range(0, len(trials), BATCH):
                 seeds = trials[start : start + BATCH]
                 states = [factory.initial(seed, built.return_point) for seed in seeds]

@@ -201,7 +201,12 @@ def test_a_line_break_in_a_one_line_field_is_a_located_error(path: tuple[str | i
 
 @pytest.mark.parametrize(
     ("section", "key"),
-    [("registers", "\x1fx18\x1e"), ("registers", "x18\x85"), ("registers", " x18"), ("system_registers", "PMBSR_EL1\n")],
+    [
+        ("registers", "\x1fx18\x1e"),
+        ("registers", "x18\x85"),
+        ("registers", " x18"),
+        ("system_registers", "PMBSR_EL1\n"),
+    ],
 )
 def test_keys_are_names_exactly_as_written(section: str, key: str) -> None:
     """Python's str.strip() eats \\x1c-\\x1f and \\x85, and `$` accepts a trailing newline."""

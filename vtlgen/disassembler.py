@@ -22,6 +22,8 @@ from functools import lru_cache
 import capstone
 from capstone import arm64_const
 
+from vtlgen.a64 import CONDITION_CODES
+
 _ALIASES = {"fp": "x29", "lr": "x30", "wsp": "sp"}
 _SCALAR = re.compile(r"^([wxbhsdqv])(\d+)$")
 
@@ -106,26 +108,6 @@ def _access(insn: capstone.CsInsn, base: str | None, displacement: int, post_ind
     return Access(write, width * len(data), base, index, shift, displacement, post_index)
 
 
-_CONDITIONS = [
-    "eq",
-    "ne",
-    "cs",
-    "hs",
-    "cc",
-    "lo",
-    "mi",
-    "pl",
-    "vs",
-    "vc",
-    "hi",
-    "ls",
-    "ge",
-    "lt",
-    "gt",
-    "le",
-    "al",
-    "nv",
-]
 _DATA = [
     "mov",
     "movz",
@@ -315,7 +297,7 @@ _MEMORY = [
     "st4",
     "dc",
 ]
-_VETTED = frozenset([*_DATA, *_CONTROL, *_MEMORY, *(f"b.{c}" for c in _CONDITIONS)])
+_VETTED = frozenset([*_DATA, *_CONTROL, *_MEMORY, *(f"b.{c}" for c in CONDITION_CODES)])
 _BITFIELD_ALIASES = frozenset(
     ["ubfx", "sbfx", "ubfiz", "sbfiz", "sxtw", "sxth", "sxtb", "uxtb", "uxth", "uxtw", "lsl", "lsr", "asr"]
 )

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vtlgen.a64 import CONDITION_CODES
 from vtlgen.quoting import one_line
 
 INSTRUCTION_SIZE = 4  # every A64 instruction is 32 bits
@@ -47,26 +48,6 @@ _OPERANDS = re.compile(r"^[A-Za-z0-9_\s,#\[\]{}.:+\-*()]*(?:\]!)?[A-Za-z0-9_\s,#
 # the assemblers read a bare number there differently (an address or an offset).
 _PC_RELATIVE = {"b", "bl", "cbz", "cbnz", "tbz", "tbnz", "adr", "adrp"}
 _TARGET = re.compile(r"^(?:[A-Za-z_.][A-Za-z0-9_.]*|[0-9]+[bf])$")
-_CONDITIONS = {
-    "eq",
-    "ne",
-    "cs",
-    "hs",
-    "cc",
-    "lo",
-    "mi",
-    "pl",
-    "vs",
-    "vc",
-    "hi",
-    "ls",
-    "ge",
-    "lt",
-    "gt",
-    "le",
-    "al",
-    "nv",
-}
 _NUMERIC_REFERENCE = re.compile(r"(?<![\w.#])([0-9]+)([bf])\b")
 _DROPPED_DIRECTIVES = {
     ".text": re.compile(r"^$"),
@@ -134,7 +115,7 @@ def _instruction(statement: str, file: str, number: int) -> str:
         raise StubSyntaxError(file, number, f"not an instruction: `{printable(statement)}`")
     mnemonic, operands = match.group(1).lower(), (match.group(2) or "").strip()
     base, _, condition = mnemonic.partition(".")
-    known = mnemonic in a64_mnemonics() if not condition else base in ("b", "bc") and condition in _CONDITIONS
+    known = mnemonic in a64_mnemonics() if not condition else base in ("b", "bc") and condition in CONDITION_CODES
     if not known:
         raise StubSyntaxError(file, number, f"`{printable(mnemonic)}` is not an A64 instruction")
     if not _OPERANDS.match(operands):

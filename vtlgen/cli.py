@@ -20,6 +20,7 @@ from vtlgen.lint import counts
 from vtlgen.lint import lint as lint_spec
 from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.plan import Plan
+from vtlgen.report import ConventionReport
 from vtlgen.rules import RULES
 from vtlgen.schema import Spec
 from vtlgen.validator import DEFAULT_TRIALS
@@ -204,37 +205,20 @@ def _stub_source(plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
         fail(f"{path.as_posix()}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}{hint}")
 
 
-@app.command()
-def validate(
-    spec: SpecArgs = None,
-    convention: Annotated[Optional[str], typer.Option(help="Only this convention.")] = None,
-    stub: Annotated[
-        Optional[Path], typer.Option(help="A hand-written stub (plain GNU as; entry = first instruction).")
-    ] = None,
-    trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
-    backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
-    out: OutOption = DEFAULT_OUT,
-) -> None:
-    """Run stubs against the register-preservation spec (properties P1-P10)."""
-    loaded_specs = load_specs(spec)
+ConventionOption = Annotated[Optional[str], typer.Option(help="Only this convention.")]
+StubOption = Annotated[
+    Optional[Path], typer.Option(help="A hand-written stub (plain GNU as; entry = first instruction).")
+]
+
+
+def _one_stub(loaded_specs: list[LoadedSpec], stub: Path | None, convention: str | None) -> None:
     if stub is not None and (
         len(loaded_specs) != 1 or (convention is None and len(loaded_specs[0].spec.conventions) > 1)
     ):
         fail("error: --stub needs one spec and, when it has several conventions, --convention")
-    reports = []
-    for loaded in loaded_specs:
-        for plan in _selected_plans(loaded, convention):
-            text, name = _stub_source(plan, stub, out)
-            try:
-                reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
-            except AssemblyError as error:
-                fail(str(error))
-            except qemu_backend.ToolMissing as error:
-                fail(f"error: --backend qemu-user needs {error}")
-            except qemu_backend.HarnessError as error:
-                fail(f"{name}:1:1: {error}")
+
+
+def _print_reports(reports: list[ConventionReport], output: OutputFormat) -> None:
     ok = all(report.ok for report in reports)
     if output is OutputFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
@@ -245,6 +229,104 @@ def validate(
                 typer.echo("  " + violation.describe().replace("\n", "\n  "))
     if not ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _replay(plan: Plan, text: str, name: str, path: Path) -> ConventionReport:
+    from vtlgen import prove as proof
+    from vtlgen.symbolic.replay import ReplayError
+    from vtlgen.symbolic.replay import load as load_replay
+
+    try:
+        concrete = load_replay(path.read_text(encoding="utf-8"))
+        return proof.replay_report(plan, text, name, concrete)
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{path.as_posix()}:1:1: cannot read the replay file: {getattr(error, 'strerror', None) or error}")
+    except ReplayError as error:
+        fail(f"{path.as_posix()}:1:1: replay: {error}")
+
+
+@app.command()
+def validate(
+    spec: SpecArgs = None,
+    convention: ConventionOption = None,
+    stub: StubOption = None,
+    trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
+    with_proof: Annotated[
+        bool, typer.Option("--proof/--no-proof", help="Also prove P1-P10 for all inputs (see `vtlgen prove`).")
+    ] = True,
+    replay: Annotated[
+        Optional[Path], typer.Option(help="Run one unicorn trial from a counterexample file of `vtlgen prove`.")
+    ] = None,
+    out: OutOption = DEFAULT_OUT,
+) -> None:
+    """Run stubs against the register-preservation spec (properties P1-P10)."""
+    from vtlgen import prove as proof  # z3 and SLEIGH load only when a proof runs
+
+    loaded_specs = load_specs(spec)
+    _one_stub(loaded_specs, stub, convention)
+    reports: list[ConventionReport] = []
+    for loaded in loaded_specs:
+        for plan in _selected_plans(loaded, convention):
+            text, name = _stub_source(plan, stub, out)
+            try:
+                if replay is not None:
+                    reports.append(_replay(plan, text, name, replay))
+                    continue
+                reports.append(run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value))
+                if with_proof:
+                    reports.append(proof.prove(plan, text, name).report)
+            except AssemblyError as error:
+                fail(str(error))
+            except qemu_backend.ToolMissing as error:
+                fail(f"error: --backend qemu-user needs {error}")
+            except qemu_backend.HarnessError as error:
+                fail(f"{name}:1:1: {error}")
+    _print_reports(reports, output)
+
+
+@app.command()
+def prove(
+    spec: SpecArgs = None,
+    convention: ConventionOption = None,
+    stub: StubOption = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    counterexamples: Annotated[
+        Optional[Path], typer.Option(help="Write each violation's counterexample here, for `validate --replay`.")
+    ] = None,
+    out: OutOption = DEFAULT_OUT,
+) -> None:
+    """Prove P1-P10 for every input: symbolic execution of the stub's machine code (SLEIGH p-code, z3).
+
+    Exit 0 when every convention is PROVED; 1 on a violation or where the proof is UNPROVEN.
+    """
+    from vtlgen import prove as proof
+
+    loaded_specs = load_specs(spec)
+    _one_stub(loaded_specs, stub, convention)
+    results = []
+    for loaded in loaded_specs:
+        for plan in _selected_plans(loaded, convention):
+            text, name = _stub_source(plan, stub, out)
+            try:
+                results.append((plan, proof.prove(plan, text, name)))
+            except AssemblyError as error:
+                fail(str(error))
+    if counterexamples is not None:
+        files = {
+            counterexamples / proof.counterexample_name(plan, index, violation): proof.replay_file(concrete, violation)
+            for plan, result in results
+            for index, (violation, concrete) in enumerate(result.counterexamples)
+        }
+        try:
+            counterexamples.mkdir(parents=True, exist_ok=True)
+            for path, text in files.items():
+                path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            fail(f"error: cannot write {counterexamples.as_posix()}: {error.strerror or error}")
+    _print_reports([result.report for _, result in results], output)
 
 
 class LintFormat(str, Enum):

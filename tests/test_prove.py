@@ -1,0 +1,151 @@
+"""The proof backend (vtlgen/prove.py over vtlgen/symbolic/): it proves the correct stubs,
+finds every broken one with the property it breaks, agrees with the unicorn trials
+property by property (differences listed with their reason), and each counterexample
+replays as a unicorn trial that shows the same violation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT, SPEC, edited
+from tests.stubs import corpus
+from vtlgen.loader import load
+from vtlgen.lowering import lower
+from vtlgen.prove import PROVED, UNPROVEN, VIOLATED, prove
+from vtlgen.symbolic.replay import ReplayError, replay
+from vtlgen.validator import validate
+
+PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
+CORPUS = corpus()
+
+# Where the proof and the trials may disagree, and why the proof is right. Keyed by stub.
+STRONGER: dict[str, str] = {}
+
+
+def generated(conv: str) -> str:
+    return (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()
+
+
+def replayed_properties(conv: str, text: str) -> list[tuple[str, set[str]]]:
+    """For each violation the proof finds: its property, and what the unicorn replay shows."""
+    plan = PLANS[conv]
+    result = prove(plan, text, "stub.S")
+    return [(v.property, {r.property for r in replay(plan, text, "stub.S", c)}) for v, c in result.counterexamples]
+
+
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_generated_stubs_are_proved(conv: str) -> None:
+    report = prove(PLANS[conv], generated(conv), f"{conv}.S").report
+    assert report.verdict == PROVED, report.summary()
+    assert report.ok and not report.violations and not report.unproven
+    assert report.paths == 1 and report.backend == "proof"
+
+
+@pytest.mark.parametrize("stub", CORPUS, ids=[s.name for s in CORPUS])
+def test_corpus_agrees_with_the_trials(stub) -> None:  # type: ignore[no-untyped-def]
+    plan = PLANS[stub.convention]
+    proof = prove(plan, stub.text, f"{stub.name}.S").report
+    trials = validate(plan, stub.text, f"{stub.name}.S", trials=20)
+    if stub.expect == "pass":
+        assert proof.verdict == PROVED, proof.summary()
+    else:
+        assert proof.verdict == VIOLATED
+        assert stub.expect in proof.broken_properties()
+    if stub.name not in STRONGER:
+        assert proof.broken_properties() == trials.broken_properties(), stub.name
+
+
+@pytest.mark.parametrize("stub", [s for s in CORPUS if s.expect != "pass"], ids=lambda s: s.name)
+def test_corpus_counterexamples_replay(stub) -> None:  # type: ignore[no-untyped-def]
+    found = replayed_properties(stub.convention, stub.text)
+    assert found
+    for prop, shown in found:
+        assert prop in shown, (prop, shown)
+
+
+def test_violation_names_the_instruction_and_concrete_values() -> None:
+    text = edited(generated("smccc"), "movz   w0, #0x1", "movz   w0, #0x2")
+    report = prove(PLANS["smccc"], text, "stub.S").report
+    (violation,) = report.violations
+    assert (violation.property, violation.register, violation.disassembly) == ("P1", "x0", "hvc #0")
+    assert (violation.expected, violation.actual) == ("0x46000001", "0x46000002")
+    assert violation.source_line is not None and "--replay" in violation.describe()
+
+
+def test_a_truncated_context_pointer_is_found_only_by_the_proof() -> None:
+    """`str w0`/`ldr x` keeps only the low half of ctx: the trials put ctx below 4 GiB."""
+    text = edited(
+        generated("hvc3"),
+        "str    x0, [sp, #160]",
+        "str    w0, [sp, #160]\n\tstr    wzr, [sp, #164]",
+    )
+    result = prove(PLANS["hvc3"], text, "stub.S")
+    assert "P8" in result.report.broken_properties()
+    assert validate(PLANS["hvc3"], text, "stub.S", trials=20).ok
+    concrete = next(c for v, c in result.counterexamples if v.property == "P8")
+    assert concrete.entry["x0"] >> 32, "the counterexample puts the context above 4 GiB"
+    with pytest.raises(ReplayError, match="addresses other than the trials'"):
+        replay(PLANS["hvc3"], text, "stub.S", concrete)
+
+
+def test_a_branch_on_a_vtl0_value_is_found_and_replays() -> None:
+    """`cbz x5` over the trap: x5 = ctx->x[5] is never 0 in a random trial; the proof finds 0."""
+    text = edited(generated("hvc3"), "\thvc    #3", "\tcbz    x5, skip\n\thvc    #3\nskip:")
+    report = prove(PLANS["hvc3"], text, "stub.S").report
+    assert report.paths == 2 and "P9" in report.broken_properties()
+    assert validate(PLANS["hvc3"], text, "stub.S", trials=20).ok
+    assert ("P9", {"P9"}) in [(p, shown & {"P9"}) for p, shown in replayed_properties("hvc3", text)]
+
+
+def test_address_arithmetic_that_works_at_one_address_is_found() -> None:
+    """`orr` for `add`: right only when bit 8 of ctx is clear, as at the trials' address."""
+    text = edited(
+        generated("hvc3"), "ldp    x16, x17, [x0, #128]", "orr    x16, x0, #0x100\n\tldp    x16, x17, [x16, #-128]"
+    )
+    assert "P8" in prove(PLANS["hvc3"], text, "stub.S").report.broken_properties()
+
+
+def test_x30_as_scratch_while_the_record_holds_it_is_proved() -> None:
+    """Revised P3: ctx may live in x30 across the trap while the frame record holds the entry x30."""
+    text = edited(generated("hvc3"), "str    x0, [sp, #160]", "mov    x30, x0")
+    text = edited(text, "ldr    x0, [sp, #160]", "mov    x0, x30")
+    assert prove(PLANS["hvc3"], text, "stub.S").report.verdict == PROVED
+    no_record = edited(generated("smccc"), "mov    x2, x0", "mov    x30, x0\n\tmov    x2, x30")
+    no_record = edited(no_record, "mov    x29, sp", "")
+    report = prove(PLANS["smccc"], no_record, "stub.S").report
+    assert "P3" in report.broken_properties()
+
+
+def test_a_record_aligned_to_8_bytes_is_proved() -> None:
+    """Revised P6: the Linux unwinder rejects only fp & 7 (arch/arm64/kernel/stacktrace.c)."""
+    text = edited(generated("smccc"), "stp    x29, x30, [sp, #-16]!", "sub    sp, sp, #32\n\tstp    x29, x30, [sp, #8]")
+    text = edited(text, "mov    x29, sp", "add    x29, sp, #8")
+    text = edited(text, "ldp    x29, x30, [sp], #16", "ldp    x29, x30, [sp, #8]\n\tadd    sp, sp, #32")
+    assert prove(PLANS["smccc"], text, "stub.S").report.verdict == PROVED
+
+
+@pytest.mark.parametrize(
+    ("insert", "why"),
+    [("msr    tpidr_el1, x9", "tpidr_el1"), ("isb", "InstructionSynchronizationBarrier")],
+)
+def test_what_is_not_modelled_is_unproven_never_proved(insert: str, why: str) -> None:
+    text = edited(generated("smccc"), "mov    x2, x0", f"{insert}\n\tmov    x2, x0")
+    report = prove(PLANS["smccc"], text, "stub.S").report
+    assert report.verdict == UNPROVEN and not report.ok
+    (gap,) = report.unproven
+    assert why in gap and insert.split()[0] in gap
+
+
+def test_a_floating_point_compare_on_vtl0_values_forks() -> None:
+    """fcmp on VTL0's d0/d1: unordered (NaN), then equal or not; every outcome is explored."""
+    text = edited(generated("smccc"), "mov    x2, x0", "fcmp   d0, d1\n\tb.eq   equal\nequal:\n\tmov    x2, x0")
+    report = prove(PLANS["smccc"], text, "stub.S").report
+    assert report.verdict == PROVED and report.paths == 3
+
+
+def test_a_store_exclusive_may_fail() -> None:
+    """Without a retry, a failed store-exclusive loses the spilled ctx: only that path breaks."""
+    text = edited(generated("hvc3"), "str    x0, [sp, #160]", "add    x9, sp, #160\n\tstxr   w10, x0, [x9]")
+    report = prove(PLANS["hvc3"], text, "stub.S").report
+    assert report.paths == 2 and report.verdict == VIOLATED
+    assert report.broken_properties() == {"P8"}

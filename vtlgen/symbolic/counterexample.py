@@ -1,0 +1,156 @@
+"""A violation's condition, solved into concrete inputs that a unicorn trial can replay.
+
+z3 may pick any inputs that break the property; picking inputs like a trial's makes the
+replay comparable to the trials. So every symbol is first pinned to the value trial 0 gives
+it (its addresses, its tagged random values, its hypervisor move), and only the pins the
+violation contradicts are dropped: the unsatisfiable core names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from vtlgen.plan import Plan
+from vtlgen.symbolic import world as w
+from vtlgen.trial import CALLER_RECORD, CONTEXT, ENTRY_SP, GUARD, STATUS_SUCCESS, TrialFactory
+
+MASK64 = (1 << 64) - 1
+NZCV_SHIFT = 28  # NZCV bits 31-28 as read with `mrs`
+
+
+@dataclass(frozen=True)
+class Concrete:
+    """Inputs of one replayable trial."""
+
+    spec_id: str
+    convention_id: str
+    entry: dict[str, int]  # x0-x30, sp, q0-q31, nzcv
+    context: bytes  # the context as VTL0 left it
+    guard: bytes  # the trial region around it (bytes outside the context)
+    stack: dict[int, int]  # 8-byte words relative to the entry SP that the violation depends on
+    switch_registers: tuple[tuple[str, int], ...]  # the hypervisor's register values, in trial order
+    switch_memory: tuple[tuple[int, bytes], ...]
+    expected_slots: dict[str, int]
+    vtl2_values: tuple[int, ...]
+
+    def at_trial_addresses(self, return_address: int) -> bool:
+        """True when the counterexample uses the trials' fixed address map, so unicorn can replay it."""
+        e = self.entry
+        return (e["x0"], e["sp"], e["x29"], e["x30"]) == (CONTEXT, ENTRY_SP, CALLER_RECORD, return_address)
+
+
+class Solver:
+    """Concrete inputs for violation conditions of one plan."""
+
+    def __init__(self, plan: Plan, world: w.World, return_address: int):
+        self.plan, self.world = plan, world
+        factory = TrialFactory(plan)
+        self.factory = factory
+        self.state = factory.initial(0, return_address)
+        self.switch = factory.switch(self.state)
+        self.defaults = self._defaults(return_address)
+
+    def _defaults(self, return_address: int) -> dict[str, int]:
+        entry, switch = self.state.entry, self.switch
+        out = {
+            f"{w.VTL2}ctx_address": CONTEXT,
+            f"{w.VTL2}sp": ENTRY_SP,
+            f"{w.VTL2}x29": CALLER_RECORD,
+            f"{w.VTL2}x30": return_address,
+            f"{w.VTL2}nzcv": entry["nzcv"] >> NZCV_SHIFT,
+        }
+        out |= {f"{w.VTL2}x{n}": entry[f"x{n}"] for n in range(1, 29)}
+        out |= {f"{w.VTL2}q{n}": entry[f"q{n}"] for n in range(32)}
+        out |= {f"{w.VTL2}z{n}_upper": 0 for n in range(32)}
+        for offset in range(0, self.world.max_size, 8):
+            out[f"{w.VTL0}ctx{offset:+#x}"] = self.state.slot_value(offset, 8)
+        out |= {f"{w.VTL0}new.{name}": value for name, value in switch.expected_slots.items()}
+        slots = {slot.register for slot in self.plan.model.register_slots}
+        for name, value in switch.registers:
+            if name == "nzcv":
+                out[f"{w.HYPERVISOR}nzcv"] = value >> NZCV_SHIFT
+            elif name == self.plan.model.status_register:
+                out[f"{w.HYPERVISOR}status"] = STATUS_SUCCESS
+            elif name not in slots:
+                out[f"{w.HYPERVISOR}{name}"] = value
+        return out
+
+    def model(self, condition: tuple[z3.BoolRef, ...]) -> z3.ModelRef | None:
+        solver = z3.Solver()
+        solver.add(*self.world.constraints(), *condition)
+        formulas = (*self.world.constraints(), *condition)
+        symbols = set().union(*(w.symbols(c) for c in formulas))
+        pins = {}
+        for symbol in symbols:
+            value = self.defaults.get(str(symbol))
+            if value is None and str(symbol).startswith(f"{w.VTL2}stack"):
+                value = 0  # the trials zero the stack below the entry SP
+            if value is not None:
+                pin = z3.Bool(f"pin:{symbol}")
+                solver.add(z3.Implies(pin, symbol == value))
+                pins[str(pin)] = pin
+        while True:
+            result = solver.check(*pins.values())
+            if result == z3.sat:
+                return solver.model()
+            if result != z3.unsat:
+                return None
+            core = [str(p) for p in solver.unsat_core()]
+            if not core:
+                return None
+            for name in core:
+                pins.pop(name, None)
+
+    def value(self, model: z3.ModelRef, name: str, bits: int) -> int:
+        symbol = z3.BitVec(name, bits)
+        got = model.eval(symbol, model_completion=False)
+        if z3.is_bv_value(got):
+            return int(got.as_long())
+        return self.defaults.get(name, 0)
+
+    def concrete(self, model: z3.ModelRef) -> Concrete:
+        plan, value = self.plan, self.value
+        entry = {f"x{n}": value(model, f"{w.VTL2}x{n}", 64) for n in range(1, 29)}
+        entry["x0"] = value(model, f"{w.VTL2}ctx_address", 64)
+        entry["x29"] = value(model, f"{w.VTL2}x29", 64)
+        entry["x30"] = value(model, f"{w.VTL2}x30", 64)
+        entry["sp"] = value(model, f"{w.VTL2}sp", 64)
+        entry |= {f"q{n}": value(model, f"{w.VTL2}q{n}", 128) for n in range(32)}
+        entry["nzcv"] = value(model, f"{w.VTL2}nzcv", 4) << NZCV_SHIFT
+        context = b"".join(
+            value(model, f"{w.VTL0}ctx{offset:+#x}", 64).to_bytes(8, "little")
+            for offset in range(0, plan.context.size, 8)
+        )
+        stack = {}
+        for decl in model.decls():
+            name = decl.name()
+            if name.startswith(f"{w.VTL2}stack"):
+                stack[int(name[len(f"{w.VTL2}stack") :], 16)] = int(model[decl].as_long())
+        expected = {}
+        for slot in (*plan.model.register_slots, *plan.model.memory_slots):
+            expected[slot.register] = value(model, f"{w.VTL0}new.{slot.register}", 8 * slot.size)
+        slots = {slot.register for slot in plan.model.register_slots}
+        names = self.factory.switched
+        switched = []
+        for index, name in enumerate(names):
+            if plan.model.status_register and index == len(names) - 1:  # the status comes last
+                switched.append((name, value(model, f"{w.HYPERVISOR}status", 64)))
+            elif name in slots:
+                switched.append((name, expected[name]))
+            elif name == "nzcv":
+                switched.append((name, value(model, f"{w.HYPERVISOR}nzcv", 4) << NZCV_SHIFT))
+            else:
+                switched.append((name, value(model, f"{w.HYPERVISOR}{name}", 128 if name.startswith("q") else 64)))
+        memory = tuple(
+            (slot.offset, expected[slot.register].to_bytes(slot.size, "little")) for slot in plan.model.memory_slots
+        )
+        vtl2 = set(self.state.vtl2_values)
+        vtl2 |= {entry[f"x{n}"] for n in range(1, 29)}
+        vtl2 |= {half for n in range(32) for half in (entry[f"q{n}"] & MASK64, entry[f"q{n}"] >> 64)}
+        guard = self.state.region[:GUARD] + self.state.region[GUARD + plan.context.size :]
+        return Concrete(
+            plan.spec_id, plan.convention_id, entry, context, guard, stack, tuple(switched), memory, expected,
+            tuple(sorted(vtl2)),
+        )  # fmt: skip

@@ -1,0 +1,54 @@
+"""Machine code to p-code with pypcode (Ghidra's SLEIGH AArch64 specification).
+
+Each instruction is lifted on its own, so a branch into the middle of a block, or an
+instruction that does not decode, concerns only the paths that reach it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pypcode
+
+LANGUAGE = "AARCH64:LE:64:v8A"
+
+
+@dataclass(frozen=True)
+class Lifted:
+    offset: int
+    word: int
+    ops: tuple[pypcode.PcodeOp, ...]  # without the IMARK
+    error: str | None  # why SLEIGH could not lift it
+
+
+@lru_cache(maxsize=1)
+def context() -> pypcode.Context:
+    return pypcode.Context(LANGUAGE)
+
+
+def register(name: str) -> tuple[int, int]:
+    """(offset, size) of a register in SLEIGH's register space."""
+    varnode = context().registers[name]
+    return varnode.offset, varnode.size
+
+
+def register_name(offset: int, size: int) -> str:
+    for name, varnode in context().registers.items():
+        if varnode.offset == offset and varnode.size == size:
+            return name
+    return f"register[{offset:#x}:{size}]"
+
+
+def lift(code: bytes, base: int) -> tuple[Lifted, ...]:
+    out = []
+    for offset in range(0, len(code) - len(code) % 4, 4):
+        word = int.from_bytes(code[offset : offset + 4], "little")
+        try:
+            translation = context().translate(code, base + offset, offset, 4, 1)
+        except (pypcode.BadDataError, pypcode.UnimplError) as error:
+            out.append(Lifted(offset, word, (), f"SLEIGH cannot lift it: {error}"))
+            continue
+        ops = tuple(op for op in translation.ops if op.opcode != pypcode.OpCode.IMARK)
+        out.append(Lifted(offset, word, ops, None))
+    return tuple(out)

@@ -1,0 +1,330 @@
+"""P1-P10 as formulas over one path's symbolic state.
+
+Each check asks z3 whether some input reaching this point breaks the property: a
+satisfiable violation is recorded with its condition, from which `counterexample` builds
+concrete inputs; an unsatisfiable one is proved for every input. The rules follow the
+register-preservation spec that the trials check (contract.py), instruction by
+instruction where the property says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import z3
+
+from vtlgen import contract, registers
+from vtlgen.plan import Plan
+from vtlgen.symbolic import world as w
+from vtlgen.symbolic.state import State, Unproven
+
+MASK32 = (1 << 32) - 1
+
+
+@dataclass(frozen=True)
+class Failure:
+    property: str
+    message: str
+    offset: int | None
+    location: str
+    expected: z3.ExprRef | str
+    actual: z3.ExprRef | str
+    condition: tuple[z3.BoolRef, ...]  # the path and the violation: satisfiable
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Why a path could not be finished: the verdict is UNPROVEN, never PROVED."""
+
+    offset: int | None
+    reason: str
+
+
+def signed(value: int) -> int:
+    return value - (1 << 64) if value >> 63 else value
+
+
+def container_name(base: int) -> str:
+    if base == w.SP:
+        return "sp"
+    if w.x_base(0) <= base <= w.x_base(30):
+        return f"x{(base - w.x_base(0)) // 8}"
+    if w.z_base(0) <= base <= w.z_base(31):
+        return f"q{(base - w.z_base(0)) // 0x20}"
+    if base in w.FLAGS.values():
+        return "nzcv"
+    return f"register[{base:#x}]"
+
+
+def containers_of(name: str) -> set[int]:
+    if name == "nzcv":
+        return set(w.FLAGS.values())
+    return {w.register_base(name)[0]}
+
+
+@dataclass
+class Judge:
+    plan: Plan
+    world: w.World
+    solver: z3.Solver = field(default_factory=z3.Solver)
+    failures: dict[tuple[str, int | None, str], Failure] = field(default_factory=dict)
+    gaps: dict[int | None, Gap] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.solver.add(*self.world.constraints())
+        self.initial = State(self.world.entry_registers(), {}, [], 0)
+        shared: set[int] = set()
+        for slot in self.plan.slots:
+            shared.update(range(slot.offset, slot.offset + slot.size))
+        self.shared_bytes = frozenset(shared)
+        self.private = [r for r in contract.private_registers(self.plan) if r != registers.LINK_REGISTER]
+        self.x30_private = registers.LINK_REGISTER in contract.private_registers(self.plan)
+
+    # --- solver helpers ---------------------------------------------------------------------
+
+    def feasible(self, path: list[z3.BoolRef], *extra: z3.BoolRef) -> bool:
+        self.solver.push()
+        self.solver.add(*path, *extra)
+        result = self.solver.check()
+        self.solver.pop()
+        if result == z3.unknown:
+            raise Unproven("the solver gave up")
+        return bool(result == z3.sat)
+
+    def equal(self, state: State, a: z3.BitVecRef, b: z3.BitVecRef) -> bool:
+        if bool(a.eq(b)):
+            return True
+        sa, sb = z3.simplify(a), z3.simplify(b)
+        if bool(sa.eq(sb)):
+            return True
+        if z3.is_bv_value(sa) and z3.is_bv_value(sb):
+            return False
+        return not self.feasible(state.path, a != b)
+
+    def offset_from(self, term: z3.BitVecRef, base: z3.BitVecRef) -> int | None:
+        difference = z3.simplify(term - base)
+        return signed(difference.as_long()) if z3.is_bv_value(difference) else None
+
+    def fail(
+        self,
+        state: State,
+        prop: str,
+        message: str,
+        offset: int | None,
+        location: str,
+        expected: z3.ExprRef | str,
+        actual: z3.ExprRef | str,
+        bad: z3.BoolRef | None = None,
+    ) -> bool:
+        """Record a violation if some input on this path shows it; True if one does."""
+        key = (prop, offset, location)
+        extra = () if bad is None else (bad,)
+        if key in self.failures or not self.feasible(state.path, *extra):
+            return key in self.failures
+        self.failures[key] = Failure(prop, message, offset, location, expected, actual, (*state.path, *extra))
+        return True
+
+    def gap(self, offset: int | None, reason: str) -> None:
+        self.gaps.setdefault(offset, Gap(offset, reason))
+
+    # --- P1, P2: at the trap -------------------------------------------------------------------
+
+    def entry(self, state: State, offset: int) -> None:
+        model = self.plan.model
+        for slot in model.register_slots:
+            want = self.initial.load("ctx", slot.offset, slot.size, self.world)
+            got = state.register(slot.register, self.world)
+            if not self.equal(state, got, want):
+                leak = self.world.is_vtl2(z3.simplify(got))
+                prop, what = ("P2", "would see a VTL2 value") if leak else ("P1", "does not hold VTL0's value")
+                message = f"{slot.register} {what} from ctx->{slot.field}[{slot.index}] at the trap"
+                if leak:
+                    message = f"VTL0 would see a VTL2 value in {slot.register} at the trap"
+                self.fail(state, prop, message, offset, slot.register, want, got, got != want)
+        for slot in model.memory_slots:
+            want = self.initial.load("ctx", slot.offset, slot.size, self.world)
+            got = state.load("ctx", slot.offset, slot.size, self.world)
+            if not self.equal(state, got, want):
+                where = f"ctx->{slot.field}[{slot.index}]"
+                prop = "P2" if self.world.is_vtl2(z3.simplify(got)) else "P1"
+                self.fail(state, prop, f"{where} changed before the trap", offset, where, want, got, got != want)
+        for argument in model.arguments:
+            got = state.register(argument.register, self.world)
+            want = self.world.ctx if argument.value is None else z3.BitVecVal(argument.value, 64)
+            if argument.width == 32:  # the spec passes a 32-bit function ID in w0 (SMCCC DEN0028 2.5)
+                got, want = z3.Extract(31, 0, got), z3.Extract(31, 0, want)
+            if not self.equal(state, got, want):
+                message = f"{argument.register} does not hold {argument.name} at the trap"
+                self.fail(state, "P1", message, offset, argument.register, want, got, got != want)
+
+    # --- P3, P6: after every instruction -------------------------------------------------------
+
+    def frame(self, state: State, offset: int) -> None:
+        """A broken frame rule is reported at the instruction that broke it, not at each one after."""
+        world = self.world
+        previously, state.broken = state.broken, frozenset()
+        for name in self.private:
+            got, want = state.register(name, world), self.initial.register(name, world)
+            if not self.equal(state, got, want):
+                self._sticky(
+                    previously, state, "P3", f"writes the private register {name}", offset, name, want, got, got != want
+                )
+        fp = state.register("x29", world)
+        record = False
+        if not self.equal(state, fp, world.fp):
+            record = self._record(state, offset, fp, previously)
+        lr = state.register("x30", world)
+        if self.x30_private and not record and not self.equal(state, lr, world.lr):
+            message = "x30 no longer holds the return address and no live frame record holds it"
+            self._sticky(previously, state, "P3", message, offset, "x30", world.lr, lr, lr != world.lr)
+
+    def _record(self, state: State, offset: int, fp: z3.BitVecRef, previously: frozenset[tuple[str, str]]) -> bool:
+        """P6: x29 points at {caller x29, return address} in the stub's frame, at or above SP."""
+        world = self.world
+        relative = self.offset_from(fp, world.sp)
+        if relative is None or relative >= 0:  # not in the stub's frame: not a frame pointer of this call
+            message = "writes x29 with a value that is not a frame pointer"
+            self._sticky(
+                previously,
+                state,
+                "P3",
+                message,
+                offset,
+                "x29",
+                "a frame record in the stub's frame",
+                fp,
+                fp != world.fp,
+            )
+            return False
+        sp = self.offset_from(state.register("sp", world), world.sp)
+        problems = []
+        if relative % 8:
+            problems.append("not 8-byte aligned")  # the unwinder rejects fp & 7 (arch/arm64/kernel/stacktrace.c)
+        if sp is None or relative < sp:
+            problems.append("below SP")
+        if relative + 16 > 0:
+            problems.append("outside the stub's frame")
+        bad: z3.BoolRef | None = None
+        if not problems:
+            saved_fp = state.load("stack", relative, 8, world)
+            saved_lr = state.load("stack", relative + 8, 8, world)
+            if self.equal(state, saved_fp, world.fp) and self.equal(state, saved_lr, world.lr):
+                return True
+            problems.append("the record does not hold {caller x29, return address}")
+            bad = z3.Or(saved_fp != world.fp, saved_lr != world.lr)
+        message = f"x29 does not point at a frame record {{caller x29, return address}}: {', '.join(problems)}"
+        self._sticky(previously, state, "P6", message, offset, "x29", "a valid frame record", fp, bad)
+        return False
+
+    def _sticky(self, previously: frozenset[tuple[str, str]], state: State, prop: str, *args: object) -> None:
+        """Report a frame rule once when it breaks, not again at every instruction while it stays broken."""
+        message, offset, location, expected, actual = args[:5]
+        bad = args[5] if len(args) > 5 else None
+        key = (prop, str(location))
+        extra = () if bad is None else (bad,)
+        if key in previously:
+            if self.feasible(state.path, *extra):
+                state.broken |= {key}
+            return
+        if self.fail(state, prop, message, offset, location, expected, actual, bad):  # type: ignore[arg-type]
+            state.broken |= {key}
+
+    # --- P7, P8: every access ------------------------------------------------------------------
+
+    def locate(self, state: State, address: z3.BitVecRef) -> tuple[str, int] | z3.BoolRef:
+        """The region and offset of an address that is the same offset from its base for every input;
+        otherwise the condition under which it lies elsewhere than in a trial (the reference inputs)."""
+        world = self.world
+        bases = (("ctx", world.ctx), ("stack", world.sp))
+        for region, base in bases:
+            relative = self.offset_from(address, base)
+            if relative is not None:
+                return region, relative
+        self.solver.push()
+        self.solver.add(*state.path)
+        self.solver.push()
+        self.solver.add(*world.reference())
+        if self.solver.check() != z3.sat:  # this path needs other addresses than a trial's
+            self.solver.pop()
+            self.solver.check()
+        else:
+            self.solver.pop()
+            self.solver.push()
+            self.solver.add(*world.reference())
+            self.solver.check()
+        model = self.solver.model()
+        self.solver.pop()
+        self.solver.pop()
+        for region, base in bases:
+            guess = model.eval(address - base, model_completion=True)
+            if not self.feasible(state.path, address - base != guess):
+                return region, signed(guess.as_long())
+        guess = model.eval(address - world.ctx, model_completion=True)
+        return address - world.ctx != guess
+
+    def access(
+        self, state: State, offset: int, address: z3.BitVecRef, size: int, write: bool, sp_base: z3.BitVecRef | None
+    ) -> tuple[str, int] | None:
+        verb = "writes" if write else "reads"
+        located = self.locate(state, address)
+        if not isinstance(located, tuple):
+            message = f"{verb} an address that is not a fixed offset from the context or the entry SP"
+            self.fail(state, "P8", message, offset, "address", "context or frame", address, located)
+            return None
+        region, start = located
+        if region == "ctx":
+            where = f"ctx{start:+#x}"
+            if write and not all(b in self.shared_bytes for b in range(start, start + size)):
+                message = f"writes {where}, outside the shared slots"
+                self.fail(state, "P8", message, offset, where, "a shared slot", f"{size}-byte write")
+            elif not write and (start < 0 or start + size > self.plan.context.size):
+                message = f"reads {where}, outside the context"
+                self.fail(state, "P8", message, offset, where, f"ctx+0..{self.plan.context.size}", f"{size}-byte read")
+            return located
+        world = self.world
+        now = self.offset_from(state.register("sp", world), world.sp)
+        before = None if state.start_sp is None else self.offset_from(state.start_sp, world.sp)
+        if now is None or before is None:
+            self.fail(state, "P7", "SP is not a fixed offset from the entry SP", offset, "sp", "sp", "sp")
+            return located
+        if sp_base is not None:
+            base = self.offset_from(sp_base, world.sp)
+            if base is None or base % 16:
+                message = "accesses memory through a misaligned SP"
+                self.fail(state, "P7", message, offset, "sp", "a multiple of 16", sp_base)
+        low = min(now, before)  # a pre-indexed push stores at its new SP, a post-indexed pop loads at the old
+        where = f"[sp{start:+#x}]"
+        if start < low:
+            self.fail(state, "P7", f"{verb} below SP", offset, where, f">= sp{low:+#x}", f"sp{start:+#x}")
+        elif start + size > 0:
+            self.fail(state, "P7", f"{verb} above the caller's SP", offset, where, "< entry sp", f"sp{start:+#x}")
+        return located
+
+    # --- P10: reads after an SMCCC call ----------------------------------------------------------
+
+    def poisoned_read(self, state: State, offset: int, base: int) -> None:
+        name = container_name(base)
+        message = f"reads {name}, which the call may change and is not a declared result"
+        self.fail(state, "P10", message, offset, name, "not read before written", "read")
+
+    # --- P4, P5, P9: at the return ----------------------------------------------------------------
+
+    def exit(self, state: State, offset: int) -> None:
+        world = self.world
+        if state.traps == 0:
+            self.fail(state, "P9", "never traps", offset, "", "one trap", "none")
+            return
+        for name in contract.CALLER_SAVED_VIEW:
+            got, want = state.register(name, world), self.initial.register(name, world)
+            shown = name
+            if name.startswith("q"):  # only the low 64 bits of v8-v15 are callee-saved (aapcs64)
+                got, want, shown = z3.Extract(63, 0, got), z3.Extract(63, 0, want), f"d{registers.number(name)}"
+            if not self.equal(state, got, want):
+                self.fail(state, "P5", f"{shown} is not as at entry", offset, shown, want, got, got != want)
+        for slot in self.plan.slots:
+            got = state.load("ctx", slot.offset, slot.size, world)
+            want = state.expected.get(slot.register, self.initial.load("ctx", slot.offset, slot.size, world))
+            if not self.equal(state, got, want):
+                where = f"ctx->{slot.field}[{slot.index}]"
+                message = f"{where} does not hold VTL0's {slot.register}"
+                self.fail(state, "P4", message, offset, where, want, got, got != want)

@@ -52,6 +52,7 @@ def validate(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Validator throughput against its targets (not a test)."""
+    """Validator throughput and proof time against their targets (not a test)."""
     session.install(".")
     session.run("python", "tests/bench/bench_validator.py")
+    session.run("python", "tests/bench/bench_prove.py")

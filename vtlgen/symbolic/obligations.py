@@ -44,6 +44,35 @@ def signed(value: int) -> int:
     return value - (1 << 64) if value >> 63 else value
 
 
+def _affine(term: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int] | None:
+    """(symbol, constant) when the term is a sum of at most one symbol and constants."""
+    if z3.is_bv_value(term):
+        return None, int(term.as_long())
+    if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+        return term, 0
+    if not z3.is_app_of(term, z3.Z3_OP_BADD):
+        return None
+    symbol, constant = None, 0
+    for child in term.children():
+        part = _affine(child)
+        if part is None or (part[0] is not None and symbol is not None):
+            return None
+        symbol = part[0] if part[0] is not None else symbol
+        constant += part[1]
+    return symbol, constant & ((1 << 64) - 1)
+
+
+def _ranges(offsets: list[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted byte offsets as maximal [low, high) runs."""
+    runs: list[list[int]] = []
+    for at in offsets:
+        if runs and runs[-1][1] == at:
+            runs[-1][1] = at + 1
+        else:
+            runs.append([at, at + 1])
+    return tuple((low, high) for low, high in runs)
+
+
 def container_name(base: int) -> str:
     if base == w.SP:
         return "sp"
@@ -77,6 +106,7 @@ class Judge:
         for slot in self.plan.slots:
             shared.update(range(slot.offset, slot.offset + slot.size))
         self.shared_bytes = frozenset(shared)
+        self.shared_ranges = _ranges(sorted(shared))
         self.private = [r for r in contract.private_registers(self.plan) if r != registers.LINK_REGISTER]
         self.x30_private = registers.LINK_REGISTER in contract.private_registers(self.plan)
 
@@ -102,6 +132,15 @@ class Judge:
         return not self.feasible(state.path, a != b)
 
     def offset_from(self, term: z3.BitVecRef, base: z3.BitVecRef) -> int | None:
+        """term - base when it is the same for every input; addresses are mostly symbol + constant,
+        which is read off the term without asking z3 to simplify."""
+        affine = _affine(term)
+        if affine is not None:
+            symbol, constant = affine
+            if symbol is not None and bool(symbol.eq(base)):
+                return signed(constant)
+            if symbol is not None and z3.is_const(base):
+                return None  # another symbol plus a constant: never a fixed offset from this one
         difference = z3.simplify(term - base)
         return signed(difference.as_long()) if z3.is_bv_value(difference) else None
 
@@ -171,7 +210,8 @@ class Judge:
                 )
         fp = state.register("x29", world)
         record = False
-        if not self.equal(state, fp, world.fp):
+        below_entry_sp = (self.offset_from(fp, world.sp) or 0) < 0  # cannot be the caller's x29
+        if below_entry_sp or not self.equal(state, fp, world.fp):
             record = self._record(state, offset, fp, previously)
         lr = state.register("x30", world)
         if self.x30_private and not record and not self.equal(state, lr, world.lr):
@@ -268,8 +308,13 @@ class Judge:
         verb = "writes" if write else "reads"
         located = self.locate(state, address)
         if not isinstance(located, tuple):
-            message = f"{verb} an address that is not a fixed offset from the context or the entry SP"
-            self.fail(state, "P8", message, offset, "address", "context or frame", address, located)
+            outside = z3.Not(self._allowed(state, address, size, write))
+            if self.feasible(state.path, outside):
+                message = f"{verb} outside the {'shared slots' if write else 'context'} and the stub's frame"
+                self.fail(state, "P8", message, offset, "address", "context or frame", address, outside)
+            else:  # always somewhere allowed, but not always the same place
+                message = f"{verb} an address that is not a fixed offset from the context or the entry SP"
+                self.fail(state, "P8", message, offset, "address", "context or frame", address, located)
             return None
         region, start = located
         if region == "ctx":
@@ -299,6 +344,14 @@ class Judge:
         elif start + size > 0:
             self.fail(state, "P7", f"{verb} above the caller's SP", offset, where, "< entry sp", f"sp{start:+#x}")
         return located
+
+    def _allowed(self, state: State, address: z3.BitVecRef, size: int, write: bool) -> z3.BoolRef:
+        """P8 as a formula: the access lies in a shared slot (any context byte, for a read) or the frame."""
+        ctx, sp = self.world.ctx, self.world.sp
+        ranges = self.shared_ranges if write else ((0, self.plan.context.size),)
+        inside = [z3.And(z3.ULE(ctx + low, address), z3.ULE(address + size, ctx + high)) for low, high in ranges]
+        inside.append(z3.And(z3.ULE(state.register("sp", self.world), address), z3.ULE(address + size, sp)))
+        return z3.Or(*inside)
 
     # --- P10: reads after an SMCCC call ----------------------------------------------------------
 

@@ -181,7 +181,8 @@ class Explorer:
             return value
         if space == "register":
             if state.poisoned:
-                for base in state.poisoned & _bases(offset, size):
+                touched = set(w.FLAGS.values()) if offset == w.NZCV else _bases(offset, size)
+                for base in sorted(state.poisoned & touched):
                     self.judge.poisoned_read(state, state.pc, base)
             try:
                 return state.read_register(offset, size, self.world)

@@ -60,9 +60,11 @@ class Proof:
     counterexamples: tuple[tuple[Violation, Concrete], ...]
 
 
-def _shown(model: z3.ModelRef, term: z3.ExprRef | str) -> str:
+def _shown(model: z3.ModelRef | None, term: z3.ExprRef | str) -> str:
     if isinstance(term, str):
         return term
+    if model is None:
+        return str(z3.simplify(term))
     value = model.eval(term, model_completion=True)
     return fmt(value.as_long()) if z3.is_bv_value(value) else str(value)
 
@@ -72,11 +74,14 @@ def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
     source = StubSource(assembly, stub_file)
     explorer = Explorer(plan, assembly.code, CODE, RETURN_ADDRESS)
     result = explorer.run()
-    solver = Solver(plan, explorer.world, RETURN_ADDRESS)
     found: list[tuple[Violation, Concrete]] = []
+    loose: list[Violation] = []
+    solver = Solver(plan, explorer.world, RETURN_ADDRESS) if result.failures else None
     for failure in result.failures:
+        assert solver is not None
         model = solver.model(failure.condition)
-        if model is None:  # z3 found it satisfiable in the path's solver; this cannot happen twice
+        if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
+            loose.append(_violation(source, failure, None))
             continue
         found.append((_violation(source, failure, model), solver.concrete(model)))
     gaps = []
@@ -88,7 +93,7 @@ def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
             else stub_file
         )
         gaps.append(f"{at}: {gap.reason}")
-    violations = in_order(v for v, _ in found)
+    violations = in_order([*(v for v, _ in found), *loose])
     verdict = VIOLATED if violations else (UNPROVEN if gaps else PROVED)
     report = ProofReport(
         spec_id=plan.spec_id,
@@ -109,7 +114,7 @@ def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
     return Proof(report, tuple(found))
 
 
-def _violation(source: StubSource, failure: Failure, model: z3.ModelRef) -> Violation:
+def _violation(source: StubSource, failure: Failure, model: z3.ModelRef | None) -> Violation:
     return source.violation(
         failure.property,
         failure.message,

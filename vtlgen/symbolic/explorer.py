@@ -25,6 +25,13 @@ DC_ZVA_BLOCK = 2048  # DCZID_EL0.BS is at most 9: 4 << 9 bytes (Arm ARM, DCZID_E
 _BRANCHES = (OpCode.BRANCH, OpCode.CALL)
 _INDIRECT = (OpCode.BRANCHIND, OpCode.CALLIND, OpCode.RETURN)
 _NO_EFFECT = {"Hint_Prefetch", "ClearExclusiveLocal"}  # prefetch hints and CLREX change no state we model
+# User operations that take an exception: the path ends there, as a fault (P9).
+_FAULTS = {
+    "SoftwareBreakpoint": "brk",
+    "HaltBreakPoint": "hlt",
+    "CallSupervisor": "svc",
+    "UndefinedInstructionException": "undefined instruction",
+}
 _WATCHED = {w.SP, w.x_base(18), w.x_base(29), w.x_base(30)}
 
 
@@ -280,8 +287,9 @@ class Explorer:
             self._write(state, op.output, z3.ZeroExt(7, self.world.fresh(f"{w.HYPERVISOR}monitor.", 1)), None)
         elif name == "ExclusiveMonitorsStatus":  # reached only when it passed: status 0
             self._write(state, op.output, z3.BitVecVal(0, 8 * _size(op)), None)
-        elif name == "SoftwareBreakpoint":
-            self.judge.fail(state, "P9", "a software breakpoint (brk) faults", state.pc, "", "", "brk")
+        elif name in _FAULTS:
+            message = f"raises an exception that is not the conduit ({_FAULTS[name]})"
+            self.judge.fail(state, "P9", message, state.pc, "", "one trap, the conduit", _FAULTS[name])
             raise _Stop
         elif name not in _NO_EFFECT:
             raise Unproven(f"the p-code operation {name} is not modelled")

@@ -40,6 +40,7 @@ def register_name(offset: int, size: int) -> str:
     return f"register[{offset:#x}:{size}]"
 
 
+@lru_cache(maxsize=64)
 def lift(code: bytes, base: int) -> tuple[Lifted, ...]:
     out = []
     for offset in range(0, len(code) - len(code) % 4, 4):

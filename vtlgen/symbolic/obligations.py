@@ -18,7 +18,7 @@ from vtlgen.plan import Plan
 from vtlgen.symbolic import world as w
 from vtlgen.symbolic.state import State, Unproven
 
-MASK32 = (1 << 32) - 1
+SOLVER_TIMEOUT_MS = 20_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ def _affine(term: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int] | None:
         return None, int(term.as_long())
     if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
         return term, 0
+    if z3.is_app_of(term, z3.Z3_OP_BSUB) and z3.is_bv_value(term.arg(1)):
+        part = _affine(term.arg(0))
+        return None if part is None else (part[0], (part[1] - int(term.arg(1).as_long())) & ((1 << 64) - 1))
     if not z3.is_app_of(term, z3.Z3_OP_BADD):
         return None
     symbol, constant = None, 0
@@ -100,6 +103,7 @@ class Judge:
     gaps: dict[int | None, Gap] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
         self.solver.add(*self.world.constraints())
         self.initial = State(self.world.entry_registers(), {}, [], 0)
         shared: set[int] = set()

@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import DATA, ROOT, SPEC, edited
 from tests.stubs import corpus
-from vtlgen import mutation
+from vtlgen import artifacts, mutation
 from vtlgen.assembler import AssemblyError, assemble
 from vtlgen.loader import load
 from vtlgen.lowering import lower
@@ -302,3 +302,24 @@ def test_classes_the_trials_misjudge(conv: str, text: str, expected: set[str], r
     if replays:
         for violation, concrete in result.counterexamples:
             assert violation.property in {v.property for v in replay(PLANS[conv], text, "stub.S", concrete)}
+
+
+@pytest.mark.parametrize("spec", ["hyperv_vtl_posted.yaml", "hyperv_vtl_sve.yaml"])
+def test_stubs_of_other_specs_agree_with_the_trials(spec: str) -> None:
+    """The posted convention (x29/x30 loaded from the context) breaks P3 in both; the others pass."""
+    for item in artifacts.build(load(DATA / spec)):
+        name = next(path for path in item.files if path.endswith(".S") and "_linux" not in path)
+        text = item.files[name]
+        proof = prove(item.plan, text, name).report
+        trials = validate(item.plan, text, name, trials=20)
+        assert proof.verdict != UNPROVEN and proof.broken_properties() == trials.broken_properties()
+        assert proof.ok == (item.plan.convention_id != "posted")
+
+
+def test_an_unbounded_retry_loop_is_unproven() -> None:
+    """A store-exclusive retry loop may fail forever: P9's bound cannot be proved, and is not claimed."""
+    loop = "\tmov    x29, sp\n\tadd    x10, sp, #168\nretry:\n\tldaxr  x9, [x10]\n\tstlxr  w11, x9, [x10]"
+    loop += "\n\tcbnz   w11, retry"
+    report = prove(PLANS["hvc3"], _hvc3("\tmov    x29, sp", loop), "stub.S").report
+    assert report.verdict == UNPROVEN and not report.violations
+    assert any("loop" in gap or "paths" in gap for gap in report.unproven)

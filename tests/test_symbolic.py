@@ -57,7 +57,7 @@ def test_unary_operations_and_subpiece() -> None:
 
 
 def test_partial_register_writes_keep_the_rest() -> None:
-    world = w.World(PLAN, 0x10000, 4, 0x40000)
+    world = w.World(PLAN, 0x10000, 4, w.Addresses(0x5000_0400, 0x7000_FF00, 0x7000_FF40, 0x40000))
     state = State(world.entry_registers(), {}, [], 0)
     state.write_register(w.z_base(3), 8, bv(0xAA))  # d3: the low 64 bits of q3 and z3
     q3 = state.register("q3", world)
@@ -67,7 +67,7 @@ def test_partial_register_writes_keep_the_rest() -> None:
 
 
 def test_memory_reads_back_the_stored_term_without_the_solver() -> None:
-    world = w.World(PLAN, 0x10000, 4, 0x40000)
+    world = w.World(PLAN, 0x10000, 4, w.Addresses(0x5000_0400, 0x7000_FF00, 0x7000_FF40, 0x40000))
     state = State(world.entry_registers(), {}, [], 0)
     stored = z3.BitVec("value", 128)
     state.store("ctx", 8, stored)

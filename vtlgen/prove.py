@@ -21,7 +21,7 @@ from vtlgen.contract import fmt
 from vtlgen.emulator import CODE, RETURN_ADDRESS
 from vtlgen.plan import Plan
 from vtlgen.report import PROPERTIES, ConventionReport, StubSource, Violation, in_order
-from vtlgen.symbolic.counterexample import Concrete, Solver
+from vtlgen.symbolic.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.symbolic.explorer import Explorer
 from vtlgen.symbolic.obligations import Failure
 from vtlgen.symbolic.replay import REPLAY_SEED, dump, replay
@@ -72,7 +72,7 @@ def _shown(model: z3.ModelRef | None, term: z3.ExprRef | str) -> str:
 def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
     assembly = assemble(stub_text, stub_file)
     source = StubSource(assembly, stub_file)
-    explorer = Explorer(plan, assembly.code, CODE, RETURN_ADDRESS)
+    explorer = Explorer(plan, assembly.code, CODE, trial_addresses(RETURN_ADDRESS))
     result = explorer.run()
     found: list[tuple[Violation, Concrete]] = []
     loose: list[Violation] = []

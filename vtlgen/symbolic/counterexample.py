@@ -16,6 +16,12 @@ from vtlgen.plan import Plan
 from vtlgen.symbolic import world as w
 from vtlgen.trial import CALLER_RECORD, CONTEXT, ENTRY_SP, GUARD, STATUS_SUCCESS, TrialFactory
 
+
+def trial_addresses(return_address: int) -> w.Addresses:
+    """The unicorn trials' fixed address map (vtlgen/trial.py)."""
+    return w.Addresses(CONTEXT, ENTRY_SP, CALLER_RECORD, return_address)
+
+
 MASK64 = (1 << 64) - 1
 NZCV_SHIFT = 28  # NZCV bits 31-28 as read with `mrs`
 
@@ -38,7 +44,8 @@ class Concrete:
     def at_trial_addresses(self, return_address: int) -> bool:
         """True when the counterexample uses the trials' fixed address map, so unicorn can replay it."""
         e = self.entry
-        return (e["x0"], e["sp"], e["x29"], e["x30"]) == (CONTEXT, ENTRY_SP, CALLER_RECORD, return_address)
+        r = trial_addresses(return_address)
+        return (e["x0"], e["sp"], e["x29"], e["x30"]) == (r.ctx, r.sp, r.fp, r.lr)
 
 
 class Solver:
@@ -50,15 +57,15 @@ class Solver:
         self.factory = factory
         self.state = factory.initial(0, return_address)
         self.switch = factory.switch(self.state)
-        self.defaults = self._defaults(return_address)
+        self.defaults = self._defaults()
 
-    def _defaults(self, return_address: int) -> dict[str, int]:
+    def _defaults(self) -> dict[str, int]:
         entry, switch = self.state.entry, self.switch
         out = {
-            f"{w.VTL2}ctx_address": CONTEXT,
-            f"{w.VTL2}sp": ENTRY_SP,
-            f"{w.VTL2}x29": CALLER_RECORD,
-            f"{w.VTL2}x30": return_address,
+            f"{w.VTL2}ctx_address": self.world.reference.ctx,
+            f"{w.VTL2}sp": self.world.reference.sp,
+            f"{w.VTL2}x29": self.world.reference.fp,
+            f"{w.VTL2}x30": self.world.reference.lr,
             f"{w.VTL2}nzcv": entry["nzcv"] >> NZCV_SHIFT,
         }
         out |= {f"{w.VTL2}x{n}": entry[f"x{n}"] for n in range(1, 29)}

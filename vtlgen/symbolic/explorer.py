@@ -48,12 +48,12 @@ class _Stop(Exception):
 
 
 class Explorer:
-    def __init__(self, plan: Plan, code: bytes, code_base: int, return_address: int):
+    def __init__(self, plan: Plan, code: bytes, code_base: int, reference: w.Addresses):
         self.plan = plan
         self.code = code
         self.base = code_base
         self.lifted: tuple[Lifted, ...] = lift(code, code_base)
-        self.world = w.World(plan, code_base, len(code), return_address)
+        self.world = w.World(plan, code_base, len(code), reference)
         self.judge = Judge(plan, self.world)
         self.limit = 4 * plan.budget.lower_bound + 256  # the trials' bound on a round trip
         model = plan.model
@@ -360,5 +360,5 @@ def _bases(offset: int, size: int) -> set[int]:
     return {CONTAINERS[b][0] for b in range(offset, offset + size) if b in CONTAINERS}
 
 
-def explore(plan: Plan, code: bytes, code_base: int, return_address: int) -> Exploration:
-    return Explorer(plan, code, code_base, return_address).run()
+def explore(plan: Plan, code: bytes, code_base: int, reference: w.Addresses) -> Exploration:
+    return Explorer(plan, code, code_base, reference).run()

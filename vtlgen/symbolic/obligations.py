@@ -287,14 +287,14 @@ class Judge:
         self.solver.push()
         self.solver.add(*state.path)
         self.solver.push()
-        self.solver.add(*world.reference())
+        self.solver.add(*world.at_reference())
         if self.solver.check() != z3.sat:  # this path needs other addresses than a trial's
             self.solver.pop()
             self.solver.check()
         else:
             self.solver.pop()
             self.solver.push()
-            self.solver.add(*world.reference())
+            self.solver.add(*world.at_reference())
             self.solver.check()
         model = self.solver.model()
         self.solver.pop()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import z3
 
 from vtlgen.plan import Plan
-from vtlgen.trial import CALLER_RECORD, CONTEXT, ENTRY_SP
 
 WIDTH = 64
 STACK_BELOW = 1 << 20  # the stub's frame may use up to 1 MiB below the entry SP
@@ -66,6 +65,16 @@ def flags_word(nzcv: z3.BitVecRef) -> dict[int, z3.BitVecRef]:
     return {FLAGS[f]: z3.ZeroExt(7, z3.Extract(3 - i, 3 - i, nzcv)) for i, f in enumerate("nzcv")}
 
 
+@dataclass(frozen=True)
+class Addresses:
+    """Concrete addresses of the four address symbols."""
+
+    ctx: int
+    sp: int
+    fp: int
+    lr: int
+
+
 @dataclass
 class World:
     """The inputs of one proof: symbols, their constraints, and the model's facts."""
@@ -73,7 +82,7 @@ class World:
     plan: Plan
     code_base: int
     code_size: int
-    return_address: int  # the trials' entry x30
+    reference: Addresses  # where a trial puts things: counterexamples stay there when they can
     ctx: z3.BitVecRef = field(init=False)
     sp: z3.BitVecRef = field(init=False)
     fp: z3.BitVecRef = field(init=False)
@@ -110,14 +119,10 @@ class World:
             z3.Or(z3.ULT(lr, self.code_base), z3.UGE(lr, code_end)),
         ]
 
-    def reference(self) -> list[z3.BoolRef]:
+    def at_reference(self) -> list[z3.BoolRef]:
         """The trials' address map, where a counterexample replays as a unicorn trial."""
-        return [
-            self.ctx == CONTEXT,
-            self.sp == ENTRY_SP,
-            self.fp == CALLER_RECORD,
-            self.lr == self.return_address,
-        ]
+        r = self.reference
+        return [self.ctx == r.ctx, self.sp == r.sp, self.fp == r.fp, self.lr == r.lr]
 
     def fresh(self, prefix: str, bits: int) -> z3.BitVecRef:
         self.counter += 1

@@ -323,3 +323,20 @@ def test_an_unbounded_retry_loop_is_unproven() -> None:
     report = prove(PLANS["hvc3"], _hvc3("\tmov    x29, sp", loop), "stub.S").report
     assert report.verdict == UNPROVEN and not report.violations
     assert any("loop" in gap or "paths" in gap for gap in report.unproven)
+
+
+def test_every_private_register_is_watched(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A spec that makes x28 private: the generated stubs are proved, and a write to x28 is P3."""
+    text = edited(
+        SPEC.read_text(),
+        "  x19-x28:\n    class: shared\n    slot: x[19]\n    sources: [tlfs-vsm]\n",
+        "  x19-x27:\n    class: shared\n    slot: x[19]\n    sources: [tlfs-vsm]\n"
+        "  x28:\n    class: private\n    sources: [tlfs-vsm]\n",
+    )
+    (tmp_path / "spec.yaml").write_text(text)
+    for item in artifacts.build(load(tmp_path / "spec.yaml")):
+        name = next(path for path in item.files if path.endswith(".S") and "_linux" not in path)
+        stub = item.files[name]
+        assert prove(item.plan, stub, name).report.verdict == PROVED
+        broken = edited(stub, "\tmov    x29, sp", "\tmov    x29, sp\n\tmov    x28, x0")
+        assert "P3" in prove(item.plan, broken, name).report.broken_properties()

@@ -17,7 +17,7 @@ from vtlgen.plan import Plan
 from vtlgen.symbolic import semantics
 from vtlgen.symbolic import world as w
 from vtlgen.symbolic.lifter import Lifted, lift
-from vtlgen.symbolic.obligations import Failure, Gap, Judge, containers_of
+from vtlgen.symbolic.obligations import Failure, Gap, Judge, bytes_of
 from vtlgen.symbolic.state import CONTAINERS, State, Unproven
 
 MAX_PATHS = 64
@@ -32,7 +32,6 @@ _FAULTS = {
     "CallSupervisor": "svc",
     "UndefinedInstructionException": "undefined instruction",
 }
-_WATCHED = {w.SP, w.x_base(18), w.x_base(29), w.x_base(30)}
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,9 @@ class Explorer:
         self.limit = 4 * plan.budget.lower_bound + 256  # the trials' bound on a round trip
         model = plan.model
         poison = [r for r in model.randomized if r not in model.results]
-        self.poison = set().union(*(containers_of(r) for r in poison)) if poison else set()
+        self.poison = set().union(*(bytes_of(r) for r in poison)) if poison else set()
+        watched = [w.register_base(r)[0] for r in (*self.judge.private, "x29", "x30", "sp")]
+        self.watched = frozenset(watched)  # a write to one of these re-checks P3 and P6
         self.paths = 0
         self.longest = 0
 
@@ -125,6 +126,9 @@ class Explorer:
                 if taken is not None:
                     return taken
                 continue
+            if op.opcode == OpCode.BRANCH and op.inputs[0].space.name == "const":  # within the instruction
+                state.op = state.op - 1 + w.signed_const(op.inputs[0])
+                continue
             if op.opcode in _BRANCHES:
                 return self._direct(state, op.inputs[0])
             if op.opcode in _INDIRECT:
@@ -156,7 +160,7 @@ class Explorer:
 
     def _direct(self, state: State, target: Varnode) -> int:
         if target.space.name == "const":
-            raise Unproven("a p-code branch this engine does not follow")
+            raise Unproven("a p-code call inside an instruction")
         return int(target.offset) - self.base
 
     def _indirect(self, state: State, target: z3.BitVecRef) -> int:
@@ -188,8 +192,8 @@ class Explorer:
             return value
         if space == "register":
             if state.poisoned:
-                touched = set(w.FLAGS.values()) if offset == w.NZCV else _bases(offset, size)
-                for base in sorted(state.poisoned & touched):
+                touched = set(w.FLAGS.values()) if offset == w.NZCV else set(range(offset, offset + size))
+                for base in sorted({CONTAINERS[b][0] for b in state.poisoned & touched}):
                     self.judge.poisoned_read(state, state.pc, base)
             try:
                 return state.read_register(offset, size, self.world)
@@ -209,16 +213,16 @@ class Explorer:
         if space != "register":
             raise Unproven(f"writes the {space} space")
         try:
-            base, full = state.container(offset, size)
+            base = state.container(offset, size)[0]
         except KeyError:
             if offset == w.NZCV:
                 state.write_register(offset, size, value)
                 return
             raise Unproven(f"writes {varnode.getRegisterName()}, a register the proof does not model") from None
         state.write_register(offset, size, value)
-        if size == full:
-            state.poisoned.discard(base)
-        if base in _WATCHED:
+        if state.poisoned:
+            state.poisoned.difference_update(range(offset, offset + size))
+        if base in self.watched:
             state.frame_dirty = True
 
     def _sp_source(self, state: State, op: PcodeOp) -> z3.BitVecRef | None:
@@ -354,10 +358,6 @@ def _size(op: PcodeOp) -> int:
 
 def _name(code: OpCode) -> str:
     return str(getattr(code, "name", code))
-
-
-def _bases(offset: int, size: int) -> set[int]:
-    return {CONTAINERS[b][0] for b in range(offset, offset + size) if b in CONTAINERS}
 
 
 def explore(plan: Plan, code: bytes, code_base: int, reference: w.Addresses) -> Exploration:

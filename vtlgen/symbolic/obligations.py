@@ -88,10 +88,12 @@ def container_name(base: int) -> str:
     return f"register[{base:#x}]"
 
 
-def containers_of(name: str) -> set[int]:
+def bytes_of(name: str) -> set[int]:
+    """The register-space bytes of a spec register (q5: the low 16 bytes of z5; nzcv: the flags)."""
     if name == "nzcv":
         return set(w.FLAGS.values())
-    return {w.register_base(name)[0]}
+    base, offset, size = w.register_base(name)
+    return set(range(base + offset, base + offset + size))
 
 
 @dataclass

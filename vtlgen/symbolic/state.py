@@ -49,7 +49,7 @@ class State:
     op: int = 0  # next p-code op of the current instruction
     steps: int = 0
     traps: int = 0
-    poisoned: set[int] = field(default_factory=set)  # containers the call may have changed (P10)
+    poisoned: set[int] = field(default_factory=set)  # register bytes the call may have changed (P10)
     unique: dict[tuple[int, int], z3.BitVecRef] = field(default_factory=dict)
     sp_source: dict[tuple[int, int], z3.BitVecRef] = field(default_factory=dict)  # unique -> SP it came from
     start_sp: z3.BitVecRef | None = None

@@ -35,6 +35,7 @@ class ProofReport(ConventionReport):
     verdict: str = PROVED
     paths: int = 0
     unproven: list[str] = field(default_factory=list)  # "+0x10 `insn` (file:line): why"
+    choices: list[str] = field(default_factory=list)  # where the ABI leaves a choice, the spec's
 
     @property
     def ok(self) -> bool:
@@ -49,6 +50,7 @@ class ProofReport(ConventionReport):
             f"instructions (lower bound {self.lower_bound})"
         ]
         lines += [f"  UNPROVEN {gap}" for gap in self.unproven]
+        lines += [f"  choice: {choice}" for choice in self.choices]
         if self.not_modelled:
             lines.append(f"  not covered (SVE/SME state and system registers): {', '.join(self.not_modelled)}")
         return "\n".join(lines)
@@ -110,8 +112,19 @@ def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
         verdict=verdict,
         paths=result.paths,
         unproven=gaps,
+        choices=_choices(plan),
     )
     return Proof(report, tuple(found))
+
+
+def _choices(plan: Plan) -> list[str]:
+    """The spec's answers to what the ABI leaves open, as the proof applies them."""
+    return [
+        f"{a.register}: only bits 31:0 must hold {a.name} (the spec passes it as w{a.register[1:]}); "
+        f"bits 63:32 are not checked"
+        for a in plan.model.arguments
+        if a.width == 32
+    ]
 
 
 def _violation(source: StubSource, failure: Failure, model: z3.ModelRef | None) -> Violation:

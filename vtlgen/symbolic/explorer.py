@@ -304,6 +304,7 @@ class Explorer:
         """The conduit (P9), the entry contract (P1, P2), then the hypervisor's move."""
         judge, model = self.judge, self.plan.model
         state.traps += 1
+        state.trap_at = state.pc
         if state.traps > 1:
             judge.fail(state, "P9", "a second trap", state.pc, "", "exactly one", str(state.traps))
         if lifted.word != model.conduit_encoding:

@@ -386,4 +386,6 @@ class Judge:
             if not self.equal(state, got, want):
                 where = f"ctx->{slot.field}[{slot.index}]"
                 message = f"{where} does not hold VTL0's {slot.register}"
-                self.fail(state, "P4", message, offset, where, want, got, got != want)
+                # Blamed on the last store to the slot, else on the trap (as the trials do).
+                blame = state.writers.get(slot.offset, state.trap_at)
+                self.fail(state, "P4", message, blame, where, want, got, got != want)

@@ -55,6 +55,8 @@ class State:
     start_sp: z3.BitVecRef | None = None
     frame_dirty: bool = True
     expected: dict[str, z3.BitVecRef] = field(default_factory=dict)  # what each slot must hold at the end
+    writers: dict[int, int] = field(default_factory=dict)  # context byte -> the instruction that last wrote it
+    trap_at: int | None = None
     broken: frozenset[tuple[str, str]] = frozenset()  # frame rules broken and not yet mended: one report per fault
 
     def fork(self) -> State:
@@ -65,6 +67,7 @@ class State:
         twin.poisoned = set(self.poisoned)
         twin.unique = dict(self.unique)
         twin.sp_source = dict(self.sp_source)
+        twin.writers = dict(self.writers)
         return twin
 
     # --- registers ----------------------------------------------------------------------
@@ -136,3 +139,5 @@ class State:
         cells = self.memory.setdefault(region, {})
         for index in range(value.size() // 8):
             cells[start + index] = (value, index)
+            if region == "ctx":
+                self.writers[start + index] = self.pc

@@ -23,7 +23,7 @@ from vtlgen.plan import Plan
 from vtlgen.report import PROPERTIES, ConventionReport, StubSource, Violation, in_order
 from vtlgen.symbolic.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.symbolic.explorer import Explorer
-from vtlgen.symbolic.obligations import Failure
+from vtlgen.symbolic.obligations import Failure, Shown
 from vtlgen.symbolic.replay import REPLAY_SEED, dump, replay
 
 BACKEND = "proof"
@@ -62,9 +62,11 @@ class Proof:
     counterexamples: tuple[tuple[Violation, Concrete], ...]
 
 
-def _shown(model: z3.ModelRef | None, term: z3.ExprRef | str) -> str:
+def _shown(model: z3.ModelRef | None, term: Shown) -> str:
     if isinstance(term, str):
         return term
+    if isinstance(term, tuple):
+        return "".join(_shown(model, part) for part in term)
     if model is None:
         return str(z3.simplify(term))
     value = model.eval(term, model_completion=True)
@@ -132,7 +134,7 @@ def _violation(source: StubSource, failure: Failure, model: z3.ModelRef | None) 
         failure.property,
         failure.message,
         failure.offset,
-        failure.location,
+        failure.location if failure.shown_location is None else _shown(model, failure.shown_location),
         _shown(model, failure.expected),
         _shown(model, failure.actual),
         REPLAY_SEED,

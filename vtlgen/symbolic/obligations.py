@@ -10,6 +10,7 @@ instruction where the property says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Union
 
 import z3
 
@@ -21,15 +22,20 @@ from vtlgen.symbolic.state import State, Unproven
 SOLVER_TIMEOUT_MS = 20_000
 
 
+# How a value is shown: a term (its value in the counterexample), text, or a sequence of both.
+Shown = Union[z3.ExprRef, str, tuple[Any, ...]]
+
+
 @dataclass(frozen=True)
 class Failure:
     property: str
     message: str
     offset: int | None
-    location: str
-    expected: z3.ExprRef | str
-    actual: z3.ExprRef | str
+    location: str  # as a key: the same on every path
+    expected: Shown
+    actual: Shown
     condition: tuple[z3.BoolRef, ...]  # the path and the violation: satisfiable
+    shown_location: Shown | None = None  # the location as shown, when it depends on the inputs
 
 
 @dataclass(frozen=True)
@@ -157,16 +163,18 @@ class Judge:
         message: str,
         offset: int | None,
         location: str,
-        expected: z3.ExprRef | str,
-        actual: z3.ExprRef | str,
+        expected: Shown,
+        actual: Shown,
         bad: z3.BoolRef | None = None,
+        shown_location: Shown | None = None,
     ) -> bool:
         """Record a violation if some input on this path shows it; True if one does."""
         key = (prop, offset, location)
         extra = () if bad is None else (bad,)
         if key in self.failures or not self.feasible(state.path, *extra):
             return key in self.failures
-        self.failures[key] = Failure(prop, message, offset, location, expected, actual, (*state.path, *extra))
+        condition = (*state.path, *extra)
+        self.failures[key] = Failure(prop, message, offset, location, expected, actual, condition, shown_location)
         return True
 
     def gap(self, offset: int | None, reason: str) -> None:
@@ -251,15 +259,17 @@ class Judge:
         if relative + 16 > 0:
             problems.append("outside the stub's frame")
         bad: z3.BoolRef | None = None
+        saved_fp = state.load("stack", relative, 8, world)
+        saved_lr = state.load("stack", relative + 8, 8, world)
         if not problems:
-            saved_fp = state.load("stack", relative, 8, world)
-            saved_lr = state.load("stack", relative + 8, 8, world)
             if self.equal(state, saved_fp, world.fp) and self.equal(state, saved_lr, world.lr):
                 return True
             problems.append("the record does not hold {caller x29, return address}")
             bad = z3.Or(saved_fp != world.fp, saved_lr != world.lr)
         message = f"x29 does not point at a frame record {{caller x29, return address}}: {', '.join(problems)}"
-        self._sticky(previously, state, "P6", message, offset, "x29", "a valid frame record", fp, bad)
+        expected = ("[", fp, "] = {", world.fp, ", ", world.lr, "}")
+        actual = ("{", saved_fp, ", ", saved_lr, "} (sp ", state.register("sp", world), ")")
+        self._sticky(previously, state, "P6", message, offset, "x29", expected, actual, bad)
         return False
 
     def _sticky(self, previously: frozenset[tuple[str, str]], state: State, prop: str, *args: object) -> None:
@@ -344,11 +354,13 @@ class Judge:
                 message = "accesses memory through a misaligned SP"
                 self.fail(state, "P7", message, offset, "sp", "a multiple of 16", sp_base)
         low = min(now, before)  # a pre-indexed push stores at its new SP, a post-indexed pop loads at the old
-        where = f"[sp{start:+#x}]"
+        where, shown = f"[sp{start:+#x}]", ("[", address, "]")
         if start < low:
-            self.fail(state, "P7", f"{verb} below SP", offset, where, f">= sp{low:+#x}", f"sp{start:+#x}")
+            self.fail(state, "P7", f"{verb} below SP", offset, where, (">= sp ", world.sp + low), address, None, shown)
         elif start + size > 0:
-            self.fail(state, "P7", f"{verb} above the caller's SP", offset, where, "< entry sp", f"sp{start:+#x}")
+            self.fail(
+                state, "P7", f"{verb} above the caller's SP", offset, where, ("< ", world.sp), address, None, shown
+            )
         return located
 
     def _allowed(self, state: State, address: z3.BitVecRef, size: int, write: bool) -> z3.BoolRef:

@@ -12,6 +12,10 @@ from functools import lru_cache
 import pypcode
 
 LANGUAGE = "AARCH64:LE:64:v8A"
+_HINT = 0xD503201F  # HINT #imm: _HINT | imm << 5 (Arm ARM, C6.2 HINT)
+# Pointer-authentication hints (XPACLRI, PACIA1716 ... AUTIBSP) change x17 or x30 when PAC is on;
+# SLEIGH's v8A reading makes them no-ops, so the proof must not pass over them.
+_PAC_HINTS = frozenset({7, 8, 10, 12, 14, *range(24, 32)})
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ def lift(code: bytes, base: int) -> tuple[Lifted, ...]:
     out = []
     for offset in range(0, len(code) - len(code) % 4, 4):
         word = int.from_bytes(code[offset : offset + 4], "little")
+        if word & ~(0x7F << 5) == _HINT and (word >> 5) & 0x7F in _PAC_HINTS:
+            hint = (word >> 5) & 0x7F
+            out.append(Lifted(offset, word, (), f"pointer authentication (hint #{hint}) is not modelled"))
+            continue
         try:
             translation = context().translate(code, base + offset, offset, 4, 1)
         except (pypcode.BadDataError, pypcode.UnimplError) as error:

@@ -348,3 +348,9 @@ def test_every_private_register_is_watched(tmp_path) -> None:  # type: ignore[no
         assert prove(item.plan, stub, name).report.verdict == PROVED
         broken = edited(stub, "\tmov    x29, sp", "\tmov    x29, sp\n\tmov    x28, x0")
         assert "P3" in prove(item.plan, broken, name).report.broken_properties()
+
+
+def test_a_code_address_handed_to_vtl0_is_a_leak() -> None:
+    """VTL2's text addresses are VTL2 values (P2), as the trials see them."""
+    text = _hvc3("\thvc    #3", "\tadr    x5, here\nhere:\n\thvc    #3")
+    assert prove(PLANS["hvc3"], text, "stub.S").report.broken_properties() == {"P2"}

@@ -147,6 +147,9 @@ class World:
         return regs
 
     def is_vtl2(self, term: z3.ExprRef) -> bool:
+        """Depends on a VTL2 symbol, or is an address in the stub's code (VTL2's text)."""
+        if z3.is_bv_value(term) and self.code_base <= term.as_long() < self.code_base + self.code_size:
+            return True
         return any(str(v).startswith(VTL2) for v in symbols(term))
 
 

@@ -51,24 +51,26 @@ def signed(value: int) -> int:
 
 
 def _affine(term: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int] | None:
-    """(symbol, constant) when the term is a sum of at most one symbol and constants."""
-    if z3.is_bv_value(term):
+    """(symbol, constant) when the term is a sum of at most one symbol and constants.
+
+    Read off the term's top operators with one kind query each (z3's Python layer costs more
+    than the arithmetic here)."""
+    kind = term.decl().kind()
+    if kind == z3.Z3_OP_BNUM:
         return None, int(term.as_long())
-    if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-        return term, 0
-    if z3.is_app_of(term, z3.Z3_OP_BSUB) and z3.is_bv_value(term.arg(1)):
-        part = _affine(term.arg(0))
-        return None if part is None else (part[0], (part[1] - int(term.arg(1).as_long())) & ((1 << 64) - 1))
-    if not z3.is_app_of(term, z3.Z3_OP_BADD):
+    if kind == z3.Z3_OP_UNINTERPRETED:
+        return (term, 0) if term.num_args() == 0 else None
+    if kind not in (z3.Z3_OP_BADD, z3.Z3_OP_BSUB):
         return None
-    symbol, constant = None, 0
-    for child in term.children():
-        part = _affine(child)
-        if part is None or (part[0] is not None and symbol is not None):
-            return None
-        symbol = part[0] if part[0] is not None else symbol
-        constant += part[1]
-    return symbol, constant & ((1 << 64) - 1)
+    parts = [_affine(child) for child in term.children()]
+    if any(part is None for part in parts):
+        return None
+    symbols = [part[0] for part in parts if part is not None and part[0] is not None]
+    if len(symbols) > 1 or (kind == z3.Z3_OP_BSUB and (len(parts) != 2 or parts[1][0] is not None)):  # type: ignore[index]
+        return None
+    values = [part[1] for part in parts if part is not None]
+    constant = values[0] - sum(values[1:]) if kind == z3.Z3_OP_BSUB else sum(values)
+    return (symbols[0] if symbols else None), constant & ((1 << 64) - 1)
 
 
 def _ranges(offsets: list[int]) -> tuple[tuple[int, int], ...]:
@@ -109,6 +111,7 @@ class Judge:
     solver: z3.Solver = field(default_factory=z3.Solver)
     failures: dict[tuple[str, int | None, str], Failure] = field(default_factory=dict)
     gaps: dict[int | None, Gap] = field(default_factory=dict)
+    affine: dict[int, tuple[z3.BitVecRef, tuple[z3.BitVecRef | None, int] | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
@@ -143,10 +146,17 @@ class Judge:
             return False
         return not self.feasible(state.path, a != b)
 
+    def _affine(self, term: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int] | None:
+        """`_affine`, remembered per term: SP and the context pointer are asked about again and again."""
+        key = term.get_id()
+        if key not in self.affine:
+            self.affine[key] = (term, _affine(term))  # the term is kept so that its id is not reused
+        return self.affine[key][1]
+
     def offset_from(self, term: z3.BitVecRef, base: z3.BitVecRef) -> int | None:
         """term - base when it is the same for every input; addresses are mostly symbol + constant,
         which is read off the term without asking z3 to simplify."""
-        affine = _affine(term)
+        affine = self._affine(term)
         if affine is not None:
             symbol, constant = affine
             if symbol is not None and bool(symbol.eq(base)):

@@ -12,7 +12,7 @@ exists), UNPROVEN (a path the engine could not finish; never a pass).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import z3
 
@@ -87,7 +87,13 @@ def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
         if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
             loose.append(_violation(source, failure, None))
             continue
-        found.append((_violation(source, failure, model), solver.concrete(model)))
+        concrete = solver.concrete(model)
+        violation = _violation(source, failure, model)
+        if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
+            e = concrete.entry
+            inputs = f"ctx {fmt(e['x0'])}, sp {fmt(e['sp'])}, x29 {fmt(e['x29'])}, x30 {fmt(e['x30'])}"
+            violation = replace(violation, message=f"{violation.message} (with {inputs})")
+        found.append((violation, concrete))
     gaps = []
     for gap in result.gaps:
         where = source.violation("P9", "", gap.offset, "", "", "", REPLAY_SEED)

@@ -14,9 +14,9 @@ import z3
 from pypcode import OpCode, PcodeOp, Varnode
 
 from vtlgen.plan import Plan
-from vtlgen.symbolic import semantics
+from vtlgen.symbolic import hypervisor, semantics
 from vtlgen.symbolic import world as w
-from vtlgen.symbolic.lifter import Lifted, lift
+from vtlgen.symbolic.lifter import Lifted, lift, relative_target
 from vtlgen.symbolic.obligations import Failure, Gap, Judge, bytes_of
 from vtlgen.symbolic.state import CONTAINERS, State, Unproven
 
@@ -127,7 +127,7 @@ class Explorer:
                     return taken
                 continue
             if op.opcode == OpCode.BRANCH and op.inputs[0].space.name == "const":  # within the instruction
-                state.op = state.op - 1 + w.signed_const(op.inputs[0])
+                state.op = state.op - 1 + relative_target(op.inputs[0])
                 continue
             if op.opcode in _BRANCHES:
                 return self._direct(state, op.inputs[0])
@@ -146,7 +146,7 @@ class Explorer:
             twin.path.append(condition)
             state.path.append(z3.Not(condition))
             if op.inputs[0].space.name == "const":  # a p-code relative branch inside the instruction
-                twin.op = state.op - 1 + w.signed_const(op.inputs[0])
+                twin.op = state.op - 1 + relative_target(op.inputs[0])
             else:
                 self._finish(twin, self._direct(twin, op.inputs[0]))
             work.append(twin)
@@ -154,7 +154,7 @@ class Explorer:
         if not taken:
             return None
         if op.inputs[0].space.name == "const":
-            state.op = state.op - 1 + w.signed_const(op.inputs[0])
+            state.op = state.op - 1 + relative_target(op.inputs[0])
             return None
         return self._direct(state, op.inputs[0])
 
@@ -312,41 +312,8 @@ class Explorer:
             judge.fail(state, "P9", message, state.pc, "", f"0x{model.conduit_encoding:08x}", f"0x{lifted.word:08x}")
         if state.traps == 1:
             judge.entry(state, state.pc)
-        self._havoc(state)
-
-    def _havoc(self, state: State) -> None:
-        """VTL0 runs: whatever the ABI lets change, changes (the Plan's hypervisor model)."""
-        model = self.plan.model
-        expected = {}
-        for slot in model.register_slots:
-            new = z3.BitVec(f"{w.VTL0}new.{slot.register}", 8 * slot.size)
-            base, _, _ = w.register_base(slot.register)
-            if slot.register.startswith("q"):  # the upper Z bits may be corrupted (TLFS)
-                new_z = z3.Concat(z3.BitVec(f"{w.HYPERVISOR}{slot.register}_upper", 128), new)
-                state.write_register(base, 32, new_z)
-            else:
-                state.write_register(base, 8, new)
-            expected[slot.register] = new
-        for slot in model.memory_slots:
-            new = z3.BitVec(f"{w.VTL0}new.{slot.register}", 8 * slot.size)
-            state.store("ctx", slot.offset, new)
-            expected[slot.register] = new
-        for name in model.randomized:
-            if name == "nzcv":
-                state.registers |= w.flags_word(z3.BitVec(f"{w.HYPERVISOR}nzcv", 4))
-            elif name.startswith(("x", "q")):
-                base, _, size = w.register_base(name)
-                fresh = z3.BitVec(f"{w.HYPERVISOR}{name}", 8 * size)
-                state.write_register(base, size, fresh)
-        if model.status_register:
-            base, _, size = w.register_base(model.status_register)
-            state.write_register(base, size, z3.BitVec(f"{w.HYPERVISOR}status", 64))
-        # An interrupt taken at the trap may scribble below SP (arm64 Linux has no red zone).
         sp = self.judge.offset_from(state.registers[w.SP], self.world.sp)
-        cells = state.memory.get("stack", {})
-        for at in [at for at in cells if sp is None or at < sp]:
-            cells[at] = (z3.BitVec(f"{w.HYPERVISOR}scribble{at:+#x}", 8), 0)
-        state.expected = expected
+        hypervisor.move(self.plan.model, state, sp)
         state.poisoned = set(self.poison)
         state.frame_dirty = True
 

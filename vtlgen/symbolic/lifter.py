@@ -31,17 +31,10 @@ def context() -> pypcode.Context:
     return pypcode.Context(LANGUAGE)
 
 
-def register(name: str) -> tuple[int, int]:
-    """(offset, size) of a register in SLEIGH's register space."""
-    varnode = context().registers[name]
-    return varnode.offset, varnode.size
-
-
-def register_name(offset: int, size: int) -> str:
-    for name, varnode in context().registers.items():
-        if varnode.offset == offset and varnode.size == size:
-            return name
-    return f"register[{offset:#x}:{size}]"
+def relative_target(varnode: pypcode.Varnode) -> int:
+    """A p-code branch inside one instruction: a constant op index relative to the branch."""
+    offset, size = int(varnode.offset), int(varnode.size)
+    return offset - (1 << (8 * size)) if offset >> (8 * size - 1) else offset
 
 
 @lru_cache(maxsize=64)

@@ -1,4 +1,4 @@
-"""The symbolic world a stub runs in, and the hypervisor's move at the trap, from the Plan.
+"""The symbolic world a stub runs in.
 
 Every input is a symbol: each register (all 128 bits of each Q register), each 8-byte
 word of the context, the context's address and the entry SP (aligned, anywhere in 64 bits,
@@ -6,11 +6,6 @@ apart from each other), the caller's frame pointer and return address. Symbol na
 where a value comes from: `vtl2.` for VTL2's state and addresses, `vtl0.` for VTL0's,
 `hv.` for what the hypervisor hands back. P2 asks whether a `vtl2.` symbol reaches a
 register VTL0 sees.
-
-The hypervisor model is the Plan's (`HypervisorModel`), the same facts the trials use:
-registers and slots the ABI lets change get fresh symbols, preserved ones keep their
-terms (TLFS "Virtual Secure Mode", register classes; SMCCC DEN0028 section 2.9 for which
-registers a call may change).
 """
 
 from __future__ import annotations
@@ -168,10 +163,3 @@ def symbols(term: z3.ExprRef) -> set[z3.ExprRef]:
         else:
             stack.extend(t.children())
     return out
-
-
-def signed_const(varnode: object) -> int:
-    """A p-code relative branch target: a constant op index, possibly negative."""
-    offset = int(getattr(varnode, "offset"))  # noqa: B009
-    size = int(getattr(varnode, "size"))  # noqa: B009
-    return offset - (1 << (8 * size)) if offset >> (8 * size - 1) else offset

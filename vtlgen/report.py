@@ -47,7 +47,7 @@ class Violation:
         values = f" {self.register}: expected {self.expected}, got {self.actual}" if self.register else ""
         # A proof's counterexample has no seed (seed < 0): its inputs go to a replay file.
         reproduce = (
-            f"reproduce with --seed {self.seed} --trials 1"
+            f"seen in {self.trials} trial(s); reproduce with --seed {self.seed} --trials 1"
             if self.seed >= 0
             else "reproduce with `vtlgen prove --counterexamples DIR`, then `vtlgen validate --replay FILE`"
         )

@@ -357,8 +357,50 @@ def test_doc_bad_input_writes_nothing(workdir: Path, tmp_path: Path) -> None:
     assert not out.exists()
 
 
-@pytest.mark.parametrize("command", [[], ["generate"], ["validate"], ["check"], ["lint"], ["diff"], ["doc"]])
+@pytest.mark.parametrize("command", [[], ["generate"], ["validate"], ["check"], ["lint"], ["diff"], ["doc"], ["prove"]])
 def test_help_shows_flags_without_a_value_type(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "--help" in result.output
     assert "<bool>" not in result.output and "BOOLEAN" not in result.output
+
+
+def test_validate_includes_the_proof_unless_turned_off(workdir: Path) -> None:
+    result = runner.invoke(app, ["validate", "--trials", "5"])
+    assert result.exit_code == 0, result.output
+    assert "hyperv_vtl/hvc3 [proof]" in result.output and "PROVED" in result.output
+    result = runner.invoke(app, ["validate", "--trials", "5", "--no-proof"])
+    assert result.exit_code == 0 and "[proof]" not in result.output
+
+
+def test_prove_generated_stubs(workdir: Path) -> None:
+    result = runner.invoke(app, ["prove"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": PROVED; 1 path(s)") == 2
+    data = json.loads(runner.invoke(app, ["prove", "--convention", "smccc", "--format", "json"]).output)
+    (report,) = data["reports"]
+    assert data["ok"] is True and report["verdict"] == "PROVED" and report["backend"] == "proof"
+
+
+def test_prove_counterexample_replays_in_validate(workdir: Path) -> None:
+    stub = named("hvc3_p2_leak_callee_saved").write(workdir)
+    args = ["spec/hyperv_vtl.yaml", "--convention", "hvc3", "--stub", str(stub)]
+    result = runner.invoke(app, ["prove", *args, "--counterexamples", "cex"])
+    assert result.exit_code == 1 and "VIOLATED" in result.output and "P2 VTL0 would see" in result.output
+    files = sorted((workdir / "cex").glob("*.json"))
+    assert [f.name for f in files] == ["hyperv_vtl-hvc3-00-P2.json", "hyperv_vtl-hvc3-01-P2.json"]
+    replayed = runner.invoke(app, ["validate", *args, "--replay", str(files[0]), "--format", "json"])
+    assert replayed.exit_code == 1
+    (report,) = json.loads(replayed.output)["reports"]
+    assert report["backend"] == "unicorn-replay" and {v["property"] for v in report["violations"]} == {"P2"}
+
+
+def test_prove_and_replay_bad_input_exit_2(workdir: Path) -> None:
+    assert runner.invoke(app, ["prove", "--convention", "nope"]).exit_code == 2
+    bad = workdir / "bad.json"
+    bad.write_text("{}")
+    result = runner.invoke(app, ["validate", "--convention", "smccc", "--replay", str(bad)])
+    assert result.exit_code == 2 and result.output.startswith(f"{bad.as_posix()}:1:1: replay: format")
+    stub = named("hvc3_p2_leak_callee_saved").write(workdir)
+    runner.invoke(app, ["prove", "--convention", "hvc3", "--stub", str(stub), "--counterexamples", "cex"])
+    other = runner.invoke(app, ["validate", "--convention", "smccc", "--replay", "cex/hyperv_vtl-hvc3-00-P2.json"])
+    assert other.exit_code == 2 and "the file is for hyperv_vtl/hvc3" in other.output

@@ -1,9 +1,11 @@
 """Trial states: random, distinct, tagged, and the same for the same seed."""
 
+from dataclasses import replace
+
 from tests.conftest import SPEC
 from vtlgen.loader import load
 from vtlgen.lowering import lower
-from vtlgen.trial import GUARD, TAG_VTL0, TAG_VTL2, TrialFactory
+from vtlgen.trial import GUARD, TAG_VTL0, TAG_VTL2, GivenTrial, TrialFactory, replayable
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 
@@ -62,3 +64,22 @@ def test_the_model_changes_what_the_abi_lets_change() -> None:
     assert len(switch.memory) == len(PLANS["smccc"].slots)  # VTL0's new state lands in memory
     assert dict(switch.registers)["x0"] in (0, 2**64 - 1, 2**64 - 2, 2**64 - 3, 1)  # an SMCCC status
     assert len(switch.scribble) > 0  # the model uses the stack below SP at the trap
+
+
+def test_every_drawn_trial_is_replayable_and_addresses_outside_the_windows_are_not() -> None:
+    factory = TrialFactory(PLANS["hvc3"])
+    drawn = [factory.initial(seed, 0x40000).addresses for seed in range(200)]
+    assert all(replayable(at) for at in drawn)
+    at = drawn[0]
+    assert not replayable(replace(at, context=at.context + 8))  # not 16-byte aligned
+    assert not replayable(replace(at, context=at.context & 0xFFFF_FFF0))  # below 4 GiB: no window there
+    assert not replayable(replace(at, entry_sp=at.stack_high))  # no room for the caller's records
+
+
+def test_a_given_trial_is_the_same_whatever_the_seed() -> None:
+    factory = TrialFactory(PLANS["smccc"])
+    state = factory.initial(5, 0x40000)
+    switch = factory.switch(state)
+    given = GivenTrial(PLANS["smccc"], state, switch)
+    assert given.initial(0, 0x40000) is state and given.initial(9, 0x40000) is state
+    assert given.switch(factory.initial(1, 0x40000)) is switch

@@ -37,6 +37,7 @@ from vtlgen.lint import lint as lint_spec
 from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.plan import Plan
 from vtlgen.quoting import one_line
+from vtlgen.report import ConventionReport
 from vtlgen.rules import RULES
 from vtlgen.schema import Spec
 from vtlgen.validator import DEFAULT_TRIALS
@@ -303,20 +304,68 @@ def _stub_source(loaded: LoadedSpec, plan: Plan, stub: Path | None, out: Path) -
         fail(f"{safepath.shown(stub)}:1:1: cannot read the stub: {getattr(error, 'strerror', None) or error}")
 
 
+ConventionOption = Annotated[Optional[str], typer.Option(help="Only this convention.")]
+StubOption = Annotated[
+    Optional[Path], typer.Option(help="A hand-written stub (plain GNU as; entry = first instruction).")
+]
+StubOutOption = Annotated[Path, typer.Option("--out", help="Where `generate` writes; names the generated stubs.")]
+
+
+def _one_stub(loaded_specs: list[LoadedSpec], stub: Path | None, convention: str | None) -> None:
+    if stub is not None and (
+        len(loaded_specs) != 1 or (convention is None and len(loaded_specs[0].spec.conventions) > 1)
+    ):
+        fail("error: --stub needs one spec and, when it has several conventions, --convention")
+
+
+def _print_reports(reports: list[ConventionReport], output: OutputFormat) -> None:
+    ok = all(report.ok for report in reports)
+    if output is OutputFormat.json:
+        typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
+    else:
+        for report in reports:
+            typer.echo(report.summary())
+            for violation in report.violations:
+                typer.echo("  " + violation.describe().replace("\n", "\n  "))
+    if not ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+MAX_REPLAY_BYTES = 1 << 20
+
+
+def _replay(plan: Plan, text: str, name: str, path: Path) -> ConventionReport:
+    from vtlgen import prove as proof
+    from vtlgen.symbolic.replay import ReplayError
+    from vtlgen.symbolic.replay import load as load_replay
+
+    try:
+        concrete = load_replay(safepath.read_text(path, MAX_REPLAY_BYTES, "the replay file"))
+        return proof.replay_report(plan, text, name, concrete)
+    except safepath.UnsafePath as error:
+        fail(f"{safepath.shown(path)}:1:1: {str(error).split(': ', 1)[-1]}")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{safepath.shown(path)}:1:1: cannot read the replay file: {getattr(error, 'strerror', None) or error}")
+    except ReplayError as error:
+        fail(f"{safepath.shown(path)}:1:1: replay: {error}")
+
+
 @app.command()
 def validate(
     spec: SpecArgs = None,
-    convention: Annotated[Optional[str], typer.Option(help="Only this convention.")] = None,
-    stub: Annotated[
-        Optional[Path], typer.Option(help="A hand-written stub (plain GNU as; entry = first instruction).")
-    ] = None,
+    convention: ConventionOption = None,
+    stub: StubOption = None,
     trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
-    out: Annotated[
-        Path, typer.Option("--out", help="Where `generate` writes; names the generated stubs.")
-    ] = DEFAULT_OUT,
+    with_proof: Annotated[
+        bool, typer.Option("--proof/--no-proof", help="Also prove P1-P10 for all inputs (see `vtlgen prove`).")
+    ] = True,
+    replay: Annotated[
+        Optional[Path], typer.Option(help="Run one unicorn trial from a counterexample file of `vtlgen prove`.")
+    ] = None,
+    out: StubOutOption = DEFAULT_OUT,
     html: Annotated[
         Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report to this file.")
     ] = None,
@@ -326,18 +375,22 @@ def validate(
     Without --stub, the stubs checked are the ones `generate` would write now, rendered in
     memory from the spec, not the files on disk."""
     loaded_specs = load_specs(spec)
-    if stub is not None and (
-        len(loaded_specs) != 1 or (convention is None and len(loaded_specs[0].spec.conventions) > 1)
-    ):
-        fail("error: --stub needs one spec and, when it has several conventions, --convention")
-    reports = []
+    _one_stub(loaded_specs, stub, convention)
+    if with_proof and replay is None:
+        from vtlgen import prove as proof  # z3 and SLEIGH load only when a proof runs
+    reports: list[ConventionReport] = []
     runs = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
             text, name = _stub_source(loaded, plan, stub, out)
             try:
+                if replay is not None:
+                    reports.append(_replay(plan, text, name, replay))
+                    continue
                 report = run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value)
                 reports.append(report)
+                if with_proof:
+                    reports.append(proof.prove(plan, text, name).report)
             except AssemblyError as error:
                 fail(str(error))
             except ToolMissing as error:
@@ -348,22 +401,54 @@ def validate(
                 plan, stub.as_posix() if stub else None, backend.value, None if out == DEFAULT_OUT else out.as_posix()
             )
             runs.append(html_report.StubRun(plan, text, name, report.as_dict(), command))
-    ok = all(report.ok for report in reports)
     if html is not None:
         try:
             html_report.write(html, runs)
         except OSError as error:
             fail(f"error: cannot write {safepath.shown(html)}: {error.strerror or error}")
         typer.echo(f"HTML report: {safepath.shown(html)}", err=True)  # stderr: --format json stays one document
-    if output is OutputFormat.json:
-        typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
-    else:
-        for report in reports:
-            typer.echo(report.summary())
-            for violation in report.violations:
-                typer.echo("  " + violation.describe().replace("\n", "\n  "))
-    if not ok:
-        raise typer.Exit(EXIT_FINDINGS)
+    _print_reports(reports, output)
+
+
+@app.command()
+def prove(
+    spec: SpecArgs = None,
+    convention: ConventionOption = None,
+    stub: StubOption = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    counterexamples: Annotated[
+        Optional[Path], typer.Option(help="Write each violation's counterexample here, for `validate --replay`.")
+    ] = None,
+    out: StubOutOption = DEFAULT_OUT,
+) -> None:
+    """Prove P1-P10 for every input: symbolic execution of the stub's machine code (SLEIGH p-code, z3).
+
+    Exit 0 when every convention is PROVED; 1 on a violation or where the proof is UNPROVEN.
+    Without --stub, the stubs proved are the ones `generate` would write now."""
+    from vtlgen import prove as proof
+
+    loaded_specs = load_specs(spec)
+    _one_stub(loaded_specs, stub, convention)
+    results = []
+    for loaded in loaded_specs:
+        for plan in _selected_plans(loaded, convention):
+            text, name = _stub_source(loaded, plan, stub, out)
+            try:
+                results.append((plan, proof.prove(plan, text, name)))
+            except AssemblyError as error:
+                fail(str(error))
+    if counterexamples is not None:
+        files = {
+            counterexamples / proof.counterexample_name(plan, index, violation): proof.replay_file(concrete, violation)
+            for plan, result in results
+            for index, (violation, concrete) in enumerate(result.counterexamples)
+        }
+        try:
+            for path, text in files.items():
+                sync.write_atomically(path, text)  # never through a link, never through a folder out of the tree
+        except OSError as error:
+            fail(f"error: cannot write {safepath.shown(counterexamples)}: {error.strerror or error}")
+    _print_reports([result.report for _, result in results], output)
 
 
 class LintFormat(str, Enum):

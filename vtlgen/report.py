@@ -45,11 +45,13 @@ class Violation:
         where = f"+0x{self.offset:x}" if self.offset is not None else "end"
         line = f"{self.source_file}:{self.source_line}" if self.source_line else self.source_file
         values = f" {self.register}: expected {self.expected}, got {self.actual}" if self.register else ""
-        return (
-            f"{self.property} {self.message}\n"
-            f"    at {where} `{self.disassembly}` ({line}){values}\n"
-            f"    seen in {self.trials} trial(s); reproduce with --seed {self.seed} --trials 1"
+        # A proof's counterexample has no seed (seed < 0): its inputs go to a replay file.
+        reproduce = (
+            f"seen in {self.trials} trial(s); reproduce with --seed {self.seed} --trials 1"
+            if self.seed >= 0
+            else "reproduce with `vtlgen prove --counterexamples DIR`, then `vtlgen validate --replay FILE`"
         )
+        return f"{self.property} {self.message}\n    at {where} `{self.disassembly}` ({line}){values}\n    {reproduce}"
 
 
 class StubSource:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vtlgen import registers
 from vtlgen.plan import Plan, Slot
@@ -93,6 +93,9 @@ class InitialState:
     entry: dict[str, int]  # every modelled register at the call
     region: bytes  # the context region as VTL0 left it (guards included)
     vtl2_values: set[int]  # 64-bit tagged values that belong to VTL2
+    # 8-byte words at entry_sp + offset that a given trial supplies (a proof's counterexample);
+    # drawn trials have none: their stub frame starts zeroed.
+    stack: Mapping[int, int] = field(default_factory=dict)
 
     def slot_value(self, offset: int, size: int) -> int:
         return int.from_bytes(self.region[GUARD + offset : GUARD + offset + size], "little")
@@ -171,6 +174,18 @@ def _draw_addresses(rng: random.Random, region_size: int) -> Addresses:
     context = CONTEXT_WINDOW + GUARD + 16 * rng.randrange((WINDOW_SIZE - region_size) // 16)
     entry_sp = STACK_WINDOW + STACK_ROOM + 16 * rng.randrange((WINDOW_SIZE - STACK_ROOM - CALLER_AREA) // 16)
     return Addresses(context, entry_sp, region_size)
+
+
+def replayable(addresses: Addresses) -> bool:
+    """Whether a trial can place the context and the stack here: 16-byte aligned, inside
+    the windows every backend maps, with the room `_draw_addresses` leaves."""
+    context, sp = addresses.context, addresses.entry_sp
+    return (
+        context % 16 == 0
+        and sp % 16 == 0
+        and CONTEXT_WINDOW + GUARD <= context <= CONTEXT_WINDOW + WINDOW_SIZE - addresses.region_size + GUARD
+        and STACK_WINDOW + STACK_ROOM <= sp <= STACK_WINDOW + WINDOW_SIZE - CALLER_AREA
+    )
 
 
 class _SlotGroups:
@@ -295,3 +310,19 @@ class TrialFactory:
             status = rng.choice(STATUS_CODES) if state.hunting else STATUS_SUCCESS
             values.append((model.status_register, status))
         return Switch(tuple(values), tuple(memory), expected, rng.randbytes(SCRIBBLE))
+
+
+class GivenTrial(TrialFactory):
+    """One trial whose inputs are given, not drawn (a proof's counterexample replayed):
+    the same InitialState and Switch shapes, so a backend runs it as any other trial."""
+
+    def __init__(self, plan: Plan, state: InitialState, switch: Switch):
+        super().__init__(plan)
+        self.given_state = state
+        self.given_switch = switch
+
+    def initial(self, seed: int, return_address: int) -> InitialState:
+        return self.given_state
+
+    def switch(self, state: InitialState) -> Switch:
+        return self.given_switch

@@ -149,12 +149,13 @@ class _Run:
 class Harness:
     """One unicorn instance for one stub, reused across trials."""
 
-    def __init__(self, plan: Plan, assembly: Assembly, checks: bool = True):
+    def __init__(self, plan: Plan, assembly: Assembly, checks: bool = True, factory: TrialFactory | None = None):
+        """`factory`: where trials come from; drawn from their seeds unless given (a replay)."""
         assert len(assembly.code) <= CODE_SIZE, "stubsource.vet bounds the instruction count"
         self.plan = plan
         self.assembly = assembly
         self.checks = checks
-        self.factory = TrialFactory(plan)
+        self.factory = factory or TrialFactory(plan)
         self.decoded: tuple[Decoded, ...] = decode(assembly.code)
         self.end = CODE + len(assembly.code)
         # Hand-written stubs may loop; a correct one needs no more than a few times the bound.
@@ -243,6 +244,9 @@ class Harness:
             addresses.caller_record, addresses.grand_record.to_bytes(8, "little") + CALLER_LR.to_bytes(8, "little")
         )
         uc.mem_write(addresses.grand_record, bytes(8) + GRAND_LR.to_bytes(8, "little"))
+        for offset, word in state.stack.items():  # a given trial's stack words (a replay)
+            if STACK_WINDOW <= addresses.entry_sp + offset <= STACK_WINDOW + WINDOW_SIZE - 8:
+                uc.mem_write(addresses.entry_sp + offset, (word & MASK64).to_bytes(8, "little"))
         self.all_bank.write([state.entry[n] for n in ALL_REGISTERS])
         self.state = state
         self.hook_error = None

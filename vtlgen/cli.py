@@ -287,9 +287,6 @@ def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
     return chosen
 
 
-MAX_STUB_BYTES = stubsource.MAX_TEXT
-
-
 def _stub_source(loaded: LoadedSpec, plan: Plan, stub: Path | None, out: Path) -> tuple[str, str]:
     """The hand-written stub, or what `generate` would write now, rendered in memory (never
     a file on disk that may be stale); named by the path `generate` writes it to."""
@@ -297,7 +294,7 @@ def _stub_source(loaded: LoadedSpec, plan: Plan, stub: Path | None, out: Path) -
         path = out / plan.spec_id / plan.convention_id / render.file_names(plan)["standalone"]
         return render.standalone_asm(plan, loaded.path.name), safepath.shown(path)
     try:
-        return safepath.read_text(stub, MAX_STUB_BYTES, "the stub"), safepath.shown(stub)
+        return safepath.read_text(stub, stubsource.MAX_TEXT, "the stub"), safepath.shown(stub)
     except safepath.UnsafePath as error:
         fail(f"{safepath.shown(stub)}:1:1: {str(error).split(': ', 1)[-1]}")
     except (OSError, UnicodeDecodeError) as error:

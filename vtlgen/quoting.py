@@ -10,8 +10,6 @@ as well, so the filters are the second wall, not the only one.
 
 from __future__ import annotations
 
-import json
-
 MAX_SHOWN = 160  # characters of one prose item in a generated comment
 
 
@@ -58,24 +56,11 @@ def py_docstring(text: str) -> str:
     return Quoted(one_line(text).replace("\\", "\\\\").replace('"', '\\"'))
 
 
-def py_string(text: str) -> str:
-    """A complete Python string literal (JSON's escaping, ASCII only, is valid Python)."""
-    return Quoted(json.dumps(text, ensure_ascii=True))
-
-
-def c_string(text: str) -> str:
-    """A complete C string literal, ASCII only."""
-    escaped = one_line(text, limit=10_000).replace("\\", "\\\\").replace('"', '\\"').replace("??", "?\\?")
-    return Quoted(f'"{escaped}"')
-
-
 FILTERS = {
     "c_comment": c_comment,
     "py_comment": py_comment,
     "make_comment": make_comment,
     "py_docstring": py_docstring,
-    "py_string": py_string,
-    "c_string": c_string,
 }
 
 

@@ -225,16 +225,3 @@ def run_contained(
     out_path.unlink()
     err_path.unlink()
     return Completed(process.returncode, stdout, stderr, timed_out)
-
-
-def probe() -> None:
-    """Raise SandboxUnavailable unless bubblewrap can make its namespaces on this machine."""
-    result = subprocess.run(
-        [bwrap(), "--unshare-all", "--die-with-parent", *_host_view(), "--", "/usr/bin/true"],
-        capture_output=True,
-        check=False,
-        timeout=30,
-    )
-    if result.returncode != 0:
-        reason = result.stderr.decode(errors="replace").strip()
-        raise SandboxUnavailable(f"bubblewrap cannot make a sandbox here: {reason}")

@@ -57,6 +57,36 @@ class ElementMacro:
     offset: int
 
 
+# Element size per quadword of vector length (vq = VL / 16), as Linux's SVE_SIG_ZREG_SIZE(vq)
+# and SVE_SIG_PREG_SIZE(vq) (arch/arm64/include/uapi/asm/sigcontext.h). ZA is SVL x SVL.
+BYTES_PER_VQ = {"zreg": 16, "preg": 2}
+
+
+@dataclass(frozen=True)
+class VlElement:
+    """A context field sized by the vector length VL (bytes); fields are packed in order from
+    `base`, so `offset(vl, n) = base + before * vq + n * element_size(vl)` with vq = VL / 16.
+    The header prints it as `<macro>_OFFSET(vq, n)` and `<macro>_SIZE(vq)`."""
+
+    name: str
+    kind: str  # "zreg" (VL bytes), "preg" (VL / 8 bytes), "za" (SVL x SVL bytes; always last)
+    count: int
+    macro: str  # e.g. MSHV_VTL_CPU_CONTEXT_Z
+    base: int  # where the VL-scaled part starts: a fixed offset
+    before: int  # bytes per vq of the fields before this one
+
+    def element_size(self, vl: int, svl: int = 0) -> int:
+        if self.kind == "za":
+            return svl * svl
+        return BYTES_PER_VQ[self.kind] * (vl // 16)
+
+    def offset(self, vl: int, index: int = 0, svl: int = 0) -> int:
+        return self.base + self.before * (vl // 16) + index * self.element_size(vl, svl)
+
+    def end(self, vl: int, svl: int = 0) -> int:
+        return self.offset(vl, self.count, svl)
+
+
 @dataclass(frozen=True)
 class ContextLayout:
     c_name: str
@@ -68,6 +98,14 @@ class ContextLayout:
     elements: tuple[ContextElement, ...]
     members: tuple[Member, ...]
     element_macros: tuple[ElementMacro, ...]
+    vl_elements: tuple[VlElement, ...] = ()  # the extended, VL-scaled part; empty: none
+    max_vl: int = 0  # bytes; 0 when there is no VL-scaled part
+
+    def size_at(self, vl: int, svl: int = 0) -> int:
+        """Bytes the whole context takes at vector length `vl` (and streaming length `svl`)."""
+        if not self.vl_elements:
+            return self.size
+        return max(self.size, self.vl_elements[-1].end(vl, svl))
 
 
 @dataclass(frozen=True)
@@ -127,6 +165,61 @@ class ByteRange:
 
 
 @dataclass(frozen=True)
+class VectorSlot:
+    """A shared piece of SVE/SME state and its VL-scaled home in the context."""
+
+    register: str  # "z5" (all VL bytes of Z5: Q5 and the bits above), "p3", "ffr", "za"
+    element: VlElement
+    index: int
+
+    def offset(self, vl: int, svl: int = 0) -> int:
+        return self.element.offset(vl, self.index, svl)
+
+    def size(self, vl: int, svl: int = 0) -> int:
+        return self.element.element_size(vl, svl)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """An entry requirement of the spec (e.g. SVCR.SM = 0), and why."""
+
+    state: str
+    value: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class VectorModel:
+    """What the hypervisor does with SVE/SME state on a CPU that has it, derived once from
+    the classes like the rest of the model. Names: `z_upper` (bits above 127 of every Z),
+    `z0`-`z31` (a whole Z register), `p0`-`p15`, `ffr`, `za`.
+
+    register_slots: exchanged in the registers (register transport): the stub loads and stores.
+    memory_slots: exchanged in the context by the hypervisor (memory transport).
+    randomized: clobbered or unspecified, and not preserved by the convention.
+    kept: the hypervisor keeps the caller's value (private, or preserved by the convention).
+    stub_keeps: what the stub itself must return as it found it (P5): ZA when the spec makes
+        it the caller's (AAPCS64's SME rules: a private-ZA function leaves ZA alone).
+    visible_upper: Z registers whose low 128 bits VTL0 receives in the register bank, so all
+        of their bits are visible to VTL0 at the trap (P2 covers the bits above 127).
+    vector_lengths: the VLs (bytes) validation runs at.
+    """
+
+    register_slots: tuple[VectorSlot, ...]
+    memory_slots: tuple[VectorSlot, ...]
+    randomized: tuple[str, ...]
+    kept: tuple[str, ...]
+    stub_keeps: tuple[str, ...]
+    visible_upper: tuple[str, ...]
+    vector_lengths: tuple[int, ...]
+    requirements: tuple[Requirement, ...]
+
+    @property
+    def slots(self) -> tuple[VectorSlot, ...]:
+        return self.register_slots + self.memory_slots
+
+
+@dataclass(frozen=True)
 class HypervisorModel:
     """The one home of the model's facts: what the hypervisor does at the trap and what
     the stub may do around it, derived once from the classes and the convention. Lint,
@@ -160,6 +253,7 @@ class HypervisorModel:
     writable: tuple[ByteRange, ...]
     readable_size: int
     region_size: int
+    vector: VectorModel | None = None  # SVE/SME state: None when the spec classifies none
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,40 @@ class ContextField(Model):
         return self.offset + self.size
 
 
+class VlKind(str, Enum):
+    """State whose size scales with the vector length VL (bytes; a multiple of 16, at most
+    256: Arm ARM "SVE vector length", ZCR_ELx.LEN). Kernel style: `vq` = VL / 16."""
+
+    ZREG = "zreg"  # one Z register: VL bytes (Linux SVE_SIG_ZREG_SIZE(vq) = vq * 16)
+    PREG = "preg"  # one P register or FFR: VL / 8 bytes (SVE_SIG_PREG_SIZE(vq) = vq * 2)
+    ZA = "za"  # SME's ZA array: SVL x SVL bytes (ZA_SIG_REGS_SIZE(vq) = (vq * 16)^2)
+
+    @property
+    def bytes_per_vq(self) -> int:
+        """Element size per quadword of VL (zreg, preg); ZA is quadratic (see layout.py)."""
+        return {"zreg": 16, "preg": 2, "za": 0}[self.value]
+
+
+MAX_VL = 256  # bytes: 2048 bits, the architectural maximum (Arm ARM, ZCR_ELx.LEN)
+
+
+class VlField(Model):
+    name: str = Field(pattern=IDENTIFIER)
+    type: VlKind = Field(strict=False)
+    count: int = Field(default=1, ge=1, le=32)
+
+
+class VlScaled(Model):
+    """The extended context: fields packed one after another from `offset`, in order, each
+    sized by the vector length, as Linux lays out `struct sve_context` (Z, then P, then FFR)."""
+
+    offset: int = Field(ge=0, le=MAX_CONTEXT, description="where the VL-scaled part starts (a fixed offset)")
+    max_vl: int = Field(default=MAX_VL, ge=16, le=MAX_VL, multiple_of=16, description="largest VL, bytes")
+    fields: list[VlField] = Field(min_length=1, max_length=8)
+    sources: SourceRefs
+    note: Prose | None = None
+
+
 class Context(Model):
     c_name: str = Field(pattern=IDENTIFIER)
     align: Literal[8, 16] = 16
@@ -129,6 +163,9 @@ class Context(Model):
         description="Bytes reserved for the context; lint requires it (review point 5).",
     )
     fields: list[ContextField] = Field(min_length=1, max_length=MAX_FIELDS)
+    vl_scaled: VlScaled | None = Field(
+        default=None, description="SVE/SME state whose size scales with the vector length, after the fixed part"
+    )
     sources: SourceRefs
     note: Prose | None = None
 
@@ -281,6 +318,15 @@ class Convention(Model):
     note: Prose | None = None
 
 
+class EntryRequirement(Model):
+    """State the caller must be in when it calls the stub; validation shows what breaks otherwise."""
+
+    state: Literal["svcr.sm", "svcr.za"]
+    value: Literal[0, 1]
+    reason: Prose = Field(min_length=10)
+    sources: SourceRefs
+
+
 class Waiver(Model):
     rule: Line
     convention: Line | None = None
@@ -297,6 +343,7 @@ class Spec(Model):
     registers: dict[str, RegisterEntry]
     system_registers: dict[str, SystemRegister] = Field(default_factory=dict)
     conventions: list[Convention] = Field(min_length=1, max_length=MAX_CONVENTIONS)
+    entry_requirements: list[EntryRequirement] = Field(default_factory=list, max_length=4)
     waivers: list[Waiver] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     def convention(self, convention_id: str) -> Convention:

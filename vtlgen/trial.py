@@ -96,6 +96,16 @@ class InitialState:
     # 8-byte words at entry_sp + offset that a given trial supplies (a proof's counterexample);
     # drawn trials have none: their stub frame starts zeroed.
     stack: Mapping[int, int] = field(default_factory=dict)
+    # SVE/SME (plan.model.vector): the vector length and streaming vector length in bytes
+    # (0: no SVE state in this trial), whether the call is made in streaming mode (a
+    # precondition trial), and the entry value of each piece of state as a backend loads
+    # it: "z0"-"z31" (VL bytes; the low 16 equal q0-q31), "p0"-"p15" and "ffr" (VL / 8),
+    # "za" (SVL x SVL, present when PSTATE.ZA is 1 at entry). Little-endian bytes, as in
+    # the signal frame's sve_context and za_context (Linux sigcontext.h).
+    vector_length: int = 0
+    streaming_length: int = 0
+    streaming: bool = False
+    vector: dict[str, bytes] = field(default_factory=dict)
 
     def slot_value(self, offset: int, size: int) -> int:
         return int.from_bytes(self.region[GUARD + offset : GUARD + offset + size], "little")
@@ -119,6 +129,11 @@ class Switch:
     memory: tuple[tuple[int, bytes], ...]  # (context offset, bytes)
     expected_slots: dict[str, int]  # what each shared slot must hold after the return
     scribble: bytes  # written to [sp - len, sp) at the trap
+    # SVE/SME state the model sets at the trap: name -> all its new bytes (names as in
+    # InitialState.vector; a "z" move also sets q's low 128 bits). Memory moves of VL-scaled
+    # slots are in `memory` like any other and may be longer than 16 bytes.
+    vector: tuple[tuple[str, bytes], ...] = ()
+    expected_vector: dict[str, bytes] = field(default_factory=dict)  # VL-scaled slots after the return
 
 
 # Per favoured kind: control byte -> 0 (keep the value), 1..5 (edge kind + 1), 6 (a kind

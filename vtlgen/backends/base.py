@@ -22,6 +22,12 @@ only: ints, bytes, strings, tuples and dicts of register name -> int (names as i
 `vtlgen.registers`: x0-x30, sp, q0-q31, nzcv). Offsets are bytes from the stub's first
 instruction; addresses are absolute.
 
+SVE and SME: a backend that observes `Observable.VECTOR` is made with a vector length
+(`vector_length`, bytes; 0 for none) and `streaming` (call the stub with PSTATE.SM = 1, a
+precondition trial), builds its trials with `TrialFactory(plan, vector_length, streaming)`,
+loads `state.vector` before the call, applies `switch.vector` at the trap and fills
+`Trap.vector` and `End.vector` (names z0-z31, p0-p15, ffr, za; little-endian bytes).
+
 What a backend cannot see it leaves empty and says so: `observes` lists the kinds of
 observation it makes (see `Observable`); `limits` maps a property id to why it is only
 partly checked. A backend that meets a stub it cannot run raises `BackendError` (the CLI
@@ -51,6 +57,7 @@ class Observable(str, Enum):
     ACCESSES = "accesses"  # every memory access (P7, P8 at any address)
     TRACE = "trace"  # the offset of every executed instruction (P10, blame, instruction count)
     WINDOW = "window"  # writes anywhere in the context's window, not only near the context (P8)
+    VECTOR = "vector"  # SVE/SME state (Z, P, FFR, ZA) at the trap and the end, at a vector length
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class Trap:
     registers: Mapping[str, int]
     region: bytes
     trace_index: int = -1  # len(trace) when the trap was taken; -1 without a trace
+    vector: Mapping[str, bytes] = field(default_factory=dict)  # SVE/SME state at the trap, as `InitialState.vector`
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class End:
     "fault" (a memory fault at `address`), "exception" (a trap that is not the conduit,
     see the last Trap), "limit" (no end within the instruction or time limit).
     registers, region: as at the end ("returned" only; else empty).
+    vector: the SVE/SME state at the end, when the trial has a vector length ("returned" only).
     window_change: for backends that observe WINDOW, the offset from the context of the
     first changed byte in the context window outside the region, else None.
     """
@@ -127,6 +136,7 @@ class End:
     registers: Mapping[str, int] = field(default_factory=dict)
     region: bytes = b""
     window_change: int | None = None
+    vector: Mapping[str, bytes] = field(default_factory=dict)  # SVE/SME state at the return, as `InitialState.vector`
 
 
 @dataclass

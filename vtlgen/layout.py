@@ -4,7 +4,7 @@ each register's class, the C layout of the context, and the slot of each shared 
 from __future__ import annotations
 
 from vtlgen import registers
-from vtlgen.plan import ContextElement, ContextLayout, ElementMacro, Member, Slot
+from vtlgen.plan import BYTES_PER_VQ, ContextElement, ContextLayout, ElementMacro, Member, Slot, VlElement
 from vtlgen.schema import ContextField, RegisterClass, Spec
 
 # Macros the generated files define beside the field macros: the size and the limit, the
@@ -80,7 +80,24 @@ def context_layout(spec: Spec) -> ContextLayout:
         elements,
         tuple(members),
         element_macros,
+        vl_elements(spec),
+        context.vl_scaled.max_vl if context.vl_scaled else 0,
     )
+
+
+def vl_elements(spec: Spec) -> tuple[VlElement, ...]:
+    """The VL-scaled fields, packed in order from their fixed start (Linux's sve_context
+    order: Z, then P, then FFR; arch/arm64/include/uapi/asm/sigcontext.h)."""
+    scaled = spec.context.vl_scaled
+    if scaled is None:
+        return ()
+    prefix = spec.context.c_name.upper()
+    out, before = [], 0
+    for field in scaled.fields:
+        kind = field.type.value
+        out.append(VlElement(field.name, kind, field.count, f"{prefix}_{field.name.upper()}", scaled.offset, before))
+        before += BYTES_PER_VQ.get(kind, 0) * field.count
+    return tuple(out)
 
 
 def shared_slots(spec: Spec) -> list[Slot]:
@@ -93,7 +110,9 @@ def shared_slots(spec: Spec) -> list[Slot]:
         if entry.class_ is not RegisterClass.SHARED or parts is None:
             continue
         field_name, first = parts
-        field = fields[field_name]
+        field = fields.get(field_name)
+        if field is None:
+            continue  # a VL-scaled home: its offset depends on the vector length (model.vector_slots)
         for offset, name in enumerate(registers.expand(key)):
             index = first + offset
             macro = f"{prefix}_{field_name.upper()}" + (str(index) if field.count > 1 else "")

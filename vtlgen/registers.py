@@ -76,11 +76,16 @@ CALLEE_SAVED_D_AS_Q: tuple[str, ...] = tuple(f"q{n}" for n in range(8, 16))
 
 # SMCCC v1.2+ (DEN0028, "Argument passing"): arguments in x1-x17, results in x0-x17.
 SMCCC_RESULT_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))
-# SMCCC: x18-x30, SP_EL0 and SP_ELx are preserved by the callee, and so is SIMD/FP.
+# SMCCC: x18-x30, SP_EL0 and SP_ELx are preserved by the callee, and so is SIMD/FP; from
+# v1.3, unless the caller sets the SVE hint (function ID bit 16), all SVE state too (Z bits
+# above 127, P0-P15, FFR: DEN0028 v1.3 "SVE registers"). vtlgen never sets the hint.
 SMCCC_PRESERVED: tuple[str, ...] = (
     *(f"x{n}" for n in range(18, 31)),
     "sp",
     *(f"q{n}" for n in range(32)),
+    "z_upper",
+    *(f"p{n}" for n in range(16)),
+    "ffr",
 )
 
 _SYSREG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*_EL[0-3]$")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from vtlgen import layout, registers
 from vtlgen.registers import Kind, RegisterNameError
 from vtlgen.rules import RULES
-from vtlgen.schema import MAX_CONTEXT, MAX_ELEMENTS, ElementType, RegisterClass, Spec
+from vtlgen.schema import MAX_CONTEXT, MAX_ELEMENTS, ElementType, RegisterClass, Spec, VlField
 
 Path = tuple[str | int, ...]
 
@@ -118,10 +118,47 @@ def _expected_type(name: str) -> ElementType | None:
     return None  # SVE/SME state would need a `bytes` slot of the right size
 
 
+# Which VL-scaled field type holds each piece of SVE/SME state, and which bytes of an
+# element it takes: Q is the first 16 bytes of a Z register and the bits above 127 the
+# rest (Arm ARM, "SVE registers"), so q and z_upper share a zreg element, one part each.
+_VL_HOME = {Kind.VECTOR: ("zreg", "low"), "z_upper": ("zreg", "upper"), Kind.SVE: ("preg", "all"), "za": ("za", "all")}
+
+
+def _vl_home(name: str) -> tuple[str, str] | None:
+    if name in _VL_HOME:
+        return _VL_HOME[name]
+    return _VL_HOME.get(registers.BY_NAME[name].kind)  # type: ignore[call-overload]
+
+
+def _check_vl_slot(
+    key: str, names: list[str], field: VlField, first: int, path: Path, slot_owner: dict[tuple[str, int, str], str]
+) -> Iterator[Problem]:
+    if first + len(names) > field.count:
+        yield Problem(
+            (*path, "slot"),
+            f"{key} needs {field.name}[{first}..{first + len(names) - 1}], outside the extended "
+            f"context: {field.name} has {field.count} element(s)",
+        )
+        return
+    home = _vl_home(names[0])
+    if home is None or home[0] != field.type.value:
+        want = f"a {home[0]}" if home else "a fixed"
+        yield Problem((*path, "slot"), f"{names[0]} needs {want} slot, but {field.name} holds {field.type.value}")
+        return
+    for offset, name in enumerate(names):
+        index = first + offset
+        parts = ("low", "upper") if home[1] == "all" else (home[1],)
+        taken = [slot_owner[(field.name, index, part)] for part in (*parts, "all") if (field.name, index, part) in slot_owner]
+        if taken or (home[1] == "all" and any((field.name, index, p) in slot_owner for p in ("low", "upper"))):
+            yield Problem((*path, "slot"), f"{name} and {taken[0] if taken else 'another register'} both map to {field.name}[{index}]")
+        slot_owner[(field.name, index, home[1])] = name
+
+
 def _check_registers(spec: Spec) -> Iterator[Problem]:
     fields = {field.name: field for field in spec.context.fields}
+    scaled = {f.name: f for f in spec.context.vl_scaled.fields} if spec.context.vl_scaled else {}
     owner_of: dict[str, str] = {}
-    slot_owner: dict[tuple[str, int], str] = {}
+    slot_owner: dict[tuple[str, int, str], str] = {}
     for key, entry in spec.registers.items():
         path: Path = ("registers", key)
         try:
@@ -150,11 +187,12 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
             continue
         field_name, first = parts
         field = fields.get(field_name)
+        if field is None and field_name in scaled:
+            yield from _check_vl_slot(key, names, scaled[field_name], first, path, slot_owner)
+            continue
         if field is None:
-            yield Problem(
-                (*path, "slot"),
-                f"no context field {field_name!r}; expected one of: {', '.join(fields)}",
-            )
+            expected = ", ".join([*fields, *scaled])
+            yield Problem((*path, "slot"), f"no context field {field_name!r}; expected one of: {expected}")
             continue
         if first + len(names) > field.count:
             yield Problem(
@@ -170,7 +208,7 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
                 f"{names[0]} needs a {want.value} slot, but {field_name} holds {field.type.value}",
             )
         for offset, name in enumerate(names):
-            slot = (field_name, first + offset)
+            slot = (field_name, first + offset, "all")
             if slot in slot_owner:
                 yield Problem(
                     (*path, "slot"),

@@ -218,8 +218,10 @@ class _SlotGroups:
 class TrialFactory:
     """Initial states and model moves for one plan."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, vector_length: int = 0, streaming: bool = False):
         self.plan = plan
+        self.vector_length = vector_length  # bytes; 0: no SVE/SME state in these trials
+        self.streaming = streaming  # call the stub with PSTATE.SM = 1 (a precondition trial)
         model = plan.model
         self.region_size = 2 * GUARD + -(-model.region_size // 16) * 16
         self.randomized = [r for r in model.randomized if r in (*ENTRY_GPRS, *VECTORS)]

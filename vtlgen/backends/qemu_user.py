@@ -2,7 +2,8 @@
 
 vtlgen renders a small C harness (templates/qemu_harness.c.j2), links the stub into it,
 cross-compiles it statically and runs it under `qemu-aarch64 -cpu cortex-a72` (no SVE
-record in the signal frame). The conduit traps as SIGILL and the handler applies the
+record in the signal frame), or, made with a vector length, under `-cpu max` with SVE and
+SME at that length (`vtlgen.backends.qemu_vector`). The conduit traps as SIGILL and the handler applies the
 model's move, which `vtlgen.trial` computed; trials stream through the harness in
 bounded batches, so memory stays flat however many are asked for. What the harness
 records at the trap and after the return is judged by `vtlgen.contract`, as for unicorn.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from vtlgen import __version__, render, sandbox, trial
 from vtlgen.backends.base import BackendError, End, FrameStep, Observable, StubCode, Trap, TrialObservation
+from vtlgen.backends.qemu_vector import SM, VectorShape, chunked, default_streaming_length
 from vtlgen.plan import Plan
 from vtlgen.quoting import one_line
 from vtlgen.trial import MASK64, InitialState, Switch, TrialFactory
@@ -47,6 +49,9 @@ LIMITS = {
 }
 MAX_SWITCH = 128
 BATCH = 256  # trials per harness run: bounded memory for any --trials
+BATCH_BYTES = 8 << 20  # and at most this much input or output per run (vector records are large)
+CPU = "cortex-a72"  # without a vector length: no SVE record in the signal frame
+SVE_MARCH = "-march=armv9-a+sve+sme"  # GNU as, for a stub run at a vector length
 TRIAL_MICROSECONDS = 250_000  # a correct stub takes microseconds even under qemu
 TOOL_SECONDS = 120.0  # assembling, compiling, linking
 _CPU_REGS = 31 + 1 + 64
@@ -104,8 +109,13 @@ def _cpu_layout() -> dict[str, object]:
     }
 
 
-def harness_source(plan: Plan) -> str:
-    factory = TrialFactory(plan)
+def _max_memory(region: int, vector: VectorShape | None) -> int:
+    """Memory move entries a record holds: 16-byte pieces of VL-scaled slots, with a vector length."""
+    return MAX_SWITCH if vector is None else MAX_SWITCH + region // 16
+
+
+def harness_source(plan: Plan, vector: VectorShape | None = None) -> str:
+    factory = TrialFactory(plan, vector.vl if vector else 0)
     constants = {
         "context_window": trial.CONTEXT_WINDOW,
         "stack_window": trial.STACK_WINDOW,
@@ -117,11 +127,18 @@ def harness_source(plan: Plan) -> str:
         "caller_lr": trial.CALLER_LR,
         "grand_lr": trial.GRAND_LR,
         "max_switch": MAX_SWITCH,
+        "max_memory": _max_memory(factory.region_size, vector),
         "trial_microseconds": TRIAL_MICROSECONDS,
         "conduit_mask": _HVC_SMC_MASK,
         "conduit_patterns": (0xD4000002, 0xD4000003),
     }
-    return render.render("qemu_harness.c.j2", constants=constants, cpu=_cpu_layout(), version=__version__)
+    return render.render(
+        "qemu_harness.c.j2",
+        constants=constants,
+        cpu=_cpu_layout(),
+        vector=vector.template() if vector else None,
+        version=__version__,
+    )
 
 
 def wrap_stub(text: str) -> str:
@@ -142,23 +159,34 @@ class Built:
 class _Records:
     """The binary records the harness reads and writes, sized for one plan."""
 
-    def __init__(self, region: int):
+    def __init__(self, region: int, vector: VectorShape | None = None):
         cpu = f"{_CPU_REGS}Q"
-        self.input = struct.Struct(f"<30Q 64Q 4Q {region}s {trial.SCRIBBLE}s I I {MAX_SWITCH * 24}s {MAX_SWITCH * 24}s")
-        self.output = struct.Struct(f"<I I Q Q I I q Q Q I I I I {cpu} 16s {region}s {cpu} 16s {region}s")
+        self.max_memory = _max_memory(region, vector)
+        moves = f"{MAX_SWITCH * 24}s {self.max_memory * 24}s"
+        self.input = struct.Struct(
+            f"<30Q 64Q 4Q {region}s {trial.SCRIBBLE}s I I {moves} {vector.input_format() if vector else ''}"
+        )
+        self.output = struct.Struct(
+            f"<I I Q Q I I q Q Q I I I I {cpu} 16s {region}s {cpu} 16s {region}s "
+            f"{vector.output_format() if vector else ''}"
+        )
 
 
-def build(plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = None) -> Built:
+def build(
+    plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = None, vector: VectorShape | None = None
+) -> Built:
     """Link the vetted stub text (stubsource.vet; never the author's own) into the harness.
 
     With `code` (keystone's bytes for the same text), GNU as must produce the same bytes:
-    otherwise the two backends would judge two different programs."""
+    otherwise the two backends would judge two different programs. With `vector`, GNU as
+    accepts SVE and SME and the harness loads and observes their state at that length."""
     for tool in TOOLS:
         if shutil.which(tool) is None:
             raise ToolMissing(tool)
     (folder / "stub.S").write_text(wrap_stub(canonical_stub))
-    (folder / "harness.c").write_text(harness_source(plan))
-    run_tool(["aarch64-linux-gnu-as", "-o", "stub.o", "stub.S"], folder, writable=True, timeout=TOOL_SECONDS)
+    (folder / "harness.c").write_text(harness_source(plan, vector))
+    march = [SVE_MARCH] if vector else []
+    run_tool(["aarch64-linux-gnu-as", *march, "-o", "stub.o", "stub.S"], folder, writable=True, timeout=TOOL_SECONDS)
     # A stub that names a symbol it does not define reaches into the harness (its records,
     # libc): refused, so that what runs is the stub and nothing it borrows.
     undefined = run_tool(["aarch64-linux-gnu-nm", "-u", "stub.o"], folder, writable=False, timeout=TOOL_SECONDS)
@@ -178,10 +206,10 @@ def build(plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = No
     run_tool(["aarch64-linux-gnu-gcc", "-std=gnu11", "-O1", "-Wall", "-static", "-o", "harness", "harness.c",
               "stub.o"], folder, writable=True, timeout=TOOL_SECONDS)  # fmt: skip
     executable = folder / "harness"
-    printed = run_tool(["qemu-aarch64", "-cpu", "cortex-a72", "./harness", "--addresses"], folder, writable=False,
-                       timeout=TOOL_SECONDS)  # fmt: skip
+    printed = run_tool(["qemu-aarch64", "-cpu", vector.cpu if vector else CPU, "./harness", "--addresses"], folder,
+                       writable=False, timeout=TOOL_SECONDS)  # fmt: skip
     return_point, start, end, size_in, size_out = (int(word) for word in printed.split())
-    records = _Records(TrialFactory(plan).region_size)
+    records = _Records(TrialFactory(plan, vector.vl if vector else 0).region_size, vector)
     if (size_in, size_out) != (records.input.size, records.output.size):
         raise HarnessError(
             f"record sizes differ: C {size_in}/{size_out}, Python {records.input.size}/{records.output.size}"
@@ -189,8 +217,9 @@ def build(plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = No
     return Built(executable, return_point, start, end)
 
 
-def _pack(records: _Records, state: InitialState, switch: Switch) -> bytes:
-    if len(switch.registers) > MAX_SWITCH or len(switch.memory) > MAX_SWITCH:
+def _pack(records: _Records, state: InitialState, switch: Switch, vector: VectorShape | None = None) -> bytes:
+    memory = chunked(switch.memory) if vector else list(switch.memory)
+    if len(switch.registers) > MAX_SWITCH or len(memory) > records.max_memory:
         raise HarnessError("the model changes more registers or slots than the harness holds")
     entry, addresses = state.entry, state.addresses
     q = [half for n in range(32) for half in (entry[f"q{n}"] & MASK64, entry[f"q{n}"] >> 64)]
@@ -199,12 +228,13 @@ def _pack(records: _Records, state: InitialState, switch: Switch) -> bytes:
                      value & MASK64, value >> 64)
         for name, value in switch.registers
     )  # fmt: skip
-    memory = b"".join(_MEMORY.pack(offset, len(data), data) for offset, data in switch.memory)
+    packed = b"".join(_MEMORY.pack(offset, len(data), data) for offset, data in memory)
     return records.input.pack(
         *(entry[f"x{n}"] for n in range(30)), *q,
         addresses.context, addresses.entry_sp, addresses.caller_record, addresses.grand_record,
         state.region, switch.scribble, len(switch.registers), len(switch.memory),
-        moves.ljust(MAX_SWITCH * 24, b"\0"), memory.ljust(MAX_SWITCH * 24, b"\0"),
+        moves.ljust(MAX_SWITCH * 24, b"\0"), packed.ljust(records.max_memory * 24, b"\0"),
+        *(vector.pack(state, switch) if vector else ()),
     )  # fmt: skip
 
 
@@ -217,25 +247,46 @@ def _cpu(values: Sequence[int]) -> dict[str, int]:
 
 
 class QemuUserBackend:
-    """A real CPU model; observed at the trap and at the end of each trial."""
+    """A real CPU model; observed at the trap and at the end of each trial.
+
+    With `vector_length` (bytes), under `-cpu max` with SVE at that length and SME at the
+    smallest power of two at least it (FEAT_SME_FA64 off), loading and observing Z, P, FFR
+    and ZA; `streaming` calls the stub in streaming mode."""
 
     name = "qemu-user"
-    observes = frozenset({Observable.WINDOW})
     limits = LIMITS
 
+    def __init__(self, vector_length: int = 0, streaming: bool = False):
+        if streaming and not vector_length:
+            raise BackendError("a streaming trial needs a vector length")
+        self.vector_length = vector_length
+        self.streaming = streaming
+        self.vector = VectorShape(vector_length, default_streaming_length(vector_length)) if vector_length else None
+        self.observes = frozenset({Observable.WINDOW, *([Observable.VECTOR] if vector_length else [])})
+
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
-        factory = TrialFactory(plan)
-        records = _Records(factory.region_size)
+        factory = TrialFactory(plan, self.vector_length, self.streaming)
+        yield from self.observe_with(factory, code.assembly.canonical, code.assembly.code, trials)
+
+    def observe_with(
+        self, factory: TrialFactory, canonical: str, code: bytes | None, trials: Sequence[int]
+    ) -> Iterator[TrialObservation]:
+        """`observe` with the trials `factory` makes: the harness is built once for the
+        plan, the stub and the vector length, then runs the trials in batches."""
+        plan, vector = factory.plan, self.vector
+        records = _Records(factory.region_size, vector)
+        batch = max(1, min(BATCH, BATCH_BYTES // max(records.input.size, records.output.size)))
+        cpu = vector.cpu if vector else CPU
         with tempfile.TemporaryDirectory(prefix="vtlgen-qemu-") as folder:
-            built = build(plan, code.assembly.canonical, Path(folder), code.assembly.code)
-            for start in range(0, len(trials), BATCH):
-                seeds = trials[start : start + BATCH]
+            built = build(plan, canonical, Path(folder), code, vector)
+            for start in range(0, len(trials), batch):
+                seeds = trials[start : start + batch]
                 states = [factory.initial(seed, built.return_point) for seed in seeds]
                 switches = [factory.switch(state) for state in states]
-                payload = b"".join(_pack(records, s, w) for s, w in zip(states, switches, strict=True))
+                payload = b"".join(_pack(records, s, w, vector) for s, w in zip(states, switches, strict=True))
                 seconds = 30.0 + len(seeds) * TRIAL_MICROSECONDS / 1e6
                 output = run_tool(
-                    ["qemu-aarch64", "-cpu", "cortex-a72", "./harness"], Path(folder), writable=False,
+                    ["qemu-aarch64", "-cpu", cpu, "./harness"], Path(folder), writable=False,
                     timeout=seconds, input=payload,
                 )  # fmt: skip
                 count = len(output) // records.output.size
@@ -259,6 +310,17 @@ class QemuUserBackend:
         position += _CPU_REGS + 2
         after = _cpu(fields[position : position + _CPU_REGS])
         after_record, region = fields[position + _CPU_REGS], fields[position + _CPU_REGS + 1]
+        position += _CPU_REGS + 2
+        trap_vector: dict[str, bytes] = {}
+        end_vector: dict[str, bytes] = {}
+        if self.vector:
+            vector = self.vector
+            trap_svcr, trap_vl, end_svcr, _ = fields[position : position + 4]
+            trap_areas, end_areas = fields[position + 4 : position + 7], fields[position + 7 : position + 10]
+            trap_vector = vector.unpack(trap_svcr, trap_vl, *trap_areas, stride=vector.vmax)
+            end_vl = vector.end_length(end_svcr)
+            end_vector = vector.unpack(end_svcr, end_vl, *end_areas, stride=end_vl)
+            trap_cpu["svcr"], after["svcr"] = trap_svcr, end_svcr
 
         def offset_of(pc: int) -> int | None:
             return pc - built.stub_start if built.stub_start <= pc < built.stub_end else None
@@ -267,7 +329,8 @@ class QemuUserBackend:
         observed_traps, steps = [], []
         if traps >= 1:
             registers = trap_cpu | {"nzcv": 0}
-            observed_traps.append(Trap(offset_of(trap_pc), "conduit", trap_word, registers, trap_region))
+            trap = Trap(offset_of(trap_pc), "conduit", trap_word, registers, trap_region, vector=trap_vector)
+            observed_traps.append(trap)
             record = trap_record if trap_record_valid else b""
             steps.append(FrameStep(offset_of(trap_pc), {n: trap_cpu[n] for n in frame_names}, record))
         if traps >= 2:
@@ -290,7 +353,7 @@ class QemuUserBackend:
             record = after_record if after_record_valid else b""
             steps.append(FrameStep(None, {n: after[n] for n in frame_names}, record))
             end = End("returned", None, pc=built.return_point, registers=after, region=region,
-                      window_change=window_offset if window_changed else None)  # fmt: skip
+                      window_change=window_offset if window_changed else None, vector=end_vector)  # fmt: skip
         return TrialObservation(
             seed=state.seed,
             state=state,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from vtlgen import __version__, render, sandbox, trial
 from vtlgen.backends.base import BackendError, End, FrameStep, Observable, StubCode, Trap, TrialObservation
-from vtlgen.backends.qemu_vector import SM, VectorShape, chunked, default_streaming_length
+from vtlgen.backends.qemu_vector import VectorShape, chunked, default_streaming_length
 from vtlgen.plan import Plan
 from vtlgen.quoting import one_line
 from vtlgen.trial import MASK64, InitialState, Switch, TrialFactory
@@ -50,6 +50,7 @@ LIMITS = {
 MAX_SWITCH = 128
 BATCH = 256  # trials per harness run: bounded memory for any --trials
 BATCH_BYTES = 8 << 20  # and at most this much input or output per run (vector records are large)
+ALTSTACK = 1 << 16  # the signal handler's stack, before room for vector records
 CPU = "cortex-a72"  # without a vector length: no SVE record in the signal frame
 SVE_MARCH = "-march=armv9-a+sve+sme"  # GNU as, for a stub run at a vector length
 TRIAL_MICROSECONDS = 250_000  # a correct stub takes microseconds even under qemu
@@ -128,6 +129,8 @@ def harness_source(plan: Plan, vector: VectorShape | None = None) -> str:
         "grand_lr": trial.GRAND_LR,
         "max_switch": MAX_SWITCH,
         "max_memory": _max_memory(factory.region_size, vector),
+        # The signal frame goes on this stack: with SVE and ZA it holds the vector state too.
+        "altstack": ALTSTACK + (vector.frame if vector else 0),
         "trial_microseconds": TRIAL_MICROSECONDS,
         "conduit_mask": _HVC_SMC_MASK,
         "conduit_patterns": (0xD4000002, 0xD4000003),
@@ -232,7 +235,7 @@ def _pack(records: _Records, state: InitialState, switch: Switch, vector: Vector
     return records.input.pack(
         *(entry[f"x{n}"] for n in range(30)), *q,
         addresses.context, addresses.entry_sp, addresses.caller_record, addresses.grand_record,
-        state.region, switch.scribble, len(switch.registers), len(switch.memory),
+        state.region, switch.scribble, len(switch.registers), len(memory),
         moves.ljust(MAX_SWITCH * 24, b"\0"), packed.ljust(records.max_memory * 24, b"\0"),
         *(vector.pack(state, switch) if vector else ()),
     )  # fmt: skip

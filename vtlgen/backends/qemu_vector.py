@@ -81,6 +81,12 @@ class VectorShape:
         }
 
     @property
+    def frame(self) -> int:
+        """Room for the SVE and ZA records of a signal frame (sigcontext.h: SVE_SIG_CONTEXT_SIZE,
+        ZA_SIG_CONTEXT_SIZE, each with a header of at most 32 bytes), rounded up generously."""
+        return 2 * (Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl + 4096)
+
+    @property
     def pool(self) -> int:
         return _padded(Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl)
 

@@ -1,0 +1,182 @@
+"""The qemu-user backend's SVE/SME mode: vector state reaches the stub, the model's moves
+reach the stub after the trap, and streaming-mode illegality is a verdict, at several VLs.
+
+The stubs here are hand-written GNU-as text run through `observe_with` with no keystone
+bytes to compare (keystone assembles no SVE), and the trials' vector state is drawn here
+whenever the factory leaves `state.vector` empty."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import SPEC, require_tool
+from vtlgen.backends.base import BackendError, Observable, TrialObservation
+from vtlgen.backends.qemu_user import TOOLS, QemuUserBackend
+from vtlgen.backends.qemu_vector import VectorShape, chunked, default_streaming_length
+from vtlgen.loader import load
+from vtlgen.lowering import lower
+from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
+
+PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
+LENGTHS = (16, 48, 64, 256)  # 256: the SVE record (and ZA) live behind EXTRA_MAGIC
+SEEDS = (3, 4)
+RDFFR_P0 = 0x2519F000  # rdffr p0.b (Arm ARM "RDFFR (unpredicated)")
+ADD_V0_4S = 0x4EA08400  # add v0.4s, v0.4s, v0.4s: AdvSIMD data processing
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    for tool, package in TOOLS.items():
+        require_tool(tool, package)
+
+
+class VectorTrials(TrialFactory):
+    """The plan's trials with SVE state (drawn here while the factory leaves it empty), ZA
+    when asked, and model moves of z5, p3, FFR and ZA at the trap, plus `memory`."""
+
+    def __init__(self, conv: str, vl: int, *, streaming: bool = False, za: bool = False, memory: bytes = b""):
+        super().__init__(PLANS[conv], vl, streaming)
+        self.svl = default_streaming_length(vl)
+        self.za, self.memory = za, memory
+
+    def initial(self, seed: int, return_address: int) -> InitialState:
+        state = super().initial(seed, return_address)
+        vl, rng = self.vector_length, random.Random(seed)
+        vector = dict(state.vector)
+        if not vector:
+            vector = {f"z{n}": state.entry[f"q{n}"].to_bytes(16, "little") + rng.randbytes(vl - 16) for n in range(32)}
+            vector |= {f"p{n}": rng.randbytes(vl // 8) for n in range(16)}
+            vector["ffr"] = b"\xff" * (vl // 16) + b"\x00" * (vl // 16)  # WRFFR wants a monotonic value
+        if self.za:
+            vector["za"] = rng.randbytes(self.svl * self.svl)
+        return replace(state, vector=vector, vector_length=vl, streaming_length=self.svl, streaming=self.streaming)
+
+    def switch(self, state: InitialState) -> Switch:
+        switch = super().switch(state)
+        vl, rng = self.vector_length, random.Random(~state.seed)
+        moves = [("z5", rng.randbytes(vl)), ("p3", rng.randbytes(vl // 8)), ("ffr", b"\xff" * (vl // 8))]
+        if self.za:
+            moves.append(("za", rng.randbytes(self.svl * self.svl)))
+        memory = switch.memory + (((0, self.memory),) if self.memory else ())
+        return replace(switch, vector=tuple(moves), memory=memory)
+
+
+def run(trials: VectorTrials, text: str) -> list[TrialObservation]:
+    backend = QemuUserBackend(trials.vector_length, trials.streaming)
+    observations = list(backend.observe_with(trials, text, None, SEEDS))
+    assert len(observations) == len(SEEDS)
+    return observations
+
+
+def moved(observation: TrialObservation) -> dict[str, bytes]:
+    """The vector state after the trap: the q moves set Z's low 128 bits, then the vector moves."""
+    vector = dict(observation.state.vector)
+    for name, value in observation.switch.registers:
+        if name.startswith("q"):
+            z = f"z{name[1:]}"
+            vector[z] = value.to_bytes(16, "little") + vector[z][16:]
+    return vector | dict(observation.switch.vector)
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_entry_state_reaches_the_stub_and_the_moves_come_back(conv: str, vl: int) -> None:
+    """A stub that only traps and returns: Trap.vector is the entry state, End.vector the
+    moved one (hvc3 also randomizes q0-q31: Z's low bits follow those moves)."""
+    conduit = PLANS[conv].model.conduit_text
+    for observation in run(VectorTrials(conv, vl), f"\t{conduit}\n\tret\n"):
+        (trap,) = observation.traps
+        assert observation.end.kind == "returned"
+        assert trap.vector == observation.state.vector
+        assert {q: trap.registers[q] for q in (f"q{n}" for n in range(32))} == {
+            f"q{n}": int.from_bytes(observation.state.vector[f"z{n}"][:16], "little") for n in range(32)
+        }
+        assert observation.end.vector == moved(observation)
+        assert trap.registers["svcr"] == observation.end.registers["svcr"] == 0
+        assert observation.end.registers["q5"] == int.from_bytes(observation.end.vector["z5"][:16], "little")
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_za_round_trip(vl: int) -> None:
+    """ZA is loaded at entry (PSTATE.ZA = 1), seen whole at the trap, and the model's ZA
+    comes back; at SVL 256 both the SVE and the ZA record sit behind EXTRA_MAGIC."""
+    for observation in run(VectorTrials("smccc", vl, za=True), "\thvc #0\n\tret\n"):
+        trap = observation.traps[0]
+        assert trap.registers["svcr"] == 2 and observation.end.registers["svcr"] == 2
+        assert trap.vector["za"] == observation.state.vector["za"]
+        assert observation.end.vector == moved(observation)
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_a_stub_that_changes_z5_upper_bits_is_seen_at_the_trap(vl: int) -> None:
+    text = "\tmov z5.b, #0x3c\n\tmov z6.d, #-1\n\tmov v6.16b, v7.16b\n\thvc #0\n\tret\n"
+    for observation in run(VectorTrials("smccc", vl), text):
+        trap = observation.traps[0]
+        assert trap.vector["z5"] == b"\x3c" * vl
+        # A write to V6 zeroes Z6's bits above 127 (Arm ARM "SVE register file").
+        assert trap.vector["z6"] == observation.state.vector["z7"][:16] + bytes(vl - 16)
+        assert trap.registers["q5"] == int.from_bytes(b"\x3c" * 16, "little")
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_memory_moves_of_any_size(vl: int) -> None:
+    data = bytes(range(256))[: 2 * vl]
+    for observation in run(VectorTrials("smccc", vl, memory=data), "\thvc #0\n\tret\n"):
+        assert observation.end.region[GUARD : GUARD + len(data)] == data
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_a_streaming_trial_starts_in_streaming_mode(vl: int) -> None:
+    """SMSTART SM is the last thing before the call and zeroes Z and P; the stub's vectors
+    have the streaming length, FFR is not accessible, and the model's moves still land."""
+    svl = default_streaming_length(vl)
+    for observation in run(VectorTrials("smccc", vl, streaming=True, za=True), "\thvc #0\n\tret\n"):
+        trap = observation.traps[0]
+        assert trap.registers["svcr"] == 3
+        assert trap.vector["z0"] == bytes(svl) and "ffr" not in trap.vector
+        assert trap.vector["za"] == observation.state.vector["za"]
+        end = observation.end
+        assert end.kind == "returned" and end.registers["svcr"] == 3
+        assert end.vector["za"] == dict(observation.switch.vector)["za"]
+        z5 = dict(observation.switch.vector)["z5"]
+        assert end.vector["z5"] == (z5 + bytes(svl))[:svl]
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+@pytest.mark.parametrize(("text", "word"), [("\trdffr p0.b\n", RDFFR_P0), ("\tadd v0.4s, v0.4s, v0.4s\n", ADD_V0_4S)])
+def test_streaming_illegal_instruction_is_an_exception(vl: int, text: str, word: int) -> None:
+    """Without FEAT_SME_FA64, rdffr and AdvSIMD data processing trap in streaming mode: an
+    End("exception") at the instruction, never a crash or a hang; the next trial runs."""
+    for observation in run(VectorTrials("smccc", vl, streaming=True), f"\tnop\n{text}\thvc #0\n\tret\n"):
+        assert observation.end.kind == "exception" and observation.end.offset == 4
+        assert observation.traps[-1].kind == "exception" and observation.traps[-1].word == word
+
+
+def test_the_same_stub_runs_outside_streaming_mode() -> None:
+    (observation, _) = run(VectorTrials("smccc", 64), "\trdffr p0.b\n\thvc #0\n\tret\n")
+    assert observation.end.kind == "returned"
+    assert observation.traps[0].vector["p0"] == observation.state.vector["ffr"]
+
+
+def test_without_a_vector_length_nothing_changes() -> None:
+    backend = QemuUserBackend()
+    assert backend.observes == frozenset({Observable.WINDOW}) and backend.vector is None
+    assert Observable.VECTOR in QemuUserBackend(48).observes
+    assert QemuUserBackend(48).name == "qemu-user"
+
+
+@pytest.mark.parametrize(("vl", "svl", "message"), [(40, 64, "multiple of 16"), (512, 256, "16 to 256"),
+                                                    (48, 48, "power of two")])  # fmt: skip
+def test_vector_lengths_qemu_cannot_run_are_refused(vl: int, svl: int, message: str) -> None:
+    with pytest.raises(BackendError, match=message):
+        VectorShape(vl, svl)
+
+
+def test_defaults_and_chunks() -> None:
+    assert [default_streaming_length(vl) for vl in LENGTHS] == [16, 64, 64, 256]
+    assert chunked(((8, bytes(40)),)) == [(8, bytes(16)), (24, bytes(16)), (40, bytes(8))]
+    with pytest.raises(BackendError, match="vector length"):
+        QemuUserBackend(0, streaming=True)

@@ -33,6 +33,7 @@ class CorpusStub:
     expect: str  # "pass" or property ids separated by commas
     text: str
     spec: str = ""  # a spec in tests/data, or a path from the root with a "/"; "" for DEFAULT_SPEC
+    fails_at: tuple[int, ...] = ()  # vector lengths (bytes) where the fault shows; () for every one
 
     @property
     def expected(self) -> set[str]:
@@ -97,6 +98,7 @@ def corpus() -> list[CorpusStub]:
                 entry["expect"],
                 header + body,
                 _header(base, "spec", base_path, ""),
+                tuple(entry.get("fails_at", ())),
             )
         )
     return stubs

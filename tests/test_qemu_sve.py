@@ -15,13 +15,14 @@ import pytest
 from tests.conftest import SPEC, require_tool
 from vtlgen.backends.base import BackendError, Observable, TrialObservation
 from vtlgen.backends.qemu_user import TOOLS, QemuUserBackend
-from vtlgen.backends.qemu_vector import VectorShape, chunked, default_streaming_length
+from vtlgen.backends.qemu_vector import VectorShape, chunked
 from vtlgen.loader import load
 from vtlgen.lowering import lower
 from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
+from vtlgen.vector_trial import streaming_length
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
-LENGTHS = (16, 48, 64, 256)  # 256: the SVE record (and ZA) live behind EXTRA_MAGIC
+LENGTHS = (16, 48, 64, 256)  # 256: the SVE record lives behind EXTRA_MAGIC
 SEEDS = (3, 4)
 RDFFR_P0 = 0x2519F000  # rdffr p0.b (Arm ARM "RDFFR (unpredicated)")
 ADD_V0_4S = 0x4EA08400  # add v0.4s, v0.4s, v0.4s: AdvSIMD data processing
@@ -34,12 +35,13 @@ def _tools() -> None:
 
 
 class VectorTrials(TrialFactory):
-    """The plan's trials with SVE state (drawn here while the factory leaves it empty), ZA
-    when asked, and model moves of z5, p3, FFR and ZA at the trap, plus `memory`."""
+    """The plan's trials with their SVE state (drawn here if the factory leaves it empty),
+    ZA only when asked, and the model's moves followed by moves of z5, p3, FFR and ZA at
+    the trap, plus a `memory` move at context offset 0."""
 
     def __init__(self, conv: str, vl: int, *, streaming: bool = False, za: bool = False, memory: bytes = b""):
         super().__init__(PLANS[conv], vl, streaming)
-        self.svl = default_streaming_length(vl)
+        self.svl = streaming_length(vl)
         self.za, self.memory = za, memory
 
     def initial(self, seed: int, return_address: int) -> InitialState:
@@ -50,6 +52,7 @@ class VectorTrials(TrialFactory):
             vector = {f"z{n}": state.entry[f"q{n}"].to_bytes(16, "little") + rng.randbytes(vl - 16) for n in range(32)}
             vector |= {f"p{n}": rng.randbytes(vl // 8) for n in range(16)}
             vector["ffr"] = b"\xff" * (vl // 16) + b"\x00" * (vl // 16)  # WRFFR wants a monotonic value
+        vector.pop("za", None)
         if self.za:
             vector["za"] = rng.randbytes(self.svl * self.svl)
         return replace(state, vector=vector, vector_length=vl, streaming_length=self.svl, streaming=self.streaming)
@@ -61,7 +64,7 @@ class VectorTrials(TrialFactory):
         if self.za:
             moves.append(("za", rng.randbytes(self.svl * self.svl)))
         memory = switch.memory + (((0, self.memory),) if self.memory else ())
-        return replace(switch, vector=tuple(moves), memory=memory)
+        return replace(switch, vector=(*switch.vector, *moves), memory=memory)
 
 
 def run(trials: VectorTrials, text: str) -> list[TrialObservation]:
@@ -72,20 +75,27 @@ def run(trials: VectorTrials, text: str) -> list[TrialObservation]:
 
 
 def moved(observation: TrialObservation) -> dict[str, bytes]:
-    """The vector state after the trap: the q moves set Z's low 128 bits, then the vector moves."""
+    """The vector state after the trap: the q moves set Z's low 128 bits, then the vector
+    moves in order (a Z move of VL - 16 bytes sets the bits above 127; ZA only while on)."""
     vector = dict(observation.state.vector)
     for name, value in observation.switch.registers:
         if name.startswith("q"):
             z = f"z{name[1:]}"
             vector[z] = value.to_bytes(16, "little") + vector[z][16:]
-    return vector | dict(observation.switch.vector)
+    for name, data in observation.switch.vector:
+        if name.startswith("z") and len(data) == observation.state.vector_length - 16:
+            vector[name] = vector[name][:16] + data
+        elif name != "za" or "za" in vector:
+            vector[name] = data
+    return vector
 
 
 @pytest.mark.parametrize("vl", LENGTHS)
 @pytest.mark.parametrize("conv", ["hvc3", "smccc"])
 def test_entry_state_reaches_the_stub_and_the_moves_come_back(conv: str, vl: int) -> None:
     """A stub that only traps and returns: Trap.vector is the entry state, End.vector the
-    moved one (hvc3 also randomizes q0-q31: Z's low bits follow those moves)."""
+    moved one (hvc3 also randomizes q0-q31: Z's low bits follow those moves; the model's
+    clobbers of Z's upper bits come as moves of VL - 16 bytes)."""
     conduit = PLANS[conv].model.conduit_text
     for observation in run(VectorTrials(conv, vl), f"\t{conduit}\n\tret\n"):
         (trap,) = observation.traps
@@ -132,7 +142,7 @@ def test_memory_moves_of_any_size(vl: int) -> None:
 def test_a_streaming_trial_starts_in_streaming_mode(vl: int) -> None:
     """SMSTART SM is the last thing before the call and zeroes Z and P; the stub's vectors
     have the streaming length, FFR is not accessible, and the model's moves still land."""
-    svl = default_streaming_length(vl)
+    svl = streaming_length(vl)
     for observation in run(VectorTrials("smccc", vl, streaming=True, za=True), "\thvc #0\n\tret\n"):
         trap = observation.traps[0]
         assert trap.registers["svcr"] == 3
@@ -140,8 +150,8 @@ def test_a_streaming_trial_starts_in_streaming_mode(vl: int) -> None:
         assert trap.vector["za"] == observation.state.vector["za"]
         end = observation.end
         assert end.kind == "returned" and end.registers["svcr"] == 3
-        assert end.vector["za"] == dict(observation.switch.vector)["za"]
-        z5 = dict(observation.switch.vector)["z5"]
+        assert end.vector["za"] == observation.switch.vector[-1][1]
+        z5 = observation.switch.vector[-4][1]
         assert end.vector["z5"] == (z5 + bytes(svl))[:svl]
 
 
@@ -176,7 +186,6 @@ def test_vector_lengths_qemu_cannot_run_are_refused(vl: int, svl: int, message: 
 
 
 def test_defaults_and_chunks() -> None:
-    assert [default_streaming_length(vl) for vl in LENGTHS] == [16, 64, 64, 256]
     assert chunked(((8, bytes(40)),)) == [(8, bytes(16)), (24, bytes(16)), (40, bytes(8))]
     with pytest.raises(BackendError, match="vector length"):
         QemuUserBackend(0, streaming=True)

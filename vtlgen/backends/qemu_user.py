@@ -26,10 +26,11 @@ from pathlib import Path
 
 from vtlgen import __version__, render, sandbox, trial
 from vtlgen.backends.base import BackendError, End, FrameStep, Observable, StubCode, Trap, TrialObservation
-from vtlgen.backends.qemu_vector import VectorShape, chunked, default_streaming_length
+from vtlgen.backends.qemu_vector import VectorShape, chunked
 from vtlgen.plan import Plan
 from vtlgen.quoting import one_line
 from vtlgen.trial import MASK64, InitialState, Switch, TrialFactory
+from vtlgen.vector_trial import streaming_length
 
 # Debian packages that provide each tool.
 TOOLS = {
@@ -253,8 +254,8 @@ class QemuUserBackend:
     """A real CPU model; observed at the trap and at the end of each trial.
 
     With `vector_length` (bytes), under `-cpu max` with SVE at that length and SME at the
-    smallest power of two at least it (FEAT_SME_FA64 off), loading and observing Z, P, FFR
-    and ZA; `streaming` calls the stub in streaming mode."""
+    trials' streaming length (FEAT_SME_FA64 off), loading and observing Z, P, FFR and ZA;
+    `streaming` calls the stub in streaming mode."""
 
     name = "qemu-user"
     limits = LIMITS
@@ -264,7 +265,7 @@ class QemuUserBackend:
             raise BackendError("a streaming trial needs a vector length")
         self.vector_length = vector_length
         self.streaming = streaming
-        self.vector = VectorShape(vector_length, default_streaming_length(vector_length)) if vector_length else None
+        self.vector = VectorShape(vector_length, streaming_length(vector_length)) if vector_length else None
         self.observes = frozenset({Observable.WINDOW, *([Observable.VECTOR] if vector_length else [])})
 
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:

@@ -1,7 +1,8 @@
 """SVE/SME state for the qemu-user harness: the CPU model, the records, and their parsing.
 
 With a vector length the harness runs under `qemu-aarch64 -cpu max` with SVE at VL bytes and
-SME at a streaming length SVL (a power of two, as SME requires: Arm ARM "SMCR_ELx.LEN"), and
+SME at the trials' streaming length SVL (`vtlgen.vector_trial.streaming_length`: a power of
+two, as SME requires: Arm ARM "SMCR_ELx.LEN"), and
 FEAT_SME_FA64 off, so what streaming mode forbids (rdffr, AdvSIMD data processing) traps as it
 would on a core without it (Arm ARM "Streaming SVE mode").
 
@@ -27,19 +28,11 @@ from vtlgen.trial import InitialState, Switch
 Z_COUNT, P_COUNT = 32, 16
 FFR_INDEX = 16  # FFR travels as a 17th predicate, after p0-p15, as in sve_context
 SM, ZA = 1, 2  # SVCR bits (Arm ARM "SVCR"): PSTATE.SM, PSTATE.ZA
-_KIND_Z, _KIND_P, _KIND_FFR, _KIND_ZA = range(4)  # as `enum vector_kind` in the harness
+_KIND_Z, _KIND_P, _KIND_FFR, _KIND_ZA, _KIND_Z_UPPER = range(5)  # as `enum vector_kind` in the harness
 HAS_VECTOR, HAS_ZA, STREAMING = 1, 2, 4  # bits of `trial_in.vflags`
-MAX_VECTOR_MOVES = Z_COUNT + P_COUNT + 2
+MAX_VECTOR_MOVES = 2 * (Z_COUNT + P_COUNT + 2)  # each register moved whole, then in part
 _ENTRY = struct.Struct("<I I I I")  # struct vector_entry {kind, index, size, pool offset}
 CHUNK = 16  # memory moves travel in 16-byte pieces, however long the slot
-
-
-def default_streaming_length(vector_length: int) -> int:
-    """The smallest power of two at least VL (16 to 256 bytes): SVL must be one."""
-    svl = 16
-    while svl < vector_length:
-        svl *= 2
-    return svl
 
 
 @dataclass(frozen=True)
@@ -88,7 +81,7 @@ class VectorShape:
 
     @property
     def pool(self) -> int:
-        return _padded(Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl)
+        return 2 * _padded(Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl)
 
     def input_format(self) -> str:
         """struct trial_in's vector part: flags, moves, their bytes, and the entry state."""
@@ -120,9 +113,11 @@ class VectorShape:
         entries, pool = [], b""
         for name, data in switch.vector:
             kind, index = _kind(name)
+            if kind == _KIND_Z and len(data) == self.vl - 16:
+                kind = _KIND_Z_UPPER  # only the bits above 127 (backends/base.py)
             entries.append(_ENTRY.pack(kind, index, len(data), len(pool)))
             pool += data
-        if len(pool) > self.pool:
+        if len(pool) > self.pool or len(entries) > MAX_VECTOR_MOVES:
             raise BackendError("the model's vector moves do not fit the harness")
         return (flags, len(entries), b"".join(entries), pool, z_in, p_in, za_in)
 

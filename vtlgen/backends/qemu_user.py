@@ -258,6 +258,9 @@ class QemuUserBackend:
     `streaming` calls the stub in streaming mode."""
 
     name = "qemu-user"
+    # VECTOR even without a vector length: the validator asks an unconfigured backend
+    # whether to run trials at the plan's vector lengths, then makes one per length.
+    observes = frozenset({Observable.WINDOW, Observable.VECTOR})
     limits = LIMITS
 
     def __init__(self, vector_length: int = 0, streaming: bool = False):
@@ -266,7 +269,6 @@ class QemuUserBackend:
         self.vector_length = vector_length
         self.streaming = streaming
         self.vector = VectorShape(vector_length, streaming_length(vector_length)) if vector_length else None
-        self.observes = frozenset({Observable.WINDOW, *([Observable.VECTOR] if vector_length else [])})
 
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
         factory = TrialFactory(plan, self.vector_length, self.streaming)

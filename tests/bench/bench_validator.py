@@ -3,7 +3,8 @@
 Targets: at least 2,000 validated round trips per second with every check on, and at
 least 25% of bare emulation speed (the same stub, setup and hypervisor model, no checks).
 Peak memory of a whole `validate` at 1,000 and 10,000 trials on both backends (each in a
-fresh process, the qemu-user harness included) shows it stays flat as trials grow.
+fresh process, the qemu-user harness included) shows it stays flat as trials grow. The
+qemu-user SVE/SME mode's time per trial at each vector length is printed too (no target).
 Prints figures and exits 1 when a target is missed; never part of the test suite.
 """
 
@@ -74,6 +75,36 @@ def peak_memory() -> None:
             print(f"{backend:<12}{trials:>8}{int(printed):>10}{time.perf_counter() - start:>9.1f}")
 
 
+SVE_STUB = ROOT / "tests" / "data" / "stubs" / "hvc3_sve_ok_variant.S"
+SVE_TRIALS = 400
+
+
+def qemu_vector_times() -> None:
+    """qemu-user in SVE/SME mode: the build, then milliseconds per trial (run and parsed, not
+    judged) of a hand-written SVE stub at each vector length, from a 1-trial and a
+    (1 + SVE_TRIALS)-trial run, so the build and qemu's start-up cancel out."""
+    from vtlgen.backends.qemu_user import QemuUserBackend
+    from vtlgen.trial import TrialFactory
+
+    if not all(shutil.which(tool) for tool in ("qemu-aarch64", "aarch64-linux-gnu-gcc", "bwrap")):
+        print("qemu-user SVE: tools missing, not measured")
+        return
+    plan = next(p for p in lower(load(ROOT / "spec" / "hyperv_vtl.yaml").spec, "x") if p.convention_id == "hvc3")
+    text = SVE_STUB.read_text()  # trusted: GNU as reads it directly (keystone has no SVE)
+    print(f"{'VL':>4}{'SVL':>5}{'build s':>9}{'ms/trial':>10}")
+    for vl in (16, 48, 64, 256):
+        backend = QemuUserBackend(vl)
+        timings = []
+        for count in (1, 1 + SVE_TRIALS):
+            start = time.perf_counter()
+            ends = [o.end.kind for o in backend.observe_with(TrialFactory(plan, vl), text, None, range(count))]
+            timings.append(time.perf_counter() - start)
+            assert ends == ["returned"] * count, f"the SVE stub must return at VL {vl}"
+        per_trial = (timings[1] - timings[0]) / SVE_TRIALS
+        assert backend.vector is not None
+        print(f"{vl:>4}{backend.vector.svl:>5}{timings[0]:>9.2f}{per_trial * 1000:>10.3f}")
+
+
 def main() -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
@@ -95,6 +126,7 @@ def main() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB")
     peak_memory()
+    qemu_vector_times()
     print(
         f"targets: >= {TARGET_VALIDATED:.0f} validated/s, >= {TARGET_RATIO:.0%} of bare: "
         + ("MISSED" if failed else "met")

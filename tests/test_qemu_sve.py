@@ -189,3 +189,20 @@ def test_defaults_and_chunks() -> None:
     assert chunked(((8, bytes(40)),)) == [(8, bytes(16)), (24, bytes(16)), (40, bytes(8))]
     with pytest.raises(BackendError, match="vector length"):
         QemuUserBackend(0, streaming=True)
+
+
+@pytest.mark.parametrize("vl", [48, 256])
+def test_a_stub_that_stays_in_streaming_mode_is_seen_and_the_next_trial_is_clean(vl: int) -> None:
+    """A stub that enters streaming mode itself and returns in it: SM at the trap and at the
+    end, vectors at SVL, no FFR; the next trial still starts outside it (x9: SVCR at entry)."""
+    svl = streaming_length(vl)
+    for observation in run(VectorTrials("smccc", vl), "\tmrs x9, svcr\n\tsmstart sm\n\thvc #0\n\tret\n"):
+        trap, end = observation.traps[0], observation.end
+        assert trap.registers["x9"] == 0 and trap.registers["svcr"] == 1 and end.registers["svcr"] == 1
+        assert len(end.vector["z0"]) == svl and "ffr" not in end.vector
+
+
+def test_a_streaming_stub_that_never_ends_is_a_limit() -> None:
+    backend = QemuUserBackend(64, streaming=True)
+    (observation,) = backend.observe_with(VectorTrials("smccc", 64, streaming=True), "\tb .\n", None, SEEDS)
+    assert observation.end.kind == "limit" and observation.end.offset == 0

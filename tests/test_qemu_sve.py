@@ -39,10 +39,12 @@ class VectorTrials(TrialFactory):
     ZA only when asked, and the model's moves followed by moves of z5, p3, FFR and ZA at
     the trap, plus a `memory` move at context offset 0."""
 
-    def __init__(self, conv: str, vl: int, *, streaming: bool = False, za: bool = False, memory: bytes = b""):
+    def __init__(
+        self, conv: str, vl: int, *, streaming: bool = False, za: bool = False, memory: bytes = b"", q7: int = -1
+    ):
         super().__init__(PLANS[conv], vl, streaming)
         self.svl = streaming_length(vl)
-        self.za, self.memory = za, memory
+        self.za, self.memory, self.q7 = za, memory, q7
 
     def initial(self, seed: int, return_address: int) -> InitialState:
         state = super().initial(seed, return_address)
@@ -64,7 +66,8 @@ class VectorTrials(TrialFactory):
         if self.za:
             moves.append(("za", rng.randbytes(self.svl * self.svl)))
         memory = switch.memory + (((0, self.memory),) if self.memory else ())
-        return replace(switch, vector=(*switch.vector, *moves), memory=memory)
+        registers = switch.registers + ((("q7", self.q7),) if self.q7 >= 0 else ())
+        return replace(switch, vector=(*switch.vector, *moves), memory=memory, registers=registers)
 
 
 def run(trials: VectorTrials, text: str) -> list[TrialObservation]:
@@ -107,6 +110,17 @@ def test_entry_state_reaches_the_stub_and_the_moves_come_back(conv: str, vl: int
         assert observation.end.vector == moved(observation)
         assert trap.registers["svcr"] == observation.end.registers["svcr"] == 0
         assert observation.end.registers["q5"] == int.from_bytes(observation.end.vector["z5"][:16], "little")
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_a_q_move_sets_the_low_bits_of_z(vl: int) -> None:
+    """A register move of q7 lands although sigreturn takes Z from sve_context: the handler
+    writes it into both records, so Z7 keeps its bits above 127 and gets the new low 128."""
+    value = 0x0123456789ABCDEF_FEDCBA9876543210
+    for observation in run(VectorTrials("smccc", vl, q7=value), "\thvc #0\n\tret\n"):
+        assert observation.end.registers["q7"] == value
+        assert observation.end.vector["z7"] == moved(observation)["z7"]
+        assert observation.end.vector["z7"][16:] == observation.state.vector["z7"][16:]
 
 
 @pytest.mark.parametrize("vl", LENGTHS)

@@ -3,16 +3,18 @@
 vtlgen renders a small C harness (templates/qemu_harness.c.j2), links the stub into it,
 cross-compiles it statically and runs it under `qemu-aarch64 -cpu cortex-a72` (no SVE
 record in the signal frame), or, made with a vector length, under `-cpu max` with SVE and
-SME at that length (`vtlgen.backends.qemu_vector`). The conduit traps as SIGILL and the handler applies the
-model's move, which `vtlgen.trial` computed; trials stream through the harness in
-bounded batches, so memory stays flat however many are asked for. What the harness
-records at the trap and after the return is judged by `vtlgen.contract`, as for unicorn.
+SME at that length (`vtlgen.backends.qemu_vector`). The conduit traps as SIGILL and the
+handler applies the model's move, which `vtlgen.trial` computed; trials stream through
+the harness in bounded batches, so memory stays flat however many are asked for. What the
+harness records at the trap and after the return is judged by `vtlgen.contract`, as for
+unicorn.
 
 Observed here: the registers, the frame record and the context at the trap and after
 the return, faults, exceptions (`brk`, `udf`), a time limit per trial, and writes
-anywhere in the context's window. Not observed: each instruction (P6 between the trap
-and the end, P10) and each access (P7: SP alignment, reads around SP; the model's
-scribble below SP at the trap shows a stub that keeps data there through its effects).
+anywhere in the context's window; at a vector length also Z, P, FFR, ZA and SVCR. Not
+observed: each instruction (P6 between the trap and the end, P10) and each access (P7: SP
+alignment, reads around SP; the model's scribble below SP at the trap shows a stub that
+keeps data there through its effects).
 """
 
 from __future__ import annotations

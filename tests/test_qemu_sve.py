@@ -220,3 +220,49 @@ def test_a_streaming_stub_that_never_ends_is_a_limit() -> None:
     backend = QemuUserBackend(64, streaming=True)
     (observation,) = backend.observe_with(VectorTrials("smccc", 64, streaming=True), "\tb .\n", None, SEEDS)
     assert observation.end.kind == "limit" and observation.end.offset == 0
+
+
+def sve_corpus_run(vl: int, old: str = "", new: str = "") -> list[TrialObservation]:
+    """The corpus's correct 2.0.0 hvc3 SVE stub (edited: `old` -> `new`) on the factory's trials."""
+    from tests.stubs import STUBS
+
+    text = (STUBS / "hvc3_sve_ok_variant.S").read_text()  # GNU as reads it: keystone has no SVE
+    if old:
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    return list(QemuUserBackend(vl).observe_with(TrialFactory(PLANS["hvc3"], vl), text, None, range(6)))
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_the_hand_written_sve_stub_meets_the_vector_contract_on_qemu(vl: int) -> None:
+    """The corpus's correct stub: VTL0's Z, P and FFR at the trap (P1, P2), ZA kept (P5),
+    and the shared slots after the return (P4), at every vector length."""
+    from vtlgen import vector_contract
+
+    plan = PLANS["hvc3"]
+    observations = sve_corpus_run(vl)
+    assert plan.model.vector is not None and len(observations) == 6
+    for observation in observations:
+        state, end = observation.state, observation.end
+        assert end.kind == "returned"
+        assert vector_contract.entry(plan, state, observation.traps[0]) == []
+        assert vector_contract.caller(plan, state, end.vector, end.registers["svcr"]) == []
+        for slot in plan.model.vector.slots:
+            if slot.register in observation.switch.expected_vector:
+                got = vector_contract.slot_bytes(slot, state, end.region)
+                assert got == observation.switch.expected_vector[slot.register], slot.register
+
+
+@pytest.mark.parametrize("vl", LENGTHS)
+def test_a_fixed_stride_z_load_is_caught_on_qemu_beyond_vl_16(vl: int) -> None:
+    """z5 loaded from a 16-byte stride: right at VL 16 only; on qemu the vector contract
+    sees VTL2's or a wrong value in z5 at the trap at every longer VL."""
+    from vtlgen import vector_contract
+
+    observations = sve_corpus_run(vl, "ldr    z5, [x2, #5, mul vl]", "add x9, x2, #80\n\tldr z5, [x9]")
+    findings = {
+        (f.property, f.location)
+        for o in observations
+        for f in vector_contract.entry(PLANS["hvc3"], o.state, o.traps[0])
+    }
+    assert bool(findings) == (vl > 16) and {location for _, location in findings} <= {"z5"}

@@ -14,6 +14,9 @@ model's moves into them (and the low 128 bits into `fpsimd_context.vregs`, which
 SVE record overrides on sigreturn when both are present: measured on qemu 7.2), and dumps
 the same state after the return. Each area is a fixed-stride array of VMAX-sized slots
 (VMAX = max(VL, SVL)), since a stub in streaming mode has SVL-long registers.
+
+`-cpu max` also has DCZID_EL0.BS = 7: `dc zva` zeroes 512 bytes there, 64 on cortex-a72
+(measured; no -cpu property changes it in qemu 7.2).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,8 @@ def _gnu_as_words(statements: list[str], tmp_path: Path, name: str = "sve") -> l
     objcopy = require_tool("aarch64-linux-gnu-objcopy", BINUTILS)
     source, obj, raw = tmp_path / f"{name}.s", tmp_path / f"{name}.o", tmp_path / f"{name}.bin"
     source.write_text("".join(f"\t{s}\n" for s in statements))
-    subprocess.run([assembler, *GNU_AS, "-o", str(obj), str(source)], check=True, capture_output=True)
+    done = subprocess.run([assembler, *GNU_AS, "-o", str(obj), str(source)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[:2000]
     subprocess.run([objcopy, "-O", "binary", "-j", ".text", str(obj), str(raw)], check=True)
     data = raw.read_bytes()
     return [int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data), 4)]
@@ -187,6 +189,8 @@ REFUSED = [
     ("str z0, [x0, #-257, mul vl]", "out of range -256..255"),
     ("ldr p0, [sp, #300, mul vl]", "out of range -256..255"),
     ("ldr z32, [x0]", "z0-z31"),
+    ("ldr z300, [x0]", "z0-z31"),
+    ("str p01, [x0]", "p0-p15"),
     ("ldr p16, [x0]", "p0-p15"),
     ("ldr z0.d, [x0]", "z0-z31"),
     ("ldr z0, [xzr]", "x0-x30 or sp"),
@@ -230,6 +234,14 @@ def test_bad_operands_of_a_known_form_are_refused_with_a_reason(text: str, reaso
         encode(text)
     with pytest.raises(StubSyntaxError, match=rf"^s\.S:2:1: .*{reason}"):
         vet(f"nop\n{text}\nret\n", "s.S")
+
+
+@pytest.mark.parametrize("text", ["ldr z0, " + "," * 500_000, "zero " + "{" * 500_000, "ldr za[" + " ," * 300_000])
+def test_a_huge_statement_is_refused_quickly(text: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(StubSyntaxError, match="too long"):
+        vet(text, "s.S")
+    assert time.monotonic() - started < 2.0
 
 
 @pytest.mark.parametrize(
@@ -406,3 +418,21 @@ def test_changing_streaming_mode_resets_every_vector_register() -> None:
         } <= decoded.writes
         assert "svcr.sm" in decoded.reads and not decoded.memory
     assert "za" in start.writes and "za" not in stop_sm.writes
+
+
+def test_the_generated_stubs_with_sve_lines_ship_gnu_as_bytes(tmp_path: Path) -> None:
+    """End to end: the standalone stub `generate` writes, its bindings' MACHINE_CODE, and GNU as agree."""
+    from vtlgen import artifacts, render
+    from vtlgen.loader import load
+
+    built = artifacts.build(load(SPEC))
+    with_sve = [item for item in built if any(d.vector_access for d in decode_code(item.code))]
+    assert with_sve, "the spec's stubs move SVE state (hyperv_vtl 2.0.0)"
+    for item in with_sve:
+        names = render.file_names(item.plan)
+        files = {Path(path).name: text for path, text in item.files.items()}
+        namespace: dict[str, object] = {}
+        exec(compile(files[names["bindings"]], "bindings.py", "exec"), namespace)  # the module users import
+        gnu = _gnu_as_words(files[names["standalone"]].splitlines(), tmp_path, item.plan.convention_id)
+        assert namespace["MACHINE_CODE"] == item.code
+        assert [int.from_bytes(item.code[i : i + 4], "little") for i in range(0, len(item.code), 4)] == gnu

@@ -9,6 +9,7 @@ mode and ZA checks), and programs of every form run both here and under
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import SPEC, require
+from vtlgen import render
+from vtlgen.assembler import assemble
+from vtlgen.backends.unicorn import Harness, UnicornBackend
 from vtlgen.backends.vector_machine import (
     FPSR_AFTER_SM_CHANGE,
     MASK64,
@@ -29,19 +33,13 @@ from vtlgen.backends.vector_machine import (
     ZaDisabled,
     z_read,
 )
-
-try:
-    from vtlgen.sve import SveInstruction as I
-except ImportError:  # until h/sve-encoding is merged: its fixed API
-
-    @dataclass(frozen=True)
-    class I:  # type: ignore[no-redef]  # noqa: E742
-        form: str
-        t: int = 0
-        n: int = 0
-        imm: int = 0
-        size: str = ""
-
+from vtlgen.contract import Judge
+from vtlgen.loader import load
+from vtlgen.lowering import lower
+from vtlgen.plan import Plan
+from vtlgen.report import StubSource
+from vtlgen.sve import SveInstruction as I
+from vtlgen.trial import GUARD
 
 BASE = 0x5_5000_1000
 
@@ -451,3 +449,102 @@ def test_traps_agree_with_qemu(tmp_path: Path, steps: list[str], trap: type[Vect
     forms |= {"ldr za[w12, 0], [x1]": I("ldr_za", t=12, n=1), "zero {za}": I("zero_za")}
     with pytest.raises(trap):
         memory.run(machine, *(forms[s] for s in steps if s in forms))
+
+
+# --- in the unicorn backend ------------------------------------------------------------
+
+UNICORN_LENGTHS = [16, 48, 64, 256]
+
+
+def _plans() -> dict[str, Plan]:
+    return {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
+
+
+PLANS = _plans()
+
+
+def _hvc3() -> str:
+    return render.standalone_asm(PLANS["hvc3"], "hyperv_vtl.yaml")
+
+
+def _judged(plan: Plan, text: str, vl: int, seeds: range) -> list[str]:
+    harness = Harness(plan, assemble(text), vector_length=vl)
+    judge = Judge(plan, StubSource(harness.assembly, "stub.S"), UnicornBackend.observes)
+    return [v.describe() for seed in seeds for v in judge.trial(harness.run(seed))]
+
+
+@pytest.mark.parametrize("vl", UNICORN_LENGTHS)
+def test_the_generated_hvc3_stub_moves_all_sve_state(vl: int) -> None:
+    harness = Harness(PLANS["hvc3"], assemble(_hvc3()), vector_length=vl)
+    observation = harness.run(7)
+    state, (trap,), end = observation.state, observation.traps, observation.end
+    assert end.kind == "returned" and trap.kind == "conduit"
+    svl = state.streaming_length
+    sizes = {f"z{n}": vl for n in range(32)} | {f"p{n}": vl // 8 for n in range(16)} | {"ffr": vl // 8, "za": svl * svl}
+    assert {name: len(value) for name, value in trap.vector.items()} == sizes
+    assert {name: len(value) for name, value in end.vector.items()} == sizes
+    assert trap.registers["svcr"] == end.registers["svcr"] == 2  # ZA live at entry, not streaming
+    # At the trap every Z holds VTL0's value from the extended context, Q included.
+    element = PLANS["hvc3"].context.vl_elements[0]
+    z3 = state.region[GUARD + element.offset(vl, 3) :][:vl]
+    assert trap.vector["z3"] == z3 and trap.registers["q3"] == int.from_bytes(z3[:16], "little")
+    vector_accesses = [a for a in observation.accesses if harness.sve[a.offset >> 2] is not None]
+    assert len(vector_accesses) == 2 * 49  # Z, P and FFR loaded and stored
+    assert {a.size for a in vector_accesses} == {vl, vl // 8}
+    assert _judged(PLANS["hvc3"], _hvc3(), vl, range(20)) == []
+
+
+def test_a_missing_vector_store_is_caught() -> None:
+    text = _hvc3()
+    stores = re.findall(r"^\s*str\s+z5, \[x1[^\n]*$", text, flags=re.M)
+    assert len(stores) == 1
+    broken = text.replace(stores[0], "\tnop")
+    found = _judged(PLANS["hvc3"], broken, 48, range(4))
+    assert found and all("P4" in line and "z[5]" in line for line in found), found
+
+
+SMCCC_FRAME = "stp x29, x30, [sp, #-16]!\nmov x29, sp\n"
+SMCCC_TAIL = "mov x2, x0\nhvc #0\nldp x29, x30, [sp], #16\nret\n"
+
+
+def test_sve_accesses_and_sp_moves_are_observed() -> None:
+    text = SMCCC_FRAME + "addvl sp, sp, #-2\nstr z0, [sp, #1, mul vl]\nstr p1, [sp]\naddvl sp, sp, #2\n" + SMCCC_TAIL
+    observation = Harness(PLANS["smccc"], assemble(text), vector_length=48).run(3)
+    sp = observation.state.addresses.entry_sp - 16
+    vector = [
+        (a.offset, a.address, a.size, a.write, a.sp, a.sp_based) for a in observation.accesses if a.offset in (12, 16)
+    ]
+    assert vector == [(12, sp - 96 + 48, 48, True, sp - 96, True), (16, sp - 96, 6, True, sp - 96, True)]
+    assert [s.registers["sp"] for s in observation.steps if s.offset in (8, 20)] == [sp - 96, sp]  # P6/P7 see SP move
+    assert observation.trace[:6] == [0, 4, 8, 12, 16, 20]
+
+
+def test_writes_to_v_zero_z_above_bit_127_in_the_backend() -> None:
+    text = SMCCC_FRAME + "fmov d3, x1\nldr z5, [x0]\nmovi v6.16b, #0\n" + SMCCC_TAIL
+    observation = Harness(PLANS["smccc"], assemble(text), vector_length=64).run(5)
+    state, trap = observation.state, observation.traps[0]
+    assert trap.vector["z3"] == state.entry["x1"].to_bytes(8, "little") + bytes(56)
+    assert trap.vector["z6"] == bytes(64)
+    assert trap.vector["z4"] == state.vector["z4"]  # not written: all of it kept
+    context = state.region[GUARD : GUARD + 64]
+    assert trap.vector["z5"] == context and trap.registers["q5"] == int.from_bytes(context[:16], "little")
+
+
+def test_streaming_rdffr_is_an_exception_observation() -> None:
+    text = SMCCC_FRAME + "rdffr p0.b\n" + SMCCC_TAIL
+    observation = Harness(PLANS["smccc"], assemble(text), vector_length=32, streaming=True).run(0)
+    assert [(t.offset, t.kind) for t in observation.traps] == [(8, "exception")]
+    assert observation.end.kind == "exception" and observation.end.offset == 8
+    normal = Harness(PLANS["smccc"], assemble(text), vector_length=32).run(0)
+    assert normal.end.kind == "returned" and normal.traps[0].vector["p0"] == normal.state.vector["ffr"]
+
+
+def test_without_a_vector_length_an_sve_word_is_an_exception() -> None:
+    observation = Harness(PLANS["smccc"], assemble(SMCCC_FRAME + "rdvl x9, #1\n" + SMCCC_TAIL)).run(0)
+    assert observation.end.kind == "exception" and observation.traps[0].offset == 8
+
+
+def test_a_vector_load_outside_memory_is_a_fault() -> None:
+    text = SMCCC_FRAME + "mov x9, #0x1000\nldr z0, [x9]\n" + SMCCC_TAIL
+    observation = Harness(PLANS["smccc"], assemble(text), vector_length=16).run(0)
+    assert (observation.end.kind, observation.end.offset, observation.end.address) == ("fault", 12, 0x1000)

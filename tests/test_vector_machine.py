@@ -20,6 +20,9 @@ import pytest
 from tests.conftest import SPEC, require
 from vtlgen import render
 from vtlgen.assembler import assemble
+from vtlgen.backends.base import Observable, StubCode
+from vtlgen.backends.qemu_user import TOOLS as QEMU_TOOLS
+from vtlgen.backends.qemu_user import QemuUserBackend
 from vtlgen.backends.unicorn import Harness, UnicornBackend
 from vtlgen.backends.vector_machine import (
     FPSR_AFTER_SM_CHANGE,
@@ -548,3 +551,36 @@ def test_a_vector_load_outside_memory_is_a_fault() -> None:
     text = SMCCC_FRAME + "mov x9, #0x1000\nldr z0, [x9]\n" + SMCCC_TAIL
     observation = Harness(PLANS["smccc"], assemble(text), vector_length=16).run(0)
     assert (observation.end.kind, observation.end.offset, observation.end.address) == ("fault", 12, 0x1000)
+
+
+# --- unicorn's model against qemu-user on the same trials ------------------------------
+
+CROSS_STUBS = {
+    "hvc3": None,  # the generated stub
+    "smccc": SMCCC_FRAME
+    + "fmov d3, x1\nmovi v6.16b, #0\nldr z5, [x0]\nptrue p2.s\nsetffr\nrdffr p9.b\nrdvl x9, #1\n"
+    + "addvl sp, sp, #-1\nstr z4, [sp]\nldr z7, [sp]\naddvl sp, sp, #1\n"
+    + SMCCC_TAIL,
+}
+
+
+@pytest.mark.parametrize("vl", UNICORN_LENGTHS)
+@pytest.mark.parametrize("conv", list(CROSS_STUBS))
+def test_unicorn_and_qemu_user_agree_on_vector_state(conv: str, vl: int) -> None:
+    """The same trials on both backends: the SVE/SME state at the trap and after the
+    return, and the context, are byte for byte the same."""
+    require(tools=dict(QEMU_TOOLS))
+    qemu = QemuUserBackend(vector_length=vl)
+    if Observable.VECTOR not in qemu.observes:
+        pytest.skip("this qemu-user backend has no SVE/SME mode (branch h/qemu-sve)")
+    text = CROSS_STUBS[conv] or _hvc3()
+    plan = PLANS[conv]
+    code = StubCode(text, f"{conv}.S", assemble(text))
+    seeds = range(11, 14)
+    for ours, real in zip(
+        UnicornBackend(vector_length=vl).observe(plan, code, seeds), qemu.observe(plan, code, seeds), strict=True
+    ):
+        assert ours.end.kind == real.end.kind == "returned", (ours.end, real.end)
+        assert ours.traps[0].vector == real.traps[0].vector
+        assert ours.end.vector == real.end.vector
+        assert ours.end.region == real.end.region

@@ -261,16 +261,22 @@ class Harness:
         stops the emulation on an exception and `run` re-raises it.
         """
 
-        on_instruction = self._on_vector_instruction if self.vector_length else self._on_instruction
 
         def raw(_handle: int, address: int, size: int, _key: int) -> None:
             try:
-                on_instruction(address)
+                self._on_instruction(address)
             except BaseException as error:  # re-raised by run(), never swallowed
                 self.hook_error = error
                 uc.emu_stop()
 
-        self._raw_code_hook = _HOOK_CODE(raw)  # keep a reference: unicorn holds only the pointer
+        def raw_vector(_handle: int, address: int, size: int, _key: int) -> None:
+            try:
+                self._on_vector_instruction(address)
+            except BaseException as error:
+                self.hook_error = error
+                uc.emu_stop()
+
+        self._raw_code_hook = _HOOK_CODE(raw_vector if self.vector_length else raw)  # keep a reference: unicorn holds only the pointer
         handle = _uc_hook_h()
         status = _uclib.uc_hook_add(
             uc._uch, ctypes.byref(handle), UC_HOOK_CODE, self._raw_code_hook, None,

@@ -261,7 +261,6 @@ class Harness:
         stops the emulation on an exception and `run` re-raises it.
         """
 
-
         def raw(_handle: int, address: int, size: int, _key: int) -> None:
             try:
                 self._on_instruction(address)
@@ -276,7 +275,8 @@ class Harness:
                 self.hook_error = error
                 uc.emu_stop()
 
-        self._raw_code_hook = _HOOK_CODE(raw_vector if self.vector_length else raw)  # keep a reference: unicorn holds only the pointer
+        # Keep a reference: unicorn holds only the pointer.
+        self._raw_code_hook = _HOOK_CODE(raw_vector if self.vector_length else raw)
         handle = _uc_hook_h()
         status = _uclib.uc_hook_add(
             uc._uch, ctypes.byref(handle), UC_HOOK_CODE, self._raw_code_hook, None,

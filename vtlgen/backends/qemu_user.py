@@ -55,7 +55,6 @@ BATCH = 256  # trials per harness run: bounded memory for any --trials
 BATCH_BYTES = 8 << 20  # and at most this much input or output per run (vector records are large)
 ALTSTACK = 1 << 16  # the signal handler's stack, before room for vector records
 CPU = "cortex-a72"  # without a vector length: no SVE record in the signal frame
-SVE_MARCH = "-march=armv9-a+sve+sme"  # GNU as, for a stub run at a vector length
 TRIAL_MICROSECONDS = 250_000  # a correct stub takes microseconds even under qemu
 TOOL_SECONDS = 120.0  # assembling, compiling, linking
 _CPU_REGS = 31 + 1 + 64
@@ -178,21 +177,26 @@ class _Records:
         )
 
 
+GNU_AS_ARCH = ("-march=armv9-a+sve+sme",)  # a superset of GNU as's default armv8-a
+
+
 def build(
     plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = None, vector: VectorShape | None = None
 ) -> Built:
     """Link the vetted stub text (stubsource.vet; never the author's own) into the harness.
 
     With `code` (keystone's bytes for the same text), GNU as must produce the same bytes:
-    otherwise the two backends would judge two different programs. With `vector`, GNU as
-    accepts SVE and SME and the harness loads and observes their state at that length."""
+    otherwise the two backends would judge two different programs. With `vector`, the
+    harness loads and observes SVE/SME state at that length."""
     for tool in TOOLS:
         if shutil.which(tool) is None:
             raise ToolMissing(tool)
     (folder / "stub.S").write_text(wrap_stub(canonical_stub))
     (folder / "harness.c").write_text(harness_source(plan, vector))
-    march = [SVE_MARCH] if vector else []
-    run_tool(["aarch64-linux-gnu-as", *march, "-o", "stub.o", "stub.S"], folder, writable=True, timeout=TOOL_SECONDS)
+    # The SVE/SME forms vtlgen encodes itself (vtlgen/sve.py) need the architecture named;
+    # the byte comparison below still holds GNU as to keystone's and vtlgen's words.
+    as_command = ["aarch64-linux-gnu-as", *GNU_AS_ARCH, "-o", "stub.o", "stub.S"]
+    run_tool(as_command, folder, writable=True, timeout=TOOL_SECONDS)
     # A stub that names a symbol it does not define reaches into the harness (its records,
     # libc): refused, so that what runs is the stub and nothing it borrows.
     undefined = run_tool(["aarch64-linux-gnu-nm", "-u", "stub.o"], folder, writable=False, timeout=TOOL_SECONDS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import ROOT, SPEC, require_tool
@@ -17,6 +19,8 @@ NOT_FULLY_OBSERVED = set(LIMITS)
 UNOBSERVABLE = {p for p, why in LIMITS.items() if why.startswith("not observed")}
 # Of those, the ones the corpus breaks where qemu-user cannot see it.
 INVISIBLE_IN_CORPUS = {"P6", "P7", "P10"}
+# What a 512-byte `dc zva` block adds to a stray 64-byte one: slots zeroed before or after the trap.
+DC_ZVA_512 = {"P1", "P4"}
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +44,12 @@ def test_backends_agree_on_the_corpus(stub: CorpusStub) -> None:
     plan = plan_for(stub)
     unicorn = validate(plan, stub.text, stub.name, trials=20, seed=5).broken_properties()
     qemu = validate(plan, stub.text, stub.name, trials=20, seed=5, backend="qemu-user").broken_properties()
+    if re.search(r"\bdc\s+zva\b", stub.text):
+        # At a vector length qemu-user runs `-cpu max`, whose `dc zva` block is 512 bytes
+        # (DCZID_EL0.BS = 7), not 64 as on cortex-a72 and unicorn: the same stray write
+        # reaches shared slots there too. Both still see the write itself (P8).
+        assert "P8" in qemu & unicorn
+        qemu -= DC_ZVA_512 - unicorn
     assert qemu <= unicorn, f"qemu-user found {qemu - unicorn} that unicorn did not"
     assert unicorn - qemu <= NOT_FULLY_OBSERVED, f"qemu-user missed {unicorn - qemu}"
     if not stub.expected & INVISIBLE_IN_CORPUS:

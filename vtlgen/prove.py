@@ -18,7 +18,7 @@ import z3
 
 from vtlgen.assembler import assemble
 from vtlgen.backends.unicorn import CODE, RETURN_ADDRESS
-from vtlgen.contract import fmt
+from vtlgen.finding import fmt
 from vtlgen.plan import Plan
 from vtlgen.report import PROPERTIES, ConventionReport, StubSource, Violation, in_order
 from vtlgen.symbolic.counterexample import Concrete, Solver, trial_addresses

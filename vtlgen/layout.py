@@ -12,12 +12,24 @@ from vtlgen.schema import ContextField, RegisterClass, Spec
 DEFINED_SUFFIX = "DEFINED"
 EXISTING_SUFFIX = "EXISTING"
 OWN_MACROS = ("SIZE", "MAX_SIZE", DEFINED_SUFFIX, EXISTING_SUFFIX)
+# With a VL-scaled part, the headers also define its fixed start, the total size at a vector
+# length and the largest vq (vtlgen/vl_layout.py), and two function-like macros per VL field.
+VL_OFFSET_SUFFIX = "VL_OFFSET"
+SIZE_VL_SUFFIX = "SIZE_VL"
+MAX_VQ_SUFFIX = "MAX_VQ"
+VL_OWN_MACROS = (VL_OFFSET_SUFFIX, SIZE_VL_SUFFIX, MAX_VQ_SUFFIX)
+VL_FIELD_SUFFIXES = ("SIZE", "OFFSET")  # <FIELD>_SIZE(vq), <FIELD>_OFFSET(vq, n)
 
 
 def macro_suffixes(field: ContextField) -> list[str]:
     """<C_NAME>_<suffix> for the field's offset, then one per array element."""
     base = field.name.upper()
     return [base, *(f"{base}{i}" for i in range(field.count) if field.count > 1)]
+
+
+def vl_macro_suffixes(name: str) -> list[str]:
+    """<C_NAME>_<suffix> for a VL-scaled field: its element size and its element offsets."""
+    return [f"{name.upper()}_{suffix}" for suffix in VL_FIELD_SUFFIXES]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:

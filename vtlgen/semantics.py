@@ -82,6 +82,7 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
                 f"offset {field.offset} is misaligned for {field.type.value}; expected a multiple of {natural}",
             )
     yield from _check_macro_names(spec)
+    yield from _check_vl_names(spec)
     ordered = sorted(enumerate(context.fields), key=lambda pair: pair[1].offset)
     for (_, before), (index, after) in itertools.pairwise(ordered):
         if after.offset < before.end:
@@ -93,20 +94,47 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
 
 
 def _check_macro_names(spec: Spec) -> Iterator[Problem]:
-    """Every field macro (and the header's own) must be one name: `x1` beside `x[31]`, or
-    a field called `size`, would define one macro twice in the headers and asm-offsets."""
+    """Every macro the headers and asm-offsets define must have one owner: `x1` beside
+    `x[31]`, a field called `size`, a fixed field `z_offset` beside the VL-scaled field `z`
+    (whose offsets are Z_OFFSET(vq, n)), or a fixed field `size_vl` would define one macro
+    twice. With a VL-scaled part the header owns VL_OFFSET, SIZE_VL and MAX_VQ as well."""
     prefix = spec.context.c_name.upper()
-    owners = {suffix: "the header itself" for suffix in layout.OWN_MACROS}
-    for index, field in enumerate(spec.context.fields):
-        for suffix in layout.macro_suffixes(field):
-            owner = owners.setdefault(suffix, f"field {field.name!r}")
-            if owner != f"field {field.name!r}":
+    own = layout.OWN_MACROS + (layout.VL_OWN_MACROS if spec.context.vl_scaled else ())
+    owners: dict[str, tuple[str, Path]] = {suffix: ("the header itself", ()) for suffix in own}
+    claims: list[tuple[str, Path, list[str]]] = [
+        (f"field {field.name!r}", ("context", "fields", index, "name"), layout.macro_suffixes(field))
+        for index, field in enumerate(spec.context.fields)
+    ]
+    if spec.context.vl_scaled is not None:
+        claims += [
+            (f"VL-scaled field {field.name!r}", ("context", "vl_scaled", "fields", index, "name"),
+             layout.vl_macro_suffixes(field.name))
+            for index, field in enumerate(spec.context.vl_scaled.fields)
+        ]  # fmt: skip
+    for claimant, path, suffixes in claims:
+        for suffix in suffixes:
+            owner, owner_path = owners.setdefault(suffix, (claimant, path))
+            if owner_path != path:
                 yield Problem(
-                    ("context", "fields", index, "name"),
-                    f"field {field.name!r} needs the macro {prefix}_{suffix}, which {owner} defines; "
+                    path,
+                    f"{claimant} needs the macro {prefix}_{suffix}, which {owner} defines; "
                     "expected a field name that gives macros of its own",
                 )
                 break
+
+
+def _check_vl_names(spec: Spec) -> Iterator[Problem]:
+    """A register's `slot` names a field, fixed or VL-scaled, so each name is one field."""
+    if spec.context.vl_scaled is None:
+        return
+    seen = {field.name: "the fixed part" for field in spec.context.fields}
+    for index, field in enumerate(spec.context.vl_scaled.fields):
+        if field.name in seen:
+            yield Problem(
+                ("context", "vl_scaled", "fields", index, "name"),
+                f"field {field.name!r} is already defined in {seen[field.name]}; expected a name of its own",
+            )
+        seen.setdefault(field.name, "the VL-scaled part")
 
 
 def _expected_type(name: str) -> ElementType | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vtlgen.plan import Plan, Requirement
+from vtlgen.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -14,8 +14,9 @@ class EntryState:
     reason: str  # spec prose: print it through a filter
 
 
-def condition(requirement: Requirement) -> str:
-    return f"{requirement.state.upper()} = {requirement.value}"
+def condition(state: str, value: int) -> str:
+    """`svcr.sm`, 0 -> `SVCR.SM = 0`: the register field as the Arm ARM names it."""
+    return f"{state.upper()} = {value}"
 
 
 def of(plan: Plan) -> tuple[EntryState, ...]:
@@ -23,4 +24,4 @@ def of(plan: Plan) -> tuple[EntryState, ...]:
     vector = plan.model.vector
     if vector is None:
         return ()
-    return tuple(EntryState(condition(r), r.reason) for r in vector.requirements)
+    return tuple(EntryState(condition(r.state, r.value), r.reason) for r in vector.requirements)

@@ -28,8 +28,11 @@ def macro_suffixes(field: ContextField) -> list[str]:
 
 
 def vl_macro_suffixes(name: str) -> list[str]:
-    """<C_NAME>_<suffix> for a VL-scaled field: its element size and its element offsets."""
-    return [f"{name.upper()}_{suffix}" for suffix in VL_FIELD_SUFFIXES]
+    """<C_NAME>_<suffix> for a VL-scaled field: its own name (the Plan's VlElement.macro,
+    kept free so that a stub or a header may name the field), then the macros of its
+    element size and element offsets."""
+    base = name.upper()
+    return [base, *(f"{base}_{suffix}" for suffix in VL_FIELD_SUFFIXES)]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:

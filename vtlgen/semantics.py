@@ -106,11 +106,13 @@ def _check_macro_names(spec: Spec) -> Iterator[Problem]:
         for index, field in enumerate(spec.context.fields)
     ]
     if spec.context.vl_scaled is not None:
-        claims += [
-            (f"VL-scaled field {field.name!r}", ("context", "vl_scaled", "fields", index, "name"),
-             layout.vl_macro_suffixes(field.name))
-            for index, field in enumerate(spec.context.vl_scaled.fields)
-        ]  # fmt: skip
+        named = {field.name for field in spec.context.fields}
+        for index, field in enumerate(spec.context.vl_scaled.fields):
+            if field.name in named:
+                continue  # one name for two fields: _check_vl_names says so
+            named.add(field.name)
+            path: Path = ("context", "vl_scaled", "fields", index, "name")
+            claims.append((f"VL-scaled field {field.name!r}", path, layout.vl_macro_suffixes(field.name)))
     for claimant, path, suffixes in claims:
         for suffix in suffixes:
             owner, owner_path = owners.setdefault(suffix, (claimant, path))

@@ -97,6 +97,10 @@ class VlFieldView:
     def offset_at(self, vq: int, n: int = 0, svq: int = 0) -> int:
         return self.element.offset(vq * VQ_BYTES, n, svq * VQ_BYTES)
 
+    def bytes_at(self, vq: int) -> str:
+        """The bytes the whole field takes at vq (ZA: svq the same), e.g. `1024-1535`."""
+        return f"{self.offset_at(vq, 0, vq)}-{self.offset_at(vq, self.count, vq) - 1}"
+
 
 @dataclass(frozen=True)
 class VlView:
@@ -117,10 +121,9 @@ class VlView:
         """Every function-like macro, in the order the headers define them."""
         return (*(m for f in self.fields for m in (f.size, f.offset)), self.size_vl)
 
-    @property
-    def sizes(self) -> tuple[str, ...]:
-        """The parameters SIZE_VL takes, for prose: `vq` or `vq, svq`."""
-        return self.size_vl.params
+    def size_at(self, context: ContextLayout, vq: int) -> int:
+        """Bytes of the whole context at vq (ZA: svq the same), from the Python layout."""
+        return context.size_at(vq * VQ_BYTES, vq * VQ_BYTES)
 
 
 def _linear(base: str, vq: str, before: int, per_element: int, n: str | None) -> str:

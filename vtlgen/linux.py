@@ -130,7 +130,8 @@ def _vl_checks(plan: Plan) -> tuple[str, ...]:
     if view is None:
         return ()
     start = view.vl_offset.name
-    checks = [f"{start} >= sizeof(struct {plan.context.c_name})"]
+    # the constant on the right, as checkpatch asks (CONSTANT_COMPARISON)
+    checks = [f"sizeof(struct {plan.context.c_name}) <= {start}"]
     if plan.context.max_size is not None:
         checks.append(f"{start} >= {plan.context.max_size}")
     return (*checks, *(check.text for check in view.checks))

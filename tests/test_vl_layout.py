@@ -376,3 +376,43 @@ def test_the_abi_page_gives_the_extended_layout_in_vq_and_the_entry_requirements
     assert "     - 1536-1567\n     - 9216-9727\n" in page
     assert ":Size: ``MSHV_VTL_CPU_CONTEXT_SIZE_VL(vq)``" in page
     assert "Entry requirements\n==================\n" in page and "- ``SVCR.SM = 0``: In streaming mode" in page
+
+
+def _za_plan() -> Plan:
+    """The default spec with SME's ZA appended to the extended part (ZA is always last)."""
+    text = edited(
+        SPEC.read_text(),
+        "      - {name: ffr, type: preg}\n",
+        "      - {name: ffr, type: preg}\n      - {name: za, type: za}\n",
+    )
+    return lower(load_text(text, "za.yaml").spec, "za.yaml")[1]
+
+
+@pytest.mark.parametrize(("vq", "svq"), [(1, 1), (3, 4), (16, 1), (4, 16)])
+def test_za_is_sized_by_svq_in_c_in_the_bindings_and_in_python(tmp_path: Path, vq: int, svq: int) -> None:
+    cc = require_tool("gcc", "gcc")
+    plan = _za_plan()
+    view = vl_layout.view(plan.context)
+    assert view is not None and view.has_za and view.size_vl.params == ("vq", "svq")
+    za = plan.context.vl_elements[-1]
+    assert za.kind == "za" and [f.offset.params for f in view.fields][-1] == ("vq",)
+    prefix = plan.context.macro_prefix
+    program = (
+        '#include <stdio.h>\n#include "h.h"\nint main(void) {\n'
+        f'    printf("%lld %lld %lld\\n", (long long){za.macro}_OFFSET({vq}), (long long){za.macro}_SIZE({svq}),'
+        f" (long long){prefix}_SIZE_VL({vq}, {svq}));\n    return 0;\n}}\n"
+    )
+    _write(tmp_path, {"h.h": render.header(plan, "za.yaml"), "t.c": program})
+    subprocess.run([cc, *FLAGS, "-o", str(tmp_path / "t"), str(tmp_path / "t.c")], check=True)
+    printed = subprocess.run([str(tmp_path / "t")], check=True, capture_output=True, text=True).stdout.split()
+    vl, svl = 16 * vq, 16 * svq
+    expected = [za.offset(vl, 0, svl), za.element_size(vl, svl), plan.context.size_at(vl, svl)]
+    assert [int(x) for x in printed] == expected
+    assert expected[1] == svl * svl  # SVL x SVL bytes (Linux ZA_SIG_REGS_SIZE)
+    module = _bindings(tmp_path, plan)
+    layout = module.vl_layout(vl, svl)
+    assert (layout.fields["za"].offsets, layout.fields["za"].size, layout.size) == ((expected[0],), *expected[1:])
+    with pytest.raises(TypeError):
+        module.vl_layout(vl)  # ZA needs the streaming vector length
+    with pytest.raises(ValueError, match="svl"):
+        module.vl_layout(vl, 8)

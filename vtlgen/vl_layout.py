@@ -146,7 +146,7 @@ def _field(element: VlElement, prefix_offset: Macro, base: int) -> VlFieldView:
         start = _linear(prefix_offset.name, f"({VQ})", element.before, 0, None)
         shown = _linear(str(base), VQ, element.before, 0, None)
         params = (VQ, SVQ, N) if indexed else (VQ,)
-        body = f"({start} + ({N}) * {size.call(f'({SVQ})')})" if indexed else f"({start})"
+        body = f"({start} + ({N}) * {size.call(SVQ)})" if indexed else f"({start})"
         formula = f"{shown} + n * {size_formula}" if indexed else shown
         offset = Macro(f"{element.macro}_OFFSET", params, body)
         return VlFieldView(element.name, element.kind, element.count, element, size, offset, size_formula, formula)
@@ -178,8 +178,9 @@ def _size_vl(context: ContextLayout, vl_offset: Macro, fields: tuple[VlFieldView
     if last.kind == "za":
         start = _linear(vl_offset.name, f"({VQ})", last.element.before, 0, None)
         shown = _linear(str(last.element.base), VQ, last.element.before, 0, None)
-        body = f"({start} + {last.count} * {last.size.call(f'({SVQ})')})"
-        return Macro(name, (VQ, SVQ), body), f"{shown} + {last.count} * {last.size_formula}"
+        times = "" if last.count == 1 else f"{last.count} * "
+        body = f"({start} + {times}{last.size.call(SVQ)})"
+        return Macro(name, (VQ, SVQ), body), f"{shown} + {times}{last.size_formula}"
     total = last.element.before + BYTES_PER_VQ[last.kind] * last.count
     body = f"({_linear(vl_offset.name, f'({VQ})', total, 0, None)})"
     return Macro(name, (VQ,), body), _linear(str(last.element.base), VQ, total, 0, None)

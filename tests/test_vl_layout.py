@@ -179,7 +179,7 @@ COLLISIONS = [
     (
         "context.vl_scaled.fields[0].name",
         ("{name: rsvd, type: u64, offset: 248}", "{name: z_offset, type: u64, offset: 248}"),
-        "VL-scaled field 'z' needs the macro MSHV_VTL_CPU_CONTEXT_Z_OFFSET, which field 'z_offset' defines",
+        "needs the macro MSHV_VTL_CPU_CONTEXT_Z_OFFSET, which field 'z_offset' defines",
     ),
     (
         "context.fields[1].name",
@@ -209,7 +209,12 @@ COLLISIONS = [
     (
         "context.vl_scaled.fields[2].name",
         ("{name: ffr, type: preg}", "{name: q, type: preg}"),
-        "field 'q' is already defined in the fixed part",
+        "needs the macro MSHV_VTL_CPU_CONTEXT_Q, which field 'q' defines",
+    ),
+    (
+        "context.vl_scaled.fields[2].name",
+        ("{name: ffr, type: preg}", "{name: z, type: preg}"),
+        "needs the macro MSHV_VTL_CPU_CONTEXT_Z, which VL-scaled field 'z' defines",
     ),
     (
         "context.fields[1].name",
@@ -219,7 +224,13 @@ COLLISIONS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "edit", "words"), COLLISIONS, ids=[c[2].split(",")[0][-40:] for c in COLLISIONS])
+def _collision_id(case: tuple[str, tuple[str, str], str]) -> str:
+    name = re.search(r"name: (\w+)", case[1][1])
+    assert name
+    return f"{'fixed' if 'rsvd' in case[1][0] else 'vl'}-{name[1]}"  # the edited field
+
+
+@pytest.mark.parametrize(("path", "edit", "words"), COLLISIONS, ids=[_collision_id(c) for c in COLLISIONS])
 def test_colliding_macro_names_are_refused_where_they_are(path: str, edit: tuple[str, str], words: str) -> None:
     text = edited(SPEC.read_text(), *edit)
     with pytest.raises(SpecError) as caught:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vtlgen import registers
 from vtlgen.plan import BYTES_PER_VQ, ContextElement, ContextLayout, ElementMacro, Member, Slot, VlElement
-from vtlgen.schema import ContextField, RegisterClass, Spec
+from vtlgen.schema import ContextField, RegisterClass, Spec, VlField
 
 # Macros the generated files define beside the field macros: the size and the limit, the
 # guard that defines the struct once, and the kernel header's existing-definition switch.
@@ -18,7 +18,6 @@ VL_OFFSET_SUFFIX = "VL_OFFSET"
 SIZE_VL_SUFFIX = "SIZE_VL"
 MAX_VQ_SUFFIX = "MAX_VQ"
 VL_OWN_MACROS = (VL_OFFSET_SUFFIX, SIZE_VL_SUFFIX, MAX_VQ_SUFFIX)
-VL_FIELD_SUFFIXES = ("SIZE", "OFFSET")  # <FIELD>_SIZE(vq), <FIELD>_OFFSET(vq, n)
 
 
 def macro_suffixes(field: ContextField) -> list[str]:
@@ -27,12 +26,11 @@ def macro_suffixes(field: ContextField) -> list[str]:
     return [base, *(f"{base}{i}" for i in range(field.count) if field.count > 1)]
 
 
-def vl_macro_suffixes(name: str) -> list[str]:
-    """<C_NAME>_<suffix> for a VL-scaled field: its own name (the Plan's VlElement.macro,
-    kept free so that a stub or a header may name the field), then the macros of its
-    element size and element offsets."""
-    base = name.upper()
-    return [base, *(f"{base}_{suffix}" for suffix in VL_FIELD_SUFFIXES)]
+def vl_macro_suffixes(field: VlField) -> list[str]:
+    """<C_NAME>_<suffix> of a VL-scaled field: function-like `_OFFSET(vq, n)` and `_SIZE(vq)`
+    (plan.VlElement), after Linux's SVE_SIG_ZREG_OFFSET(vq, n) and SVE_SIG_ZREG_SIZE(vq)."""
+    base = field.name.upper()
+    return [f"{base}_OFFSET", f"{base}_SIZE"]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:

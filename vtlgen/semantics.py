@@ -28,6 +28,7 @@ def check(spec: Spec) -> list[Problem]:
     return [
         *_check_sources(spec),
         *_check_context(spec),
+        *_check_vl_macro_names(spec),
         *_check_registers(spec),
         *_check_system_registers(spec),
         *_check_conventions(spec),
@@ -82,7 +83,6 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
                 f"offset {field.offset} is misaligned for {field.type.value}; expected a multiple of {natural}",
             )
     yield from _check_macro_names(spec)
-    yield from _check_vl_names(spec)
     ordered = sorted(enumerate(context.fields), key=lambda pair: pair[1].offset)
     for (_, before), (index, after) in itertools.pairwise(ordered):
         if after.offset < before.end:
@@ -94,49 +94,20 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
 
 
 def _check_macro_names(spec: Spec) -> Iterator[Problem]:
-    """Every macro the headers and asm-offsets define must have one owner: `x1` beside
-    `x[31]`, a field called `size`, a fixed field `z_offset` beside the VL-scaled field `z`
-    (whose offsets are Z_OFFSET(vq, n)), or a fixed field `size_vl` would define one macro
-    twice. With a VL-scaled part the header owns VL_OFFSET, SIZE_VL and MAX_VQ as well."""
+    """Every field macro (and the header's own) must be one name: `x1` beside `x[31]`, or
+    a field called `size`, would define one macro twice in the headers and asm-offsets."""
     prefix = spec.context.c_name.upper()
-    own = layout.OWN_MACROS + (layout.VL_OWN_MACROS if spec.context.vl_scaled else ())
-    owners: dict[str, tuple[str, Path]] = {suffix: ("the header itself", ()) for suffix in own}
-    claims: list[tuple[str, Path, list[str]]] = [
-        (f"field {field.name!r}", ("context", "fields", index, "name"), layout.macro_suffixes(field))
-        for index, field in enumerate(spec.context.fields)
-    ]
-    if spec.context.vl_scaled is not None:
-        named = {field.name for field in spec.context.fields}
-        for index, field in enumerate(spec.context.vl_scaled.fields):
-            if field.name in named:
-                continue  # one name for two fields: _check_vl_names says so
-            named.add(field.name)
-            path: Path = ("context", "vl_scaled", "fields", index, "name")
-            claims.append((f"VL-scaled field {field.name!r}", path, layout.vl_macro_suffixes(field.name)))
-    for claimant, path, suffixes in claims:
-        for suffix in suffixes:
-            owner, owner_path = owners.setdefault(suffix, (claimant, path))
-            if owner_path != path:
+    owners = {suffix: "the header itself" for suffix in layout.OWN_MACROS}
+    for index, field in enumerate(spec.context.fields):
+        for suffix in layout.macro_suffixes(field):
+            owner = owners.setdefault(suffix, f"field {field.name!r}")
+            if owner != f"field {field.name!r}":
                 yield Problem(
-                    path,
-                    f"{claimant} needs the macro {prefix}_{suffix}, which {owner} defines; "
+                    ("context", "fields", index, "name"),
+                    f"field {field.name!r} needs the macro {prefix}_{suffix}, which {owner} defines; "
                     "expected a field name that gives macros of its own",
                 )
                 break
-
-
-def _check_vl_names(spec: Spec) -> Iterator[Problem]:
-    """A register's `slot` names a field, fixed or VL-scaled, so each name is one field."""
-    if spec.context.vl_scaled is None:
-        return
-    seen = {field.name: "the fixed part" for field in spec.context.fields}
-    for index, field in enumerate(spec.context.vl_scaled.fields):
-        if field.name in seen:
-            yield Problem(
-                ("context", "vl_scaled", "fields", index, "name"),
-                f"field {field.name!r} is already defined in {seen[field.name]}; expected a name of its own",
-            )
-        seen.setdefault(field.name, "the VL-scaled part")
 
 
 def _expected_type(name: str) -> ElementType | None:
@@ -268,6 +239,43 @@ def _compress(names: list[str]) -> str:
 def _follows(before: str, after: str) -> bool:
     b, a = registers.BY_NAME[before], registers.BY_NAME[after]
     return b.index is not None and a.index == b.index + 1 and b.name[0] == a.name[0]
+
+
+def _check_vl_macro_names(spec: Spec) -> Iterator[Problem]:
+    """With a VL-scaled part the headers define more macros, each of one owner: their own
+    <C_NAME>_VL_OFFSET, _SIZE_VL(vq) and _MAX_VQ (vtlgen/vl_layout.py), and per VL field
+    <FIELD>_OFFSET(vq, n) and <FIELD>_SIZE(vq), with <FIELD> itself kept for the field (the
+    Plan's VlElement.macro). So a fixed field `z_offset` beside the VL field `z`, a field
+    `size_vl`, `max_vq` or `vl_offset`, or a VL field `vl` (VL_OFFSET) would define one macro
+    twice. Collisions among the fixed fields alone are `_check_macro_names`' to report."""
+    scaled = spec.context.vl_scaled
+    if scaled is None:
+        return
+    prefix = spec.context.c_name.upper()
+    # suffix -> (who defines it, the path of its field or () for the header, VL-scaled or not)
+    owners: dict[str, tuple[str, Path, bool]] = dict.fromkeys(layout.OWN_MACROS, ("the header itself", (), False))
+    owners |= dict.fromkeys(layout.VL_OWN_MACROS, ("the header itself", (), True))
+    claims: list[tuple[Path, str, bool, list[str]]] = [
+        (("context", "fields", index, "name"), f"field {field.name!r}", False, layout.macro_suffixes(field))
+        for index, field in enumerate(spec.context.fields)
+    ]
+    claims += [
+        (("context", "vl_scaled", "fields", index, "name"), f"VL-scaled field {field.name!r}", True,
+         [field.name.upper(), *layout.vl_macro_suffixes(field)])
+        for index, field in enumerate(scaled.fields)
+    ]  # fmt: skip
+    for path, claimant, scaled_claim, suffixes in claims:
+        for suffix in suffixes:
+            owner, owner_path, scaled_owner = owners.setdefault(suffix, (claimant, path, scaled_claim))
+            if owner_path == path:
+                continue
+            if scaled_claim or scaled_owner:  # fixed against fixed: _check_macro_names
+                yield Problem(
+                    path,
+                    f"{claimant} needs the macro {prefix}_{suffix}, which {owner} defines; "
+                    "expected a field name that gives macros of its own",
+                )
+            break
 
 
 def _check_system_registers(spec: Spec) -> Iterator[Problem]:

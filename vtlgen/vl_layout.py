@@ -87,10 +87,6 @@ class VlFieldView:
     size_formula: str  # e.g. "16 * vq"
     offset_formula: str  # e.g. "1024 + vq * (512 + 2 * n)"
 
-    @property
-    def sized_by(self) -> str:
-        return SVQ if self.kind == "za" else VQ
-
     def size_at(self, vq: int, svq: int = 0) -> int:
         return self.element.element_size(vq * VQ_BYTES, svq * VQ_BYTES)
 

@@ -293,8 +293,12 @@ class QemuUserBackend:
             built = build(plan, canonical, Path(folder), code, vector)
             for start in range(0, len(trials), batch):
                 seeds = trials[start : start + batch]
-                states = [factory.initial(seed, built.return_point) for seed in seeds]
-                switches = [factory.switch(state) for state in states]
+                # Each trial's move right after its state, as every backend draws them: the
+                # factory may carry state from `initial` to `switch` (vector_trial's FFR runs).
+                states, switches = [], []
+                for seed in seeds:
+                    states.append(factory.initial(seed, built.return_point))
+                    switches.append(factory.switch(states[-1]))
                 payload = b"".join(_pack(records, s, w, vector) for s, w in zip(states, switches, strict=True))
                 seconds = 30.0 + len(seeds) * TRIAL_MICROSECONDS / 1e6
                 output = run_tool(

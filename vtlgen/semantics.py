@@ -236,7 +236,7 @@ Z_REGISTERS = 32  # Z0-Z31: `z_upper` stands for the upper bits of all of them
 Claims = dict[tuple[str, int, str], str]
 
 
-def _vl_home(name: str) -> tuple[VlKind, tuple[str, ...]] | None:
+def vl_home(name: str) -> tuple[VlKind, tuple[str, ...]] | None:
     """The VL field type that holds `name`, and the part of an element it takes."""
     if name == "z_upper":
         return VlKind.ZREG, UPPER
@@ -275,7 +275,7 @@ def _target(spec: Spec, names: list[str], field_name: str) -> _Target | None:
     vl_field = _vl_fields(spec).get(field_name)
     if vl_field is None:
         return None
-    home = _vl_home(names[0])
+    home = vl_home(names[0])
     wrong_type = _vl_type_problem(names[0], vl_field)
     return _Target(
         vl_field.count, _element_labels(names), home[1] if home else WHOLE, wrong_type, "the extended context"
@@ -291,7 +291,7 @@ def _fixed_type_problem(name: str, field: ContextField) -> str | None:
 
 def _vl_type_problem(name: str, field: VlField) -> str | None:
     """Z in a zreg field, P and FFR in a preg field, ZA in a za field; nothing else is VL-scaled."""
-    home = _vl_home(name)
+    home = vl_home(name)
     if home is not None and home[0] is field.type:
         return None
     want = f"a {home[0].value}" if home else "a fixed"
@@ -361,7 +361,7 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
     if missing:
         yield Problem(
             ("registers",),
-            f"no class for {_compress(missing)}; every architectural register needs one of "
+            f"no class for {registers.compress(missing)}; every architectural register needs one of "
             "shared, private, clobbered, unspecified",
         )
     yield from _check_one_home_per_z(spec)
@@ -407,7 +407,7 @@ def _check_one_home_per_z(spec: Spec) -> Iterator[Problem]:
     misplaced = [n for n in range(Z_REGISTERS) if q_homes.get(n, ("", -1, ""))[:2] != (field, first + n)]
     elsewhere = [n for n in misplaced if n not in q_homes]
     if elsewhere:
-        names = _compress([f"q{n}" for n in elsewhere])
+        names = registers.compress([f"q{n}" for n in elsewhere])
         yield Problem(
             ("registers", upper_key, "slot"),
             f"z_upper is in {field}[{first}..{first + Z_REGISTERS - 1}], but {names} are not: expected q0-q31 "
@@ -419,28 +419,12 @@ def _check_one_home_per_z(spec: Spec) -> Iterator[Problem]:
             by_key.setdefault(q_homes[n][2], []).append(n)
     for key, numbers in by_key.items():
         q_field, index = q_homes[numbers[0]][:2]
-        names = _compress([f"q{n}" for n in numbers])
+        names = registers.compress([f"q{n}" for n in numbers])
         yield Problem(
             ("registers", key, "slot"),
             f"{names} start at {q_field}[{index}], but z_upper puts Z{numbers[0]}'s upper bits in "
             f"{field}[{first + numbers[0]}]; expected both in one element: one home per Z register",
         )
-
-
-def _compress(names: list[str]) -> str:
-    """`x0, x1, x2, q5` -> `x0-x2, q5` for readable messages."""
-    runs: list[list[str]] = []
-    for name in names:
-        if runs and _follows(runs[-1][-1], name):
-            runs[-1].append(name)
-        else:
-            runs.append([name])
-    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
-
-
-def _follows(before: str, after: str) -> bool:
-    b, a = registers.BY_NAME[before], registers.BY_NAME[after]
-    return b.index is not None and a.index == b.index + 1 and b.name[0] == a.name[0]
 
 
 def _check_system_registers(spec: Spec) -> Iterator[Problem]:

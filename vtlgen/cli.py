@@ -356,6 +356,15 @@ def validate(
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
+    vector_length: Annotated[
+        Optional[list[int]],
+        typer.Option(
+            "--vector-length",
+            min=16,
+            max=256,
+            help="SVE vector length in bytes (a multiple of 16; repeat for several); default 16, 48, 64 and 256.",
+        ),
+    ] = None,
     with_proof: Annotated[
         bool, typer.Option("--proof/--no-proof", help="Also prove P1-P10 for all inputs (see `vtlgen prove`).")
     ] = True,
@@ -373,6 +382,9 @@ def validate(
     memory from the spec, not the files on disk."""
     loaded_specs = load_specs(spec)
     _one_stub(loaded_specs, stub, convention)
+    for length in vector_length or ():
+        if length % 16:
+            fail(f"error: --vector-length {length}: expected a multiple of 16 bytes in 16..256")
     if with_proof and replay is None:
         from vtlgen import prove as proof  # z3 and SLEIGH load only when a proof runs
     reports: list[ConventionReport] = []
@@ -384,7 +396,9 @@ def validate(
                 if replay is not None:
                     reports.append(_replay(plan, text, name, replay))
                     continue
-                report = run_validation(plan, text, name, trials=trials, seed=seed, backend=backend.value)
+                report = run_validation(
+                    plan, text, name, trials=trials, seed=seed, backend=backend.value, vector_lengths=vector_length
+                )
                 reports.append(report)
                 if with_proof:
                     reports.append(proof.prove(plan, text, name).report)

@@ -11,10 +11,11 @@ what they name.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from vtlgen import registers
+from vtlgen import vector_contract
 from vtlgen.backends.base import Access, FrameStep, Observable, TrialObservation
+from vtlgen.finding import Finding, fmt
 from vtlgen.plan import Plan
 from vtlgen.report import StubSource, Violation
 from vtlgen.trial import GUARD, MASK64, InitialState
@@ -23,22 +24,6 @@ CALLER_SAVED_VIEW = (*registers.CALLEE_SAVED_GPRS, registers.FRAME_POINTER, "sp"
 FRAME_REGISTERS = ("x29", "x30", "sp")
 _CONDITIONAL = ("cbz", "cbnz", "tbz", "tbnz", "b.")
 OUTSIDE = "memory outside the context and the frame"  # one location, whatever the address
-
-
-@dataclass(frozen=True)
-class Finding:
-    property: str
-    message: str
-    location: str  # register or memory location; "" when neither applies
-    expected: str
-    actual: str
-    offset: int | None = None  # the instruction to blame, when known
-    blame_register: str | None = None  # else: the last writer of this register
-    blame_context: int | None = None  # else: the last store to this context offset
-
-
-def fmt(value: int | None) -> str:
-    return "-" if value is None else f"0x{value:x}"
 
 
 class Vtl2Values:
@@ -163,8 +148,10 @@ def exit(
     region: bytes,
     expected_slots: Mapping[str, int],
     flagged: set[int],
+    expected_vector: Mapping[str, bytes] | None = None,
 ) -> list[Finding]:
-    """P5 (the AAPCS64 caller contract), P4 (VTL0's exit state) and P8 (no other context byte changed)."""
+    """P5 (the AAPCS64 caller contract), P4 (VTL0's exit state, the extended context's
+    VL-scaled slots included) and P8 (no other context byte changed)."""
     out = []
     for name in CALLER_SAVED_VIEW:
         if name.startswith("q"):  # only the low 64 bits of v8-v15 are callee-saved (AAPCS64)
@@ -174,9 +161,20 @@ def exit(
         if got != want:
             out.append(Finding("P5", f"{shown} is not as at entry", shown, fmt(want), fmt(got), blame_register=name))
     expected = state.expected_region(plan, expected_slots)
+    if expected_vector:
+        expected = vector_contract.expected_region(plan, state, bytearray(expected), expected_vector)
     if expected == region:
         return out  # the common case: every slot right, nothing else touched
     allowed = bytearray(len(region))
+    for start, size, slot in vector_contract.slot_ranges(plan, state.vector_length, state.streaming_length):
+        allowed[GUARD + start : GUARD + start + size] = b"\1" * size
+        got = region[GUARD + start : GUARD + start + size]
+        want = (expected_vector or {}).get(slot.register, vector_contract.slot_bytes(slot, state, state.region))
+        if got != want:
+            where = vector_contract.where(slot, state)
+            message = f"{where} does not hold VTL0's {slot.register}"
+            out.append(Finding("P4", message, where, vector_contract._shown(want), vector_contract._shown(got),
+                               blame_context=start))  # fmt: skip
     for slot in plan.slots:
         start = GUARD + slot.offset
         allowed[start : start + slot.size] = b"\1" * slot.size
@@ -207,7 +205,9 @@ class Judge:
         writable = bytearray(model.region_size)
         for byte_range in model.writable:
             writable[byte_range.start : byte_range.start + byte_range.size] = b"\1" * byte_range.size
-        self.writable = bytes(writable)
+        self.writable = bytes(writable)  # at vector length 0; `_at` keeps one map per length
+        self.readable_size = model.readable_size
+        self._by_length: dict[int, tuple[bytes, int]] = {0: (self.writable, self.readable_size)}
         self.decoded = source.decoded
         self.poisoned = frozenset(model.poisoned)
 
@@ -244,17 +244,31 @@ class Judge:
                                f"{a.size}-byte write", a.offset)  # fmt: skip
             message = f"writes {fmt(a.address)} (ctx{relative:+#x}), outside the context and the frame"
             return Finding("P8", message, OUTSIDE, "the context or the frame", f"{a.size}-byte write", a.offset)
-        if relative >= 0 and relative + a.size <= self.plan.model.readable_size:
+        if relative >= 0 and relative + a.size <= self.readable_size:
             return None
-        size = self.plan.model.readable_size
+        size = self.readable_size
         where = f"ctx{relative:+#x}" if near else OUTSIDE
         message = f"reads {fmt(a.address)} (ctx{relative:+#x}), outside the context"
         return Finding("P8", message, where, f"ctx+0..{size}", f"{a.size}-byte read", a.offset)
+
+    def _at(self, state: InitialState) -> None:
+        """Writable bytes and the readable size at the trial's vector length (P8): the
+        extended context's shared slots are writable, all of it readable."""
+        length = state.vector_length
+        if length not in self._by_length:
+            size = self.plan.context.size_at(length, state.streaming_length)
+            writable = bytearray(max(len(self._by_length[0][0]), size))
+            writable[: len(self._by_length[0][0])] = self._by_length[0][0]
+            for start, count, _ in vector_contract.slot_ranges(self.plan, length, state.streaming_length):
+                writable[start : start + count] = b"\1" * count
+            self._by_length[length] = (bytes(writable), max(self.plan.model.readable_size, size))
+        self.writable, self.readable_size = self._by_length[length]
 
     # --- one trial -----------------------------------------------------------------------
 
     def trial(self, obs: TrialObservation) -> list[Violation]:
         state, plan, model = obs.state, self.plan, self.plan.model
+        self._at(state)
         findings: list[Finding] = []
         tracker = FrameTracker(plan, state)
         for step in obs.steps:
@@ -303,6 +317,8 @@ class Judge:
             vtl2 = Vtl2Values(state, [obs.code_range], [obs.return_address, state.addresses.context])
             for finding in entry(plan, state, first.registers, first.region, vtl2):
                 findings.append(self._blame(finding, obs, first.trace_index, first.offset))
+            for finding in vector_contract.entry(plan, state, first):
+                findings.append(self._blame(finding, obs, first.trace_index, first.offset))
         end = obs.end
         if end.kind == "left":
             message = "control leaves the stub without returning to the entry x30"
@@ -319,7 +335,10 @@ class Judge:
                 at = branches[-1] if branches else end.offset
                 findings.append(Finding("P9", "never traps", "", "one trap", "none", at))
             else:
-                for finding in exit(plan, state, end.registers, end.region, obs.switch.expected_slots, flagged):
+                expected_vector = obs.switch.expected_vector
+                after = exit(plan, state, end.registers, end.region, obs.switch.expected_slots, flagged, expected_vector)
+                after += vector_contract.caller(plan, state, end.vector, end.registers.get("svcr"))
+                for finding in after:
                     findings.append(self._blame(finding, obs, len(obs.trace), self._last_trap_offset(conduits)))
                 if end.window_change is not None:
                     where = f"ctx{end.window_change:+#x}"

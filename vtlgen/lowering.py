@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vtlgen import a64, reach, registers
+from vtlgen import a64, lowering_sve, reach, registers
 from vtlgen.layout import context_layout, register_classes, shared_slots
-from vtlgen.model import MODELED, declared_preserved, hypervisor_model, preserved_registers
+from vtlgen.model import MODELED, VECTOR_STATE, declared_preserved, hypervisor_model, preserved_registers
 from vtlgen.plan import (
     ArgumentValue,
     Block,
@@ -112,6 +112,8 @@ def _carrier(model: HypervisorModel) -> str | None:
 def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
     register_slots = list(model.register_slots)
     changed = {s.register for s in register_slots} | set(model.randomized)
+    if model.vector is not None:  # a whole Z loaded from the extended context replaces its Q too
+        changed |= {f"q{s.register[1:]}" for s in model.vector.register_slots if s.register[1:].isdigit()}
     # VTL2's callee-saved state that the switch replaces must be kept by the stub
     # (AAPCS64: x19-x28 and the low 64 bits of v8-v15 are callee-saved).
     saved_gprs = [r for r in registers.CALLEE_SAVED_GPRS if r in changed]
@@ -185,7 +187,11 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
     except a64.OutOfRange as error:
         raise LoweringError(str(error), ("context", "fields")) from None
     frame = _frame(shape.saved_gprs, shape.saved_d, shape.spill, shape.needs_stash)
-    blocks = _blocks(convention, shape, frame)
+    try:
+        vector = _vector_blocks(spec, model, shape)
+    except lowering_sve.Unreachable as error:
+        raise LoweringError(str(error), ("context", "vl_scaled")) from None
+    blocks = _blocks(convention, shape, frame, vector)
     return Plan(
         spec_id=spec.id,
         spec_title=spec.title,
@@ -204,15 +210,40 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
         slots=tuple(slots),
         system_registers=tuple((n, r.class_.value, r.writable) for n, r in spec.system_registers.items()),
         not_modelled=_not_modelled(spec),
+        vector_groups=tuple(k for k in spec.registers if set(registers.expand(k)) & {*VECTOR_STATE, "svcr.sm", "svcr.za"}),
         constants=tuple(_constants(convention, prefix, arguments)),
         frame=frame,
         blocks=blocks,
         model=model,
-        budget=_budget(convention, shape),
+        budget=_budget(convention, shape, model),
     )
 
 
-def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block, ...]:
+def _vector_blocks(spec: Spec, model: HypervisorModel, shape: _Shape) -> tuple[Block, Block] | None:
+    """Register transport of VL-scaled state: a load block before the GPRs' (x0 still holds
+    ctx, and the base register is a shared GPR that is loaded after it) and a store block
+    after theirs (through the register the stores end on, ctx + its bias)."""
+    vector = model.vector
+    if vector is None or not vector.register_slots or spec.context.vl_scaled is None:
+        return None
+    taken = {CONTEXT_REGISTER, shape.carrier, shape.store_base, registers.PLATFORM_REGISTER}
+    shared = [s.register for s in shape.register_slots if registers.BY_NAME[s.register].kind is Kind.GPR]
+    candidates = [r for r in (*shared, *shape.scratch_pool) if r not in taken]
+    if not candidates:
+        raise lowering_sve.Unreachable("no register the switch replaces is free to address the extended context")
+    base, offset = candidates[0], spec.context.vl_scaled.offset
+    macro = f"{spec.context.c_name.upper()}_VL_OFFSET"
+    steps = shape.stores.steps
+    bias = steps[-1][1].bias if steps else shape.stores.start.get(shape.store_base, 0)
+    return (
+        lowering_sve.load_block(vector, base, CONTEXT_REGISTER, offset, macro),
+        lowering_sve.store_block(vector, base, shape.store_base, bias, offset, macro),
+    )
+
+
+def _blocks(
+    convention: Convention, shape: _Shape, frame: Frame, vector: tuple[Block, Block] | None
+) -> tuple[Block, ...]:
     """The stub, block by block; each block says why it is there."""
     offsets = {slot.what: slot.offset for slot in frame.slots}
     saved = a64.pairs(shape.saved_gprs) + a64.pairs(shape.saved_d)
@@ -235,6 +266,8 @@ def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block,
     ]
     if saves:
         blocks.append(Block("save VTL2 state", _WHY["save"], tuple(saves)))
+    if vector is not None:
+        blocks.append(vector[0])
     if shape.register_slots:
         carry = _carry(shape, offsets)
         if carry is not None:
@@ -252,6 +285,8 @@ def _blocks(convention: Convention, shape: _Shape, frame: Frame) -> tuple[Block,
         blocks.append(
             Block("store VTL0 state", "VTL0's registers go back to the context for VTL2 to inspect.", tuple(stores))
         )
+    if vector is not None:
+        blocks.append(vector[1])
     restores = [
         a64.load_store("ld", list(p), "sp", offsets[f"save {p[0]}"], None, f"VTL2's {', '.join(p)}") for p in saved
     ]
@@ -381,7 +416,7 @@ def _half(count: int) -> int:
     return -(-count // 2)
 
 
-def _budget(convention: Convention, shape: _Shape) -> Budget:
+def _budget(convention: Convention, shape: _Shape, model: HypervisorModel) -> Budget:
     """Each term is a count no correct stub can go below; see README "Instruction budget"."""
     terms = []
     if convention.stub.bti:
@@ -392,6 +427,9 @@ def _budget(convention: Convention, shape: _Shape) -> Budget:
         terms.append(BudgetTerm("save and restore callee-saved registers the switch replaces (pairs)", count))
     if shape.register_slots:
         terms += _transport_terms(shape)
+    if model.vector is not None and model.vector.register_slots:
+        what = "load and store Z, P and FFR (`mul vl`; FFR through P0; the base: add, addvl)"
+        terms.append(BudgetTerm(what, 2 * lowering_sve.cost(model.vector)))
     moves = 0
     for argument in shape.arguments:
         if argument.value is None:
@@ -441,9 +479,10 @@ def _constants(convention: Convention, prefix: str, arguments: Iterable[Argument
 
 
 def _not_modelled(spec: Spec) -> tuple[str, ...]:
-    """Classified state that keystone and unicorn cannot touch (keystone 0.9.2 and
-    unicorn 2.1 have no SVE/SME), and system registers: lint checks their classes, no emulation does."""
-    groups = [key for key in spec.registers if not set(registers.expand(key)) <= set(MODELED)]
+    """Classified state no validation backend runs: ZT0 (SME2; qemu 7.2 has none), FPCR/FPSR,
+    and system registers. Lint checks their classes; every other group is validated."""
+    covered = {*MODELED, *VECTOR_STATE, "svcr.sm", "svcr.za"}
+    groups = [key for key in spec.registers if not set(registers.expand(key)) <= covered]
     return (*groups, *spec.system_registers)
 
 

@@ -7,8 +7,8 @@ The contract and every validation backend read them from the Plan and derive not
 from __future__ import annotations
 
 from vtlgen import registers
-from vtlgen.layout import register_classes
-from vtlgen.plan import ArgumentValue, ByteRange, HypervisorModel, Slot
+from vtlgen.layout import register_classes, vl_elements
+from vtlgen.plan import ArgumentValue, ByteRange, HypervisorModel, Requirement, Slot, VectorModel, VectorSlot
 from vtlgen.schema import Convention, RegisterClass, Spec
 
 # Registers the validator models: GPRs, SP, the 128-bit vector registers and NZCV.
@@ -53,6 +53,66 @@ def kept_registers(spec: Spec, convention: Convention) -> tuple[str, ...]:
     return tuple(n for n in MODELED if n in kept)
 
 
+# SVE/SME state the vector model runs (qemu-user -cpu max; unicorn with vtlgen's model of the
+# SVE forms it encodes). ZT0 (SME2) is not: qemu 7.2 has no SME2.
+VECTOR_STATE = ("z_upper", *(f"p{n}" for n in range(16)), "ffr", "za")
+# Vector lengths validation runs at (bytes): the smallest, one that is not a power of two
+# (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), a common one, the largest.
+VECTOR_LENGTHS = (16, 48, 64, 256)
+
+
+def vector_slots(spec: Spec) -> list[VectorSlot]:
+    """Shared SVE/SME state with a VL-scaled home. A Z register whose Q and upper bits are
+    both homed in a zreg element travels whole, as `zN` (one `ldr zN` moves both)."""
+    elements = {e.name: e for e in vl_elements(spec)}
+    homes: dict[str, tuple[str, int]] = {}
+    for key, entry in spec.registers.items():
+        parts = entry.slot_parts()
+        if entry.class_ is not RegisterClass.SHARED or parts is None or parts[0] not in elements:
+            continue
+        for offset, name in enumerate(registers.expand(key)):
+            homes[name] = (parts[0], parts[1] + offset)
+    out = []
+    if "z_upper" in homes:
+        field, first = homes.pop("z_upper")
+        for n in range(32):
+            home = homes.pop(f"q{n}", None)
+            if home is not None and home[0] == field:
+                out.append(VectorSlot(f"z{n}", elements[field], home[1]))
+    for name, (field, index) in homes.items():
+        if not name.startswith("q"):
+            out.append(VectorSlot(name, elements[field], index))
+    return sorted(out, key=lambda s: (s.element.before, s.element.name, s.index))
+
+
+def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot]) -> VectorModel:
+    """The hypervisor's move on SVE/SME state, from the classes, as for the GPRs and Q."""
+    classes = register_classes(spec)
+    preserved = preserved_registers(spec, convention)
+    slots = vector_slots(spec)
+    homed = {"z_upper" if s.register.startswith("z") else s.register for s in slots}
+    in_registers = convention.transport == "registers"
+    randomized, kept = [], []
+    for name in VECTOR_STATE:
+        if name in preserved:
+            kept.append(name)
+        elif classes[name] in (RegisterClass.CLOBBERED, RegisterClass.UNSPECIFIED) or name not in homed:
+            randomized.append(name)  # shared without a home is a lint error; the model assumes the worst
+    exchanged_q = {s.register for s in register_slots if s.register.startswith("q")}
+    whole = {s.register for s in slots if s.register[0] == "z" and s.register[1:].isdigit()}
+    return VectorModel(
+        register_slots=tuple(slots) if in_registers else (),
+        memory_slots=() if in_registers else tuple(slots),
+        randomized=tuple(randomized),
+        kept=tuple(kept),
+        # AAPCS64 (SME): a private-ZA function returns ZA and PSTATE.ZA as it found them.
+        stub_keeps=("za",) if classes["za"] is RegisterClass.PRIVATE else (),
+        visible_upper=tuple(f"z{q[1:]}" for q in sorted(exchanged_q, key=registers.number) if f"z{q[1:]}" not in whole),
+        vector_lengths=VECTOR_LENGTHS,
+        requirements=tuple(Requirement(r.state, r.value, " ".join(r.reason.split())) for r in spec.entry_requirements),
+    )
+
+
 def hypervisor_model(
     spec: Spec, convention: Convention, slots: list[Slot], arguments: list[ArgumentValue]
 ) -> HypervisorModel:
@@ -65,7 +125,10 @@ def hypervisor_model(
         memory_slots: list[Slot] = []
     else:
         register_slots, memory_slots = [], list(slots)
-    exchanged = {s.register for s in register_slots}
+    vector = vector_model(spec, convention, register_slots)
+    # Q registers homed in a Z slot are exchanged by the vector model, whole with their Z.
+    whole_z = {f"q{s.register[1:]}" for s in vector.slots if s.register[1:].isdigit() and s.register[0] == "z"}
+    exchanged = {s.register for s in register_slots} | whole_z
     randomized = tuple(n for n in MODELED if n not in preserved and n not in exchanged)
     results = tuple(n for g in convention.results for n in registers.expand(g))
     context = spec.context
@@ -88,4 +151,5 @@ def hypervisor_model(
         writable=tuple(ByteRange(s.offset, s.size, f"ctx->{s.field}[{s.index}]") for s in slots),
         readable_size=context.size,
         region_size=max(context.size, context.max_size or 0),
+        vector=vector,
     )

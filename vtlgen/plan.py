@@ -306,7 +306,8 @@ class Plan:
     register_classes: tuple[tuple[str, str], ...]  # every architectural register -> class
     slots: tuple[Slot, ...]  # every shared register's slot, in context order
     system_registers: tuple[tuple[str, str, bool], ...]  # name, class, writable
-    not_modelled: tuple[str, ...]  # classified state no validation backend can run (SVE, SME, sysregs)
+    not_modelled: tuple[str, ...]  # classified state no validation backend runs (ZT0, FPCR/FPSR, sysregs)
+    vector_groups: tuple[str, ...]  # SVE/SME register groups only a backend that observes VECTOR runs
     constants: tuple[Constant, ...]
     frame: Frame
     blocks: tuple[Block, ...]

@@ -115,6 +115,9 @@ class ConventionReport:
     not_modelled: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     occurrences: dict[str, int] = field(default_factory=dict)
+    vector_lengths: list[int] = field(default_factory=list)  # bytes; the trials' SVE vector lengths
+    vector_state: str = ""  # which SVE/SME state the trials covered, and how
+    preconditions: list[str] = field(default_factory=list)  # what a trial that breaks an entry requirement showed
 
     @property
     def ok(self) -> bool:
@@ -142,10 +145,14 @@ class ConventionReport:
         )
         for limit in self.properties_unobservable:
             head += f"\n  limit: {limit}"
+        if self.vector_lengths:
+            lengths = ", ".join(str(n) for n in self.vector_lengths)
+            head += f"\n  SVE/SME: {self.vector_state} at vector lengths {lengths} bytes"
+        for precondition in self.preconditions:
+            head += f"\n  precondition {precondition}"
         if self.not_modelled:
             head += (
-                f"\n  not modelled (SVE/SME state and system registers: no backend runs them; "
-                f"lint checks their classes): "
+                f"\n  not modelled (no backend runs them; lint checks their classes): "
                 f"{', '.join(self.not_modelled)}"
             )
         return head

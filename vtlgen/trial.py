@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from vtlgen import registers
 from vtlgen.plan import Plan, Slot
+from vtlgen.vector_trial import VectorTrials
 
 # Windows above 4 GiB that the backends map once; each trial places the context and the
 # entry SP at a random 16-byte-aligned address inside them.
@@ -223,7 +224,9 @@ class TrialFactory:
         self.vector_length = vector_length  # bytes; 0: no SVE/SME state in these trials
         self.streaming = streaming  # call the stub with PSTATE.SM = 1 (a precondition trial)
         model = plan.model
-        self.region_size = 2 * GUARD + -(-model.region_size // 16) * 16
+        self.vector = VectorTrials(plan, vector_length) if vector_length else None
+        reserved = max(model.region_size, self.vector.context_size if self.vector else 0)
+        self.region_size = 2 * GUARD + -(-reserved // 16) * 16
         self.randomized = [r for r in model.randomized if r in (*ENTRY_GPRS, *VECTORS)]
         self._clobbers_flags = "nzcv" in model.randomized
         # Clobbered registers as pseudo-slots, so their values are drawn like the slots'.
@@ -303,7 +306,15 @@ class TrialFactory:
             start = GUARD + slot.offset
             region[start : start + slot.size] = value.to_bytes(slot.size, "little")
         vtl2 = set(tagged[1:29]) | set(halves)
-        return InitialState(seed, rng, hunting, addresses, entry, bytes(region), vtl2)
+        state = InitialState(seed, rng, hunting, addresses, entry, bytes(region), vtl2)
+        if self.vector is not None:
+            vector, words = self.vector.entry(rng, entry)
+            self.vector.fill_context(rng, region, GUARD)
+            state.region, state.vector = bytes(region), vector
+            state.vtl2_values |= words
+            state.vector_length, state.streaming_length = self.vector.vl, self.vector.svl
+            state.streaming = self.streaming
+        return state
 
     def switch(self, state: InitialState) -> Switch:
         """VTL0 runs: everything the ABI lets change, changes, to values that hunt."""
@@ -326,7 +337,11 @@ class TrialFactory:
         if model.status_register:
             status = rng.choice(STATUS_CODES) if state.hunting else STATUS_SUCCESS
             values.append((model.status_register, status))
-        return Switch(tuple(values), tuple(memory), expected, rng.randbytes(SCRIBBLE))
+        scribble = rng.randbytes(SCRIBBLE)
+        if self.vector is None:
+            return Switch(tuple(values), tuple(memory), expected, scribble)
+        move = self.vector.move(rng)
+        return Switch(tuple(values), (*memory, *move.memory), expected, scribble, move.registers, move.expected)
 
 
 class GivenTrial(TrialFactory):

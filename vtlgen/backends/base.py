@@ -25,7 +25,9 @@ instruction; addresses are absolute.
 SVE and SME: a backend that observes `Observable.VECTOR` is made with a vector length
 (`vector_length`, bytes; 0 for none) and `streaming` (call the stub with PSTATE.SM = 1, a
 precondition trial), builds its trials with `TrialFactory(plan, vector_length, streaming)`,
-loads `state.vector` before the call, applies `switch.vector` at the trap and fills
+loads `state.vector` before the call, applies `switch.vector` at the trap (after
+`switch.registers`; a "zN" move of VL bytes sets all of Zn, one of VL - 16 bytes only its
+bits above 127; "za" only while PSTATE.ZA is 1) and fills
 `Trap.vector` and `End.vector` (names z0-z31, p0-p15, ffr, za; little-endian bytes).
 
 What a backend cannot see it leaves empty and says so: `observes` lists the kinds of

@@ -223,6 +223,9 @@ class QemuUserBackend:
     observes = frozenset({Observable.WINDOW})
     limits = LIMITS
 
+    def __init__(self, vector_length: int = 0, streaming: bool = False):
+        self.vector_length, self.streaming = vector_length, streaming
+
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
         factory = TrialFactory(plan)
         records = _Records(factory.region_size)

@@ -421,6 +421,9 @@ class UnicornBackend:
     observes = frozenset({Observable.STEPS, Observable.ACCESSES, Observable.TRACE})
     limits: Mapping[str, str] = MappingProxyType({})
 
+    def __init__(self, vector_length: int = 0, streaming: bool = False):
+        self.vector_length, self.streaming = vector_length, streaming
+
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
         harness = Harness(plan, code.assembly)
         for seed in trials:

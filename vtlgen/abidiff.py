@@ -123,16 +123,13 @@ def _growth(new: Spec, fields: set[str], what: str, value_text: tuple[str, str])
             "size that depends on the vector length: callers must provide that memory"
         )
         return Change("breaking", what, *value_text, why)
-    return Change("compatible", what, *value_text, "room at the end that nothing reads or writes yet")
+    return Change("compatible", what, *value_text, "room that nothing reads or writes yet")
 
 
 def _extended_context(old: Spec, new: Spec) -> list[Change]:
     a, b = old.context.vl_scaled, new.context.vl_scaled
-    if a is None and b is None:
-        return []
     if a is None:
-        assert b is not None
-        return [_growth(new, {f.name for f in b.fields}, "context.vl_scaled", ("-", _vl_text(b)))]
+        return [] if b is None else [_growth(new, {f.name for f in b.fields}, "context.vl_scaled", ("-", _vl_text(b)))]
     if b is None:
         return [Change("breaking", "context.vl_scaled", _vl_text(a), "-", "the extended context is gone")]
     out = []

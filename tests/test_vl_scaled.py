@@ -166,6 +166,20 @@ CASES = [
         "unknown source 'nowhere'",
         "[linux-sigcontext, nowhere]",
     ),
+    (
+        "VL field macro taken by the header",
+        [(FFR_FIELD, FFR_FIELD + "      - {name: max, type: preg}\n")],
+        "context.vl_scaled.fields[3].name",
+        "needs the macro MSHV_VTL_CPU_CONTEXT_MAX_SIZE, which the header itself defines",
+        "{name: max, type: preg}",
+    ),
+    (
+        "VL field macro taken by a fixed field",
+        [("{name: rsvd, type: u64, offset: 248}", "{name: z_size, type: u64, offset: 248}")],
+        "context.vl_scaled.fields[0].name",
+        "needs the macro MSHV_VTL_CPU_CONTEXT_Z_SIZE, which field 'z_size' defines",
+        Z_FIELD.strip(),
+    ),
     # What the schema refuses in `vl_scaled`, with the values it expects.
     (
         "unknown VL type",

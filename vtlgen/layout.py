@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vtlgen import registers
 from vtlgen.plan import BYTES_PER_VQ, ContextElement, ContextLayout, ElementMacro, Member, Slot, VlElement
-from vtlgen.schema import ContextField, RegisterClass, Spec
+from vtlgen.schema import ContextField, RegisterClass, Spec, VlField
 
 # Macros the generated files define beside the field macros: the size and the limit, the
 # guard that defines the struct once, and the kernel header's existing-definition switch.
@@ -18,6 +18,13 @@ def macro_suffixes(field: ContextField) -> list[str]:
     """<C_NAME>_<suffix> for the field's offset, then one per array element."""
     base = field.name.upper()
     return [base, *(f"{base}{i}" for i in range(field.count) if field.count > 1)]
+
+
+def vl_macro_suffixes(field: VlField) -> list[str]:
+    """<C_NAME>_<suffix> of a VL-scaled field: function-like `_OFFSET(vq, n)` and `_SIZE(vq)`
+    (plan.VlElement), after Linux's SVE_SIG_ZREG_OFFSET(vq, n) and SVE_SIG_ZREG_SIZE(vq)."""
+    base = field.name.upper()
+    return [f"{base}_OFFSET", f"{base}_SIZE"]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:

@@ -198,17 +198,27 @@ def _check_za_last(scaled: VlScaled, path: Path) -> Iterator[Problem]:
 
 
 def _check_macro_names(spec: Spec) -> Iterator[Problem]:
-    """Every field macro (and the header's own) must be one name: `x1` beside `x[31]`, or
-    a field called `size`, would define one macro twice in the headers and asm-offsets."""
+    """Every field macro (and the header's own) must be one name: `x1` beside `x[31]`, a field
+    called `size`, or a VL field `z` beside a fixed field `z_size`, would define one macro twice
+    in the headers and asm-offsets."""
     prefix = spec.context.c_name.upper()
     owners = {suffix: "the header itself" for suffix in layout.OWN_MACROS}
-    for index, field in enumerate(spec.context.fields):
-        for suffix in layout.macro_suffixes(field):
-            owner = owners.setdefault(suffix, f"field {field.name!r}")
-            if owner != f"field {field.name!r}":
+    fields: list[tuple[Path, str, list[str]]] = [
+        (("context", "fields", index), field.name, layout.macro_suffixes(field))
+        for index, field in enumerate(spec.context.fields)
+    ]
+    if spec.context.vl_scaled is not None:
+        fields += [
+            (("context", "vl_scaled", "fields", index), field.name, layout.vl_macro_suffixes(field))
+            for index, field in enumerate(spec.context.vl_scaled.fields)
+        ]
+    for path, name, suffixes in fields:
+        for suffix in suffixes:
+            owner = owners.setdefault(suffix, f"field {name!r}")
+            if owner != f"field {name!r}":
                 yield Problem(
-                    ("context", "fields", index, "name"),
-                    f"field {field.name!r} needs the macro {prefix}_{suffix}, which {owner} defines; "
+                    (*path, "name"),
+                    f"field {name!r} needs the macro {prefix}_{suffix}, which {owner} defines; "
                     "expected a field name that gives macros of its own",
                 )
                 break

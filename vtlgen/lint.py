@@ -95,18 +95,13 @@ def _spec_findings(spec: Spec) -> Iterator[Finding]:
         yield Finding("context-too-large", message, ("context", "max_size"))
 
 
-# State whose size scales with the vector length: Z bits above 127 (up to 2048-bit Z), P0-P15
-# and FFR (VL / 8 bytes each), ZA (SVL x SVL bytes). Q is not among them: it is 128 bits.
-VL_SCALED_STATE = (*registers.SVE_STATE, "za")
-
-
 def _homeless_vector_state(spec: Spec) -> Iterator[Finding]:
     """Shared SVE/SME state with a fixed slot: no fixed size holds it at every vector length,
     so part of it would be lost, the "may be corrupted" of arm64 review point 3."""
     scaled = {field.name: field for field in spec.context.vl_scaled.fields} if spec.context.vl_scaled else {}
     for key, entry in spec.registers.items():
         slot = entry.slot_parts()
-        names = [name for name in registers.expand(key) if name in VL_SCALED_STATE]
+        names = [name for name in registers.expand(key) if name in registers.VL_SCALED_STATE]
         if entry.class_ is not RegisterClass.SHARED or slot is None or not names:
             continue
         home = vl_home(names[0])

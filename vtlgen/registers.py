@@ -78,6 +78,9 @@ CALLEE_SAVED_D_AS_Q: tuple[str, ...] = tuple(f"q{n}" for n in range(8, 16))
 SMCCC_RESULT_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))
 # The SVE state beyond the SIMD/FP registers: Z bits above 127, P0-P15, FFR.
 SVE_STATE: tuple[str, ...] = ("z_upper", *(f"p{n}" for n in range(16)), "ffr")
+# State whose size scales with the vector length: Z bits above 127 (Z is up to 2048 bits),
+# P0-P15 and FFR (VL / 8 bytes each), ZA (SVL x SVL bytes). Q is not: it is 128 bits.
+VL_SCALED_STATE: tuple[str, ...] = (*SVE_STATE, "za")
 # SMCCC (DEN0028, "Register use in AArch64 SMC and HVC calls"): the callee preserves
 # x18-x30, SP_EL0, SP_ELx and the SIMD/FP registers, and from v1.2 all SVE state as well.
 # v1.3 lets the caller set the SVE hint (function ID bit 16) to say it has no live SVE

@@ -11,6 +11,11 @@ reads NZCV and `msr nzcv, Xt` writes it; `dc` reads its address register and `dc
 writes memory. Only mnemonics in `_VETTED` are trusted at all: any other instruction is
 marked inexact, which makes every check that needs its facts conservative (it may read
 or write any register, and it may touch memory, so memory hooks watch it).
+
+The SVE/SME forms vtlgen encodes itself (`vtlgen.sve`) are decoded by vtlgen, not capstone,
+with their effects from the Arm ARM pages of each (see `_sve_effects`). Their addresses and
+sizes scale with the vector length, so they carry a `VectorAccess` and no `Access`: every
+static model of addresses leaves them to the memory hooks or marks their slots unknown.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from functools import lru_cache
 import capstone
 from capstone import arm64_const
 
+from vtlgen import sve
 from vtlgen.a64 import CONDITION_CODES
 
 _ALIASES = {"fp": "x29", "lr": "x30", "wsp": "sp"}
@@ -54,6 +60,17 @@ class Access:
 
 
 @dataclass(frozen=True)
+class VectorAccess:
+    """A load or store of SVE/SME state: at base + multiple * size, `size` bytes, where the
+    size is a whole vector and known only when the code runs (the vector length)."""
+
+    write: bool
+    base: str
+    multiple: int  # the `mul vl` immediate
+    unit: str  # "vl": VL bytes (a Z register); "pl": VL / 8 bytes (P); "svl": streaming VL bytes (a ZA slice)
+
+
+@dataclass(frozen=True)
 class Decoded:
     offset: int
     text: str  # capstone's disassembly
@@ -66,6 +83,7 @@ class Decoded:
     memory: bool  # may touch memory (a memory operand, a literal load, `dc`, or unknown)
     access: Access | None  # None for a memory instruction whose address is not modelled here
     exact: bool = True  # reads/writes are known; False: treat as reading and writing anything
+    vector_access: VectorAccess | None = None  # an SVE/SME load or store (then `access` is None)
 
 
 # Plain loads and stores: mnemonic -> bytes per register (0: the register's own width).
@@ -355,12 +373,76 @@ def _names(insn: capstone.CsInsn, ids: list[int]) -> frozenset[str]:
     return frozenset(out)
 
 
+# State in the spec's names (vtlgen/registers.py). A Z register is its low 128 bits (qN)
+# and its share of `z_upper`, the spec's one name for the bits above 127 of all 32.
+_SVE_STATE = frozenset([*(f"q{n}" for n in range(32)), "z_upper", *(f"p{n}" for n in range(16)), "ffr"])
+_VECTOR_UNIT = {"z": "vl", "p": "pl", "za": "svl"}
+
+
+def _gpr(number: int, thirty_one: str | None) -> frozenset[str]:
+    name = thirty_one if number == sve.SP else f"x{number}"
+    return frozenset([name] if name else [])
+
+
+def _sve_effects(insn: sve.SveInstruction) -> tuple[frozenset[str], frozenset[str]]:
+    """Registers read and written, per the Arm ARM page of each form."""
+    form, t = insn.form, insn.t
+    kind = form.partition("_")[2]
+    vector = frozenset([f"q{t}", "z_upper"] if kind == "z" else [f"p{t}"] if kind == "p" else ["za"])
+    if form in ("ldr_z", "ldr_p", "ldr_za", "str_z", "str_p", "str_za"):
+        # "LDR (array vector)": the slice is Wv + offset, so Wv is read as well as the base.
+        address = _gpr(insn.n, "sp") | (frozenset([f"x{t}"]) if kind == "za" else frozenset())
+        return (address, vector) if form.startswith("ldr") else (address | vector, frozenset())
+    if form == "rdffr":
+        return frozenset(["ffr"]), frozenset([f"p{t}"])
+    if form == "wrffr":
+        return frozenset([f"p{t}"]), frozenset(["ffr"])
+    if form == "setffr":
+        return frozenset(), frozenset(["ffr"])
+    if form in ("addvl", "addpl"):
+        return _gpr(insn.n, "sp"), _gpr(t, "sp")
+    if form == "rdvl":
+        return frozenset(), _gpr(t, None)  # register 31 is XZR here
+    if form == "ptrue":  # PTRUE, unlike PTRUES, leaves NZCV alone
+        return frozenset(), frozenset([f"p{t}"])
+    if form == "zero_za":
+        return frozenset(), frozenset(["za"])
+    # SMSTART/SMSTOP: changing PSTATE.SM resets the SVE registers (Z, P, FFR to zero, FPSR
+    # to its reset value); enabling or disabling ZA zeroes or discards ZA and ZT0. A write
+    # happens only when the mode changes, so the mode is read too.
+    reads: set[str] = set()
+    writes: set[str] = set()
+    if t in (0, 1):
+        reads.add("svcr.sm")
+        writes |= {"svcr.sm", "fpsr", *_SVE_STATE}
+    if t in (0, 2):
+        reads.add("svcr.za")
+        writes |= {"svcr.za", "za", "zt0"}
+    return frozenset(reads), frozenset(writes)
+
+
+def _sve_decoded(offset: int, insn: sve.SveInstruction) -> Decoded:
+    reads, writes = _sve_effects(insn)
+    mnemonic, _, kind = insn.form.partition("_")
+    vector_access, base = None, None
+    if mnemonic in ("ldr", "str"):
+        base = "sp" if insn.n == sve.SP else f"x{insn.n}"
+        vector_access = VectorAccess(mnemonic == "str", base, insn.imm, _VECTOR_UNIT[kind])
+    text = sve.disassemble(insn)
+    memory = vector_access is not None
+    return Decoded(offset, text, reads, writes, base, 0, False, False, memory, None, True, vector_access)
+
+
 @lru_cache(maxsize=256)
 def decode(code: bytes) -> tuple[Decoded, ...]:
     """Decode every 4-byte slot; undecodable words become `.word` entries."""
     out: list[Decoded] = []
     for offset in range(0, len(code), 4):
         word = code[offset : offset + 4]
+        vector = sve.decode(int.from_bytes(word, "little")) if len(word) == 4 else None
+        if vector is not None:
+            out.append(_sve_decoded(offset, vector))
+            continue
         insns = list(_engine().disasm(word, offset))
         if not insns:
             value = int.from_bytes(word, "little")

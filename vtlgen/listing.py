@@ -95,6 +95,11 @@ class _Tracker:
         access = d.access
         if not d.memory:
             return ()
+        if d.vector_access is not None:  # SVE/SME: the displacement and size scale with the vector length
+            scaled = d.vector_access
+            sign = "-" if scaled.multiple < 0 else "+"
+            where = f"{scaled.base} {sign} {abs(scaled.multiple)} × {scaled.unit.upper()}"
+            return (f"memory at {where} (scales with the vector length)",)
         if access is None or access.index is not None or self.context is None:
             return ("memory (not followed)",)
         displacement = 0 if access.post_index else access.displacement
@@ -157,7 +162,8 @@ def annotate(plan: Plan, assembly: Assembly) -> list[Row]:
             role, block = UNKNOWN, ""
         touches = tracker.touches(plan, d)
         tracker.step(d)
-        access = "" if not d.memory else ("write" if d.access and d.access.write else "read")
+        writes = (d.access is not None and d.access.write) or (d.vector_access is not None and d.vector_access.write)
+        access = "" if not d.memory else ("write" if writes else "read")
         rows.append(
             Row(d.offset, assembly.line_of(d.offset), assembly.text_of(d.offset), d.text, role, block, touches, access)
         )

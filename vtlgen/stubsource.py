@@ -13,9 +13,13 @@ The accepted statements:
 - an instruction whose mnemonic is in capstone's A64 instruction table (aliases included),
   or a conditional branch `b.<cond>`/`bc.<cond>`; operands use a plain character set (no
   quotes, backslashes, `=` or `@`, which only directives, literal pools or macros need);
+- one of the SVE/SME forms vtlgen encodes itself (`vtlgen.sve`), rebuilt as its canonical
+  text; any other SVE/SME instruction is an error naming the forms vtlgen encodes;
 - directives that do not change the code, dropped: `.text`, `.global`/`.globl`/`.local`/
-  `.hidden`/`.type`/`.size` of a plain symbol, `.cfi_*`, and alignment before the first
-  instruction (the code region is aligned already).
+  `.hidden`/`.type`/`.size` of a plain symbol, `.cfi_*`, alignment before the first
+  instruction (the code region is aligned already), and `.arch <name>[+ext...]` and
+  `.arch_extension sve|sme|sve2`, which only widen what GNU as accepts (vtlgen gives
+  GNU as `-march=armv9-a+sve+sme` itself).
 Everything else is a located error naming the statement's line.
 """
 
@@ -25,6 +29,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vtlgen import sve
 from vtlgen.a64 import CONDITION_CODES
 from vtlgen.quoting import one_line
 
@@ -57,6 +62,10 @@ _DROPPED_DIRECTIVES = {
     ".hidden": re.compile(rf"^{_SYMBOL}$"),
     ".type": re.compile(rf"^{_SYMBOL}\s*,\s*[%@]function$"),
     ".size": re.compile(rf"^{_SYMBOL}\s*,\s*(\.\s*-\s*{_SYMBOL}|[0-9]+)$"),
+    # GNU as, "AArch64 Machine Directives": `.arch` and `.arch_extension` select what the
+    # assembler accepts and emit nothing.
+    ".arch": re.compile(r"^armv[0-9]+(?:\.[0-9]+)?-a(?:\+[a-z0-9]+)*$", re.I),
+    ".arch_extension": re.compile(r"^(?:sve|sme|sve2)$", re.I),
 }
 _ALIGNMENT = {".balign": 16, ".p2align": 4, ".align": 4}  # the largest value the code region's alignment covers
 _CFI = re.compile(r"^\.cfi_[a-z_]+$")
@@ -91,11 +100,12 @@ def a64_mnemonics() -> frozenset[str]:
     from capstone import arm64_const
 
     prefix = "ARM64_INS_"
-    return frozenset(
+    table = frozenset(
         name[len(prefix) :].lower()
         for name in dir(arm64_const)
         if name.startswith(prefix) and name not in (f"{prefix}INVALID", f"{prefix}ENDING")
     )
+    return table | sve.MNEMONICS  # capstone 5 has them all; vtlgen encodes them whatever capstone knows
 
 
 def printable(text: str, limit: int = 80) -> str:
@@ -118,6 +128,10 @@ def _instruction(statement: str, file: str, number: int) -> str:
     known = mnemonic in a64_mnemonics() if not condition else base in ("b", "bc") and condition in CONDITION_CODES
     if not known:
         raise StubSyntaxError(file, number, f"`{printable(mnemonic)}` is not an A64 instruction")
+    pc_relative = base in _PC_RELATIVE or condition or (base in ("ldr", "ldrsw", "prfm") and "[" not in operands)
+    canonical = _sve_statement(statement, mnemonic, operands, bool(pc_relative), file, number)
+    if canonical is not None:
+        return canonical
     if not _OPERANDS.match(operands):
         raise StubSyntaxError(
             file,
@@ -125,10 +139,34 @@ def _instruction(statement: str, file: str, number: int) -> str:
             f"operands of `{mnemonic}` hold characters a stub does not need (quotes, `=`, `@`, `\\`, `;`, "
             f"comparison, logical or shift operators): `{printable(operands)}`",
         )
-    pc_relative = base in _PC_RELATIVE or condition or (base in ("ldr", "ldrsw", "prfm") and "[" not in operands)
     if pc_relative and not _TARGET.match(operands.rsplit(",", 1)[-1].strip()):
         raise StubSyntaxError(file, number, f"the target of `{mnemonic}` must be a label: `{printable(operands)}`")
     return f"{mnemonic} {operands}".rstrip()
+
+
+def _sve_statement(
+    statement: str, mnemonic: str, operands: str, pc_relative: bool, file: str, number: int
+) -> str | None:
+    """The canonical text of an SVE/SME form vtlgen encodes; None for any other instruction.
+
+    An SVE/SME instruction outside those forms is an error here: keystone cannot assemble
+    it, and vtlgen does not encode it. (A PC-relative target is a label, whatever its name.)"""
+    try:
+        word = sve.encode(statement)
+    except ValueError as error:
+        raise StubSyntaxError(file, number, printable(str(error), limit=600)) from None
+    if word is not None:
+        decoded = sve.decode(word)
+        assert decoded is not None, "sve.decode reads every word sve.encode makes"
+        return sve.disassemble(decoded)
+    if not pc_relative and sve.names_sve_or_sme(mnemonic, operands):
+        raise StubSyntaxError(
+            file,
+            number,
+            f"`{printable(statement)}` is an SVE/SME instruction keystone cannot assemble; "
+            f"vtlgen encodes only these SVE/SME forms: {sve.SUPPORTED}",
+        )
+    return None
 
 
 def _directive(statement: str, seen_instruction: bool, file: str, number: int) -> None:
@@ -146,7 +184,8 @@ def _directive(statement: str, seen_instruction: bool, file: str, number: int) -
         file,
         number,
         f"directive `{printable(statement)}` is not allowed in a stub: a stub is flat A64 code "
-        "(labels and instructions; .global/.type/.size of a plain symbol and .cfi_* are ignored)",
+        "(labels and instructions; .global/.type/.size of a plain symbol, .cfi_*, .arch and "
+        ".arch_extension sve|sme|sve2 are ignored)",
     )
 
 

@@ -148,6 +148,9 @@ class _Records:
         self.output = struct.Struct(f"<I I Q Q I I q Q Q I I I I {cpu} 16s {region}s {cpu} 16s {region}s")
 
 
+GNU_AS_ARCH = ("-march=armv9-a+sve+sme",)  # a superset of GNU as's default armv8-a
+
+
 def build(plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = None) -> Built:
     """Link the vetted stub text (stubsource.vet; never the author's own) into the harness.
 
@@ -158,7 +161,10 @@ def build(plan: Plan, canonical_stub: str, folder: Path, code: bytes | None = No
             raise ToolMissing(tool)
     (folder / "stub.S").write_text(wrap_stub(canonical_stub))
     (folder / "harness.c").write_text(harness_source(plan))
-    run_tool(["aarch64-linux-gnu-as", "-o", "stub.o", "stub.S"], folder, writable=True, timeout=TOOL_SECONDS)
+    # The SVE/SME forms vtlgen encodes itself (vtlgen/sve.py) need the architecture named;
+    # the byte comparison below still holds GNU as to keystone's and vtlgen's words.
+    as_command = ["aarch64-linux-gnu-as", *GNU_AS_ARCH, "-o", "stub.o", "stub.S"]
+    run_tool(as_command, folder, writable=True, timeout=TOOL_SECONDS)
     # A stub that names a symbol it does not define reaches into the harness (its records,
     # libc): refused, so that what runs is the stub and nothing it borrows.
     undefined = run_tool(["aarch64-linux-gnu-nm", "-u", "stub.o"], folder, writable=False, timeout=TOOL_SECONDS)

@@ -104,7 +104,9 @@ def test_exit_state_in_the_extended_context(length: int, convention: str) -> Non
     state, switch = trial(plan, length)
     registers = state.entry
     good = after_return(plan, state, switch)
-    assert contract.exit(plan, state, registers, bytes(good), switch.expected_slots, set(), switch.expected_vector) == []
+    assert (
+        contract.exit(plan, state, registers, bytes(good), switch.expected_slots, set(), switch.expected_vector) == []
+    )
     lost = bytearray(good)
     slot = plan.model.vector.slots[-1]  # FFR, the last one stored
     start = GUARD + slot.offset(length)

@@ -12,6 +12,12 @@ from vtlgen.schema import ContextField, RegisterClass, Spec, VlField
 DEFINED_SUFFIX = "DEFINED"
 EXISTING_SUFFIX = "EXISTING"
 OWN_MACROS = ("SIZE", "MAX_SIZE", DEFINED_SUFFIX, EXISTING_SUFFIX)
+# With a VL-scaled part, the headers also define its fixed start, the total size at a vector
+# length and the largest vq (vtlgen/vl_layout.py), and two function-like macros per VL field.
+VL_OFFSET_SUFFIX = "VL_OFFSET"
+SIZE_VL_SUFFIX = "SIZE_VL"
+MAX_VQ_SUFFIX = "MAX_VQ"
+VL_OWN_MACROS = (VL_OFFSET_SUFFIX, SIZE_VL_SUFFIX, MAX_VQ_SUFFIX)
 
 
 def macro_suffixes(field: ContextField) -> list[str]:

@@ -122,7 +122,7 @@ def test_conventions_conduit_function_id_arguments_and_preservation(page: str) -
     prose = " ".join(hvc3.split())  # wrapped for email
     # 2.0.0: no Q in q[] any more; Z, P and FFR: test_..._vector_state below
     assert "holds VTL0's value from its context slot: x0-x17, x19-x28" in prose and "q0-q31" not in prose
-    assert "The hypervisor must preserve: x18, x29-x30, sp." in prose
+    assert "The hypervisor must preserve: x18, x29-x30, sp, za." in prose
     assert "returns VTL0's exit values in the shared registers (x0-x17, x19-x28" in prose
     assert "x0 holds the call's status" in " ".join(smccc.split()) and "status" not in prose
 
@@ -143,11 +143,6 @@ def test_decisions_waivers_and_what_vtlgen_checks(spec: Spec, page: str) -> None
     assert f"Not emulated, so checked by lint only: {lint_only}." in prose
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: abidoc.entry_requirements/exit_guarantees/preserved read plan.model only, "
-    "not plan.model.vector, so the 2.0.0 page omits Z, P and FFR from both conventions",
-)
 def test_conventions_name_the_vector_state(page: str) -> None:
     hvc3 = " ".join(page.split("hvc3: register-bank VTL return", 1)[1].split("smccc: SMCCC", 1)[0].split())
     smccc = " ".join(page.split("smccc: SMCCC v1.2 VTL return", 1)[1].split("Decisions where", 1)[0].split())
@@ -155,7 +150,7 @@ def test_conventions_name_the_vector_state(page: str) -> None:
     assert "from its context slot: x0-x17, x19-x28, z0-z31, p0-p15, ffr." in hvc3
     assert "the shared registers (x0-x17, x19-x28, z0-z31, p0-p15, ffr)" in hvc3
     # smccc: the spec's `preserved: [x18-x30, sp, q0-q31, z_upper, p0-p15, ffr]`
-    assert "The hypervisor must preserve: x18-x30, sp, q0-q31, z_upper, p0-p15, ffr." in smccc
+    assert "The hypervisor must preserve: x18-x30, sp, q0-q31, z_upper, p0-p15, ffr, za." in smccc
     assert "for the hypervisor to read: x0-x17, x19-x28, z0-z31, p0-p15, ffr." in smccc
 
 

@@ -503,7 +503,7 @@ class Harness:
     def _on_trap(self, uc: Uc, intno: int, _: object) -> None:
         run = self.run_state
         assert run is not None
-        pc = uc.reg_read(_PC)
+        pc = self.direct.read(_PC)
         if intno == _UDEF and self.machine is not None and CODE <= pc < self.end:
             insn = self.sve[(pc - CODE) >> 2]
             if insn is not None:  # an SVE/SME word of the stub's own code (never a conduit)

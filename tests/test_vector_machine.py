@@ -533,6 +533,12 @@ def test_writes_to_v_zero_z_above_bit_127_in_the_backend() -> None:
     assert trap.vector["z5"] == context and trap.registers["q5"] == int.from_bytes(context[:16], "little")
 
 
+def test_str_z_stores_the_q_unicorn_holds() -> None:
+    text = SMCCC_FRAME + "mov x10, #0x5a5a\naddvl sp, sp, #-1\nfmov d3, x10\nstr z3, [sp]\nldr z9, [sp]\n"
+    observation = Harness(PLANS["smccc"], assemble(text + "addvl sp, sp, #1\n" + SMCCC_TAIL), vector_length=48).run(1)
+    assert observation.traps[0].vector["z9"] == (0x5A5A).to_bytes(8, "little") + bytes(40)
+
+
 def test_streaming_rdffr_is_an_exception_observation() -> None:
     text = SMCCC_FRAME + "rdffr p0.b\n" + SMCCC_TAIL
     observation = Harness(PLANS["smccc"], assemble(text), vector_length=32, streaming=True).run(0)
@@ -551,6 +557,30 @@ def test_a_vector_load_outside_memory_is_a_fault() -> None:
     text = SMCCC_FRAME + "mov x9, #0x1000\nldr z0, [x9]\n" + SMCCC_TAIL
     observation = Harness(PLANS["smccc"], assemble(text), vector_length=16).run(0)
     assert (observation.end.kind, observation.end.offset, observation.end.address) == ("fault", 12, 0x1000)
+
+
+def test_smstart_in_the_backend_zeroes_q_and_sets_svcr() -> None:
+    text = SMCCC_FRAME + "smstart sm\nrdvl x9, #1\nmov w12, #1\nldr za[w12, 0], [x0]\n" + SMCCC_TAIL
+    observation = Harness(PLANS["smccc"], assemble(text), vector_length=48).run(2)
+    state, trap = observation.state, observation.traps[0]
+    svl = state.streaming_length
+    assert trap.registers["svcr"] == 3  # ZA live at entry, now streaming
+    assert all(trap.registers[f"q{n}"] == 0 for n in range(32))  # Z reset, unicorn's Q with it
+    assert trap.vector["z7"] == bytes(svl) and trap.registers["x9"] == svl  # the streaming length
+    za = trap.vector["za"]
+    assert za[svl : 2 * svl] == state.region[GUARD : GUARD + svl]  # row 1 from the context
+    assert za[:svl] == state.vector["za"][:svl] and za[2 * svl :] == state.vector["za"][2 * svl :]
+
+
+def test_an_error_inside_the_vector_hook_is_raised_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness = Harness(PLANS["smccc"], assemble(SMCCC_FRAME + "rdvl x9, #1\n" + SMCCC_TAIL), vector_length=16)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("bug in the machine")
+
+    monkeypatch.setattr(harness, "_run_vector", broken)
+    with pytest.raises(RuntimeError, match="bug in the machine"):
+        harness.run(0)
 
 
 # --- unicorn's model against qemu-user on the same trials ------------------------------

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from vtlgen import registers
-from vtlgen import vector_contract
+from vtlgen import registers, vector_contract
 from vtlgen.backends.base import Access, FrameStep, Observable, TrialObservation
 from vtlgen.finding import Finding, fmt
 from vtlgen.plan import Plan
@@ -166,15 +165,7 @@ def exit(
     if expected == region:
         return out  # the common case: every slot right, nothing else touched
     allowed = bytearray(len(region))
-    for start, size, slot in vector_contract.slot_ranges(plan, state.vector_length, state.streaming_length):
-        allowed[GUARD + start : GUARD + start + size] = b"\1" * size
-        got = region[GUARD + start : GUARD + start + size]
-        want = (expected_vector or {}).get(slot.register, vector_contract.slot_bytes(slot, state, state.region))
-        if got != want:
-            where = vector_contract.where(slot, state)
-            message = f"{where} does not hold VTL0's {slot.register}"
-            out.append(Finding("P4", message, where, vector_contract._shown(want), vector_contract._shown(got),
-                               blame_context=start))  # fmt: skip
+    out += vector_contract.exit_slots(plan, state, region, expected_vector or {}, allowed)
     for slot in plan.slots:
         start = GUARD + slot.offset
         allowed[start : start + slot.size] = b"\1" * slot.size

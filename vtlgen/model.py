@@ -74,7 +74,7 @@ def vector_slots(spec: Spec) -> list[VectorSlot]:
             homes[name] = (parts[0], parts[1] + offset)
     out = []
     if "z_upper" in homes:
-        field, first = homes.pop("z_upper")
+        field, _ = homes.pop("z_upper")
         for n in range(32):
             home = homes.pop(f"q{n}", None)
             if home is not None and home[0] == field:

@@ -118,6 +118,7 @@ class ConventionReport:
     vector_lengths: list[int] = field(default_factory=list)  # bytes; the trials' SVE vector lengths
     vector_state: str = ""  # which SVE/SME state the trials covered, and how
     preconditions: list[str] = field(default_factory=list)  # what a trial that breaks an entry requirement showed
+    notes: list[str] = field(default_factory=list)  # what else a reader must know (a proof not run, and why)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +151,8 @@ class ConventionReport:
             head += f"\n  SVE/SME: {self.vector_state} at vector lengths {lengths} bytes"
         for precondition in self.preconditions:
             head += f"\n  precondition {precondition}"
+        for note in self.notes:
+            head += f"\n  note: {note}"
         if self.not_modelled:
             head += (
                 f"\n  not modelled (no backend runs them; lint checks their classes): {', '.join(self.not_modelled)}"

@@ -127,7 +127,7 @@ _VL_HOME = {Kind.VECTOR: ("zreg", "low"), "z_upper": ("zreg", "upper"), Kind.SVE
 def _vl_home(name: str) -> tuple[str, str] | None:
     if name in _VL_HOME:
         return _VL_HOME[name]
-    return _VL_HOME.get(registers.BY_NAME[name].kind)  # type: ignore[call-overload]
+    return _VL_HOME.get(registers.BY_NAME[name].kind)
 
 
 def _check_vl_slot(

@@ -129,10 +129,9 @@ def _instruction(statement: str, file: str, number: int) -> str:
     if not known:
         raise StubSyntaxError(file, number, f"`{printable(mnemonic)}` is not an A64 instruction")
     pc_relative = base in _PC_RELATIVE or condition or (base in ("ldr", "ldrsw", "prfm") and "[" not in operands)
-    if not pc_relative:
-        canonical = _sve_statement(statement, mnemonic, operands, file, number)
-        if canonical is not None:
-            return canonical
+    canonical = _sve_statement(statement, mnemonic, operands, bool(pc_relative), file, number)
+    if canonical is not None:
+        return canonical
     if not _OPERANDS.match(operands):
         raise StubSyntaxError(
             file,
@@ -145,11 +144,13 @@ def _instruction(statement: str, file: str, number: int) -> str:
     return f"{mnemonic} {operands}".rstrip()
 
 
-def _sve_statement(statement: str, mnemonic: str, operands: str, file: str, number: int) -> str | None:
+def _sve_statement(
+    statement: str, mnemonic: str, operands: str, pc_relative: bool, file: str, number: int
+) -> str | None:
     """The canonical text of an SVE/SME form vtlgen encodes; None for any other instruction.
 
     An SVE/SME instruction outside those forms is an error here: keystone cannot assemble
-    it, and vtlgen does not encode it."""
+    it, and vtlgen does not encode it. (A PC-relative target is a label, whatever its name.)"""
     try:
         word = sve.encode(statement)
     except ValueError as error:
@@ -158,7 +159,7 @@ def _sve_statement(statement: str, mnemonic: str, operands: str, file: str, numb
         decoded = sve.decode(word)
         assert decoded is not None, "sve.decode reads every word sve.encode makes"
         return sve.disassemble(decoded)
-    if sve.names_sve_or_sme(mnemonic, operands):
+    if not pc_relative and sve.names_sve_or_sme(mnemonic, operands):
         raise StubSyntaxError(
             file,
             number,

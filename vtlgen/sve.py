@@ -212,9 +212,23 @@ _IMMEDIATE = re.compile(r"^#?\s*([+-]?)\s*(0x[0-9a-f]+|[0-9]+)$")
 _GPR = re.compile(rf"^(?:x({_NUMBER})|(sp)|(xzr))$")
 _MEMORY = re.compile(r"^\[\s*([a-z0-9]+)\s*(?:,\s*([^,\]]*?)\s*,\s*mul\s+vl\s*)?\]$")
 _ZA_SLICE = re.compile(rf"^za\s*\[\s*w({_NUMBER})\s*,\s*([^\]]*?)\s*\]$")
-_OPERAND_SPLIT = re.compile(r",(?![^\[{]*[\]}])")  # commas outside [] and {}
+_SVE_TRANSFER = re.compile(r"^(?:[zp][0-9]+\b|za\s*\[)")  # what makes an ldr/str one of FORMS
+_LONGEST = 120  # characters: the longest form, spaced out generously
 _SVE_ONLY_MNEMONICS = frozenset(("rdffr", "wrffr", "setffr", "addvl", "addpl", "rdvl", "ptrue", "smstart", "smstop"))
 MNEMONICS = _SVE_ONLY_MNEMONICS | {"ldr", "str", "zero"}  # every mnemonic of FORMS
+
+
+def _split_operands(rest: str) -> list[str]:
+    """Operands separated by commas outside [] and {}; in one pass."""
+    if not rest.strip():
+        return []
+    out, depth, start = [], 0, 0
+    for at, char in enumerate(rest):
+        depth += (char in "[{") - (char in "]}")
+        if char == "," and depth == 0:
+            out.append(rest[start:at].strip())
+            start = at + 1
+    return [*out, rest[start:].strip()]
 
 
 def _immediate(text: str, low: int, high: int, what: str) -> int:
@@ -279,9 +293,7 @@ def _parse(mnemonic: str, operands: list[str]) -> SveInstruction | None:
             if imm != offset:
                 raise ValueError(f"the mul vl offset ({imm}) must equal the slice offset ({offset})")
             return SveInstruction(f"{mnemonic}_za", v, base, offset)
-        kind = first[:1]
-        if kind not in ("z", "p") or not re.match(rf"^[zp]{_NUMBER}\b", first):
-            return None  # a general-purpose or FP/SIMD load or store
+        kind = first[:1]  # z or p: `encode` passes only these and ZA transfers here
         _expect(operands, 2, mnemonic, f"`{mnemonic} {kind}T, [xN|sp, #imm, mul vl]`")
         t = _numbered(first, kind, 31 if kind == "z" else 15, "the transfer register")
         base, imm = _memory(operands[1], *_MUL_VL_RANGE)
@@ -328,9 +340,11 @@ def encode(text: str) -> int | None:
     with operands out of range, the wrong registers or a syntax vtlgen does not read."""
     statement = " ".join(text.strip().lower().split())
     mnemonic, _, rest = statement.partition(" ")
-    operands = [o.strip() for o in _OPERAND_SPLIT.split(rest)] if rest.strip() else []
-    if mnemonic not in MNEMONICS:
+    if mnemonic not in MNEMONICS or (mnemonic in ("ldr", "str") and not _SVE_TRANSFER.match(rest)):
         return None
+    if len(statement) > _LONGEST:
+        raise ValueError(f"`{' '.join(text.split())[:_LONGEST]}...` is too long for an SVE/SME statement")
+    operands = _split_operands(rest)
     try:
         insn = _parse(mnemonic, operands)
     except ValueError as error:
@@ -342,7 +356,7 @@ def encode(text: str) -> int | None:
 # mnemonics of SVE/SME instructions whose operands are all general-purpose registers or
 # immediates ("CNTB, CNTD, CNTH, CNTW", "INCB, INCD, INCH, INCW (scalar)", ... "RDSVL").
 _SVE_OPERAND = re.compile(
-    r"(?<![\w.:])(?:z[0-9]{1,2}|pn?[0-9]{1,2}|za(?:[0-9]{1,2}[hv]?)?|zt0|ffr|svcr(?:sm|za|smza)?)(?![\w])"
+    r"(?<![\w.:])(?:z[0-9]+|pn?[0-9]+|za(?:[0-9]+[hv]?)?|zt0|ffr|svcr(?:sm|za|smza)?)(?![\w])"
     r"|\bmul\s+vl\b|\bvgx[24]\b"
 )
 _SVE_SCALAR_MNEMONICS = frozenset(

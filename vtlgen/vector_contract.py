@@ -26,7 +26,7 @@ from vtlgen.trial import GUARD, InitialState
 SVCR_ZA = 2  # bit 1 of the "svcr" a backend reports: PSTATE.ZA (Arm ARM, "SVCR")
 
 
-def _shown(value: bytes) -> str:
+def shown(value: bytes) -> str:
     """Bytes as the number they hold (little-endian), shortened in the middle when long."""
     text = f"0x{int.from_bytes(value, 'little'):x}"
     return text if len(text) <= 42 else f"{text[:20]}...{text[-20:]} ({len(value)} bytes)"
@@ -58,15 +58,15 @@ def entry(plan: Plan, state: InitialState, trap: Trap) -> list[Finding]:
             continue
         if got == state.vector.get(slot.register) or _vtl2_words(got, state):
             message = f"VTL0 would see VTL2's {slot.register} at the trap (VL {state.vector_length})"
-            out.append(Finding("P2", message, slot.register, _shown(want), _shown(got)))
+            out.append(Finding("P2", message, slot.register, shown(want), shown(got)))
         else:
             message = f"{slot.register} does not hold VTL0's value from {where(slot, state)} at the trap"
-            out.append(Finding("P1", message, slot.register, _shown(want), _shown(got)))
+            out.append(Finding("P1", message, slot.register, shown(want), shown(got)))
     for name in model.visible_upper:
         got = trap.vector.get(name)
         if got is not None and _vtl2_words(got[16:], state):
             message = f"VTL0 would see VTL2's bits above 127 of {name} at the trap (VL {state.vector_length})"
-            out.append(Finding("P2", message, name, "no VTL2 value above bit 127", _shown(got)))
+            out.append(Finding("P2", message, name, "no VTL2 value above bit 127", shown(got)))
     if trap.region != state.region:
         for slot in model.memory_slots:
             want, got = slot_bytes(slot, state, state.region), slot_bytes(slot, state, trap.region)
@@ -75,14 +75,14 @@ def entry(plan: Plan, state: InitialState, trap: Trap) -> list[Finding]:
                 place = where(slot, state)
                 message = f"{place} changed before the trap"
                 offset = slot.offset(state.vector_length, state.streaming_length)
-                out.append(Finding(prop, message, place, _shown(want), _shown(got), blame_context=offset))
+                out.append(Finding(prop, message, place, shown(want), shown(got), blame_context=offset))
     return out
 
 
 def caller(plan: Plan, state: InitialState, vector: Mapping[str, bytes], svcr: int | None) -> list[Finding]:
     """P5 for SVE/SME state the stub must return as it found it."""
     model = plan.model.vector
-    if model is None or not state.vector_length or not vector and svcr is None:
+    if model is None or not state.vector_length or (not vector and svcr is None):
         return []
     out = []
     if "za" in model.stub_keeps and "za" in state.vector:
@@ -90,7 +90,7 @@ def caller(plan: Plan, state: InitialState, vector: Mapping[str, bytes], svcr: i
             out.append(Finding("P5", "PSTATE.ZA is not as at entry: ZA is the caller's", "svcr.za", "1", "0"))
         elif vector.get("za") not in (None, state.vector["za"]):
             message = f"ZA is not as at entry (VL {state.vector_length}): ZA is the caller's"
-            out.append(Finding("P5", message, "za", _shown(state.vector["za"]), _shown(vector["za"])))
+            out.append(Finding("P5", message, "za", shown(state.vector["za"]), shown(vector["za"])))
     return out
 
 
@@ -103,6 +103,23 @@ def expected_region(plan: Plan, state: InitialState, region: bytearray, expected
                 start = GUARD + slot.offset(state.vector_length, state.streaming_length)
                 region[start : start + len(expected[slot.register])] = expected[slot.register]
     return bytes(region)
+
+
+def exit_slots(
+    plan: Plan, state: InitialState, region: bytes, expected: Mapping[str, bytes], allowed: bytearray
+) -> list[Finding]:
+    """P4 for the extended context's shared slots after the return; marks their bytes in
+    `allowed` (region offsets) so that P8 judges only the rest."""
+    out = []
+    for start, size, slot in slot_ranges(plan, state.vector_length, state.streaming_length):
+        allowed[GUARD + start : GUARD + start + size] = b"\1" * size
+        got = region[GUARD + start : GUARD + start + size]
+        want = expected.get(slot.register, slot_bytes(slot, state, state.region))
+        if got != want:
+            place = where(slot, state)
+            message = f"{place} does not hold VTL0's {slot.register}"
+            out.append(Finding("P4", message, place, shown(want), shown(got), blame_context=start))
+    return out
 
 
 def slot_ranges(plan: Plan, vector_length: int, streaming_length: int) -> list[tuple[int, int, VectorSlot]]:

@@ -16,7 +16,7 @@ import random
 import struct
 from dataclasses import dataclass
 
-from vtlgen.plan import Plan, VectorSlot
+from vtlgen.plan import Plan, VectorModel, VectorSlot
 
 Z_REGISTERS = tuple(f"z{n}" for n in range(32))
 P_REGISTERS = tuple(f"p{n}" for n in range(16))
@@ -56,8 +56,9 @@ class VectorTrials:
         if vector_length % 16 or not 16 <= vector_length <= 256:
             raise ValueError(f"vector length {vector_length}: expected a multiple of 16 in 16..256")
         self.plan = plan
-        self.model = plan.model.vector
-        assert self.model is not None  # every plan has one (lowering)
+        model = plan.model.vector
+        assert model is not None  # every plan has one (lowering)
+        self.model: VectorModel = model
         self.vl = vector_length
         self.svl = streaming_length(vector_length)
         self.p_size = vector_length // 8

@@ -436,3 +436,16 @@ def test_the_generated_stubs_with_sve_lines_ship_gnu_as_bytes(tmp_path: Path) ->
         gnu = _gnu_as_words(files[names["standalone"]].splitlines(), tmp_path, item.plan.convention_id)
         assert namespace["MACHINE_CODE"] == item.code
         assert [int.from_bytes(item.code[i : i + 4], "little") for i in range(0, len(item.code), 4)] == gnu
+
+
+def test_the_listing_marks_vector_stores_as_writes_at_vl_scaled_addresses() -> None:
+    from vtlgen.listing import annotate
+    from vtlgen.loader import load
+    from vtlgen.lowering import lower
+
+    plan = next(p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml") if p.convention_id == "smccc")
+    rows = annotate(plan, assemble("str z1, [x0, #-2, mul vl]\nldr p2, [sp]\naddvl sp, sp, #-1\nstr x1, [sp]\nret\n"))
+    store, load_p, _, scalar, _ = rows
+    assert (store.access, store.touches) == ("write", ("memory at x0 - 2 × VL (scales with the vector length)",))
+    assert (load_p.access, load_p.touches) == ("read", ("memory at sp + 0 × PL (scales with the vector length)",))
+    assert scalar.touches == ("memory (not followed)",)  # SP moved by a VL multiple: no longer known

@@ -1,8 +1,10 @@
 """The stub corpus: hand-written stubs in tests/data/stubs/*.S, correct and broken, and
 broken ones built from the correct ones by the hand-made edits in broken.yaml.
 
-Each stub names its convention, optionally the spec it is for (a file in tests/data;
-the default is spec/hyperv_vtl.yaml), and what validation must say: `pass`, or the
+Each stub names its convention, optionally the spec it is for (a file in tests/data, or a
+path from the repository's root such as spec/hyperv_vtl.yaml; the default is
+tests/data/hyperv_vtl_1.0.0.yaml, the revision the first stubs were written for), and
+what validation must say: `pass`, or the
 properties it breaks (`P5,P7`: a fault with an effect seen everywhere and a cause seen
 where each access is observed).
 """
@@ -30,7 +32,8 @@ class CorpusStub:
     convention: str
     expect: str  # "pass" or property ids separated by commas
     text: str
-    spec: str = ""  # a spec in tests/data; "" for spec/hyperv_vtl.yaml
+    spec: str = ""  # a spec in tests/data, or a path from the root with a "/"; "" for DEFAULT_SPEC
+    fails_at: tuple[int, ...] = ()  # vector lengths (bytes) where the fault shows; () for every one
 
     @property
     def expected(self) -> set[str]:
@@ -42,9 +45,13 @@ class CorpusStub:
         return path
 
 
+DEFAULT_SPEC = "hyperv_vtl_1.0.0.yaml"
+
+
 @cache
 def _plans(spec: str) -> dict[str, Plan]:
-    path = ROOT / "tests" / "data" / spec if spec else ROOT / "spec" / "hyperv_vtl.yaml"
+    spec = spec or DEFAULT_SPEC
+    path = ROOT / spec if "/" in spec else ROOT / "tests" / "data" / spec
     return {p.convention_id: p for p in lower(load(path).spec, path.name)}
 
 
@@ -53,7 +60,7 @@ def plan_for(stub: CorpusStub) -> Plan:
 
 
 def _header(text: str, key: str, path: Path, default: str | None = None) -> str:
-    match = re.search(rf"\* {key}: ([\w.,]+)", text)
+    match = re.search(rf"\* {key}: ([\w.,/]+)", text)
     if match is None and default is not None:
         return default
     assert match, f"{path} lacks its `{key}:` header"
@@ -91,6 +98,7 @@ def corpus() -> list[CorpusStub]:
                 entry["expect"],
                 header + body,
                 _header(base, "spec", base_path, ""),
+                tuple(entry.get("fails_at", ())),
             )
         )
     return stubs

@@ -8,8 +8,10 @@ import pytest
 
 from tests.conftest import ROOT, SPEC
 from tests.stubs import CorpusStub, corpus, named, plan_for
+from vtlgen import render
 from vtlgen.loader import load
 from vtlgen.lowering import lower
+from vtlgen.model import VECTOR_LENGTHS
 from vtlgen.plan import Plan
 from vtlgen.report import PROPERTIES
 from vtlgen.validator import validate
@@ -43,6 +45,32 @@ def test_corpus_stub_fails_with_exactly_its_property(stub: CorpusStub) -> None:
         assert report.ok, [v.describe() for v in report.violations]
     else:
         assert report.broken_properties() == stub.expected, [v.describe() for v in report.violations]
+
+
+SVE_CORPUS = [stub for stub in CORPUS if "_sve_" in stub.name or "za" in stub.name]
+FIRST = ROOT / "tests" / "data" / "hyperv_vtl_1.0.0.yaml"
+
+
+@pytest.mark.parametrize("length", VECTOR_LENGTHS)
+@pytest.mark.parametrize("stub", SVE_CORPUS, ids=lambda s: s.name)
+def test_sve_corpus_fails_at_exactly_the_vector_lengths_where_the_fault_shows(stub: CorpusStub, length: int) -> None:
+    report = validate(plan_for(stub), stub.text, f"{stub.name}.S", trials=6, seed=5, vector_lengths=[length])
+    assert report.vector_lengths == [length]
+    shows = stub.expect != "pass" and (not stub.fails_at or length in stub.fails_at)
+    assert report.broken_properties() == (stub.expected if shows else set()), [v.describe() for v in report.violations]
+
+
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_1x_stubs_keep_their_classes_on_sve_hardware(conv: str) -> None:
+    """The 1.0.0 stubs, generated now, at every vector length: Q moves zero the Z bits above
+    127 (no VTL2 bits reach VTL0), and the clobbered upper bits, P, FFR and ZA are the
+    caller's business."""
+    plan = next(p for p in lower(load(FIRST).spec, FIRST.name) if p.convention_id == conv)
+    text = render.standalone_asm(plan, FIRST.name)
+    report = validate(plan, text, f"{conv}-1.0.0.S", trials=40, seed=2)
+    assert report.ok, [v.describe() for v in report.violations]
+    assert report.vector_lengths == list(VECTOR_LENGTHS)
+    assert not {"z_upper", "p0-p15", "ffr", "za"} & set(report.not_modelled)
 
 
 def test_violation_names_everything_needed_to_act_on_it() -> None:

@@ -449,3 +449,19 @@ def test_the_listing_marks_vector_stores_as_writes_at_vl_scaled_addresses() -> N
     assert (store.access, store.touches) == ("write", ("memory at x0 - 2 × VL (scales with the vector length)",))
     assert (load_p.access, load_p.touches) == ("read", ("memory at sp + 0 × PL (scales with the vector length)",))
     assert scalar.touches == ("memory (not followed)",)  # SP moved by a VL multiple: no longer known
+
+
+@pytest.mark.parametrize(
+    ("text", "lengths", "placement"),
+    [
+        ("ldr z3, [x9, #-2, mul vl]", (32, 64), (-64, 32)),
+        ("str p1, [x2, #5, mul vl]", (32, 64), (20, 4)),
+        ("ldr p0, [x2, #-256, mul vl]", (256, 16), (-8192, 32)),
+        ("str za[w12, 7], [x0, #7, mul vl]", (16, 64), (448, 64)),
+    ],
+)
+def test_a_vector_access_is_placed_at_a_vector_length(
+    text: str, lengths: tuple[int, int], placement: tuple[int, int]
+) -> None:
+    (decoded,) = decode_code(assemble(text + "\n").code)
+    assert decoded.vector_access is not None and decoded.vector_access.placement(*lengths) == placement

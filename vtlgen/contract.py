@@ -336,7 +336,9 @@ class Judge:
                 findings.append(Finding("P9", "never traps", "", "one trap", "none", at))
             else:
                 expected_vector = obs.switch.expected_vector
-                after = exit(plan, state, end.registers, end.region, obs.switch.expected_slots, flagged, expected_vector)
+                after = exit(
+                    plan, state, end.registers, end.region, obs.switch.expected_slots, flagged, expected_vector
+                )
                 after += vector_contract.caller(plan, state, end.vector, end.registers.get("svcr"))
                 for finding in after:
                     findings.append(self._blame(finding, obs, len(obs.trace), self._last_trap_offset(conduits)))

@@ -210,7 +210,9 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
         slots=tuple(slots),
         system_registers=tuple((n, r.class_.value, r.writable) for n, r in spec.system_registers.items()),
         not_modelled=_not_modelled(spec),
-        vector_groups=tuple(k for k in spec.registers if set(registers.expand(k)) & {*VECTOR_STATE, "svcr.sm", "svcr.za"}),
+        vector_groups=tuple(
+            k for k in spec.registers if set(registers.expand(k)) & {*VECTOR_STATE, "svcr.sm", "svcr.za"}
+        ),
         constants=tuple(_constants(convention, prefix, arguments)),
         frame=frame,
         blocks=blocks,

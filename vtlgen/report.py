@@ -152,7 +152,6 @@ class ConventionReport:
             head += f"\n  precondition {precondition}"
         if self.not_modelled:
             head += (
-                f"\n  not modelled (no backend runs them; lint checks their classes): "
-                f"{', '.join(self.not_modelled)}"
+                f"\n  not modelled (no backend runs them; lint checks their classes): {', '.join(self.not_modelled)}"
             )
         return head

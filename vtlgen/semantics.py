@@ -148,9 +148,14 @@ def _check_vl_slot(
     for offset, name in enumerate(names):
         index = first + offset
         parts = ("low", "upper") if home[1] == "all" else (home[1],)
-        taken = [slot_owner[(field.name, index, part)] for part in (*parts, "all") if (field.name, index, part) in slot_owner]
+        taken = [
+            slot_owner[(field.name, index, part)] for part in (*parts, "all") if (field.name, index, part) in slot_owner
+        ]
         if taken or (home[1] == "all" and any((field.name, index, p) in slot_owner for p in ("low", "upper"))):
-            yield Problem((*path, "slot"), f"{name} and {taken[0] if taken else 'another register'} both map to {field.name}[{index}]")
+            yield Problem(
+                (*path, "slot"),
+                f"{name} and {taken[0] if taken else 'another register'} both map to {field.name}[{index}]",
+            )
         slot_owner[(field.name, index, home[1])] = name
 
 

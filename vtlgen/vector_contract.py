@@ -110,4 +110,6 @@ def slot_ranges(plan: Plan, vector_length: int, streaming_length: int) -> list[t
     model = plan.model.vector
     if model is None or not vector_length:
         return []
-    return [(s.offset(vector_length, streaming_length), s.size(vector_length, streaming_length), s) for s in model.slots]
+    return [
+        (s.offset(vector_length, streaming_length), s.size(vector_length, streaming_length), s) for s in model.slots
+    ]

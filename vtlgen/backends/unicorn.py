@@ -9,6 +9,15 @@ Unicorn 2.1 runs the stub at EL1. Without SCR_EL3.HCE, `hvc` arrives in UC_HOOK_
 exception 1 (UDEF) with PC at the `hvc`; `smc` arrives as exception 13 (EXCP_SMC) with PC
 already past it. ESR is not written, so the trapping word is read here. `brk` arrives
 as 7 and anything else as its own number: each is an observation, never a crash.
+
+SVE and SME (a backend made with a vector length): unicorn's CPU has neither, so each SVE or
+SME word vtlgen encodes (`vtlgen.sve.decode`) raises UDEF, with PC at it, like `hvc`; the
+hook runs it on a `VectorMachine` (backends/vector_machine.py), records its accesses like
+any other instruction's, and resumes after it. Qn is the low 16 bytes of Zn: unicorn holds
+Q, the machine the rest; Q is read into the machine before an instruction that reads Z and
+written back after one that writes Z, and an AdvSIMD or FP write of Vn (the decoded
+`writes`) zeroes the bits of Zn above 127, as the Arm ARM has it. Without a vector length
+nothing of this runs: the hooks are the plain ones, and an SVE word is an exception.
 """
 
 from __future__ import annotations
@@ -37,8 +46,11 @@ from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC as _HOOK_CODE
 from unicorn.unicorn_py3.unicorn import Uc, UcError
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
+from vtlgen import sve
 from vtlgen.assembler import Assembly
 from vtlgen.backends.base import Access, End, FrameStep, Observable, StubCode, Trap, TrialObservation
+from vtlgen.backends.vector_machine import FPSR_AFTER_SM_CHANGE, VectorMachine, VectorTrap, z_read
+from vtlgen.backends.vector_machine import SP as VECTOR_SP
 from vtlgen.contract import CALLER_SAVED_VIEW
 from vtlgen.disassembler import Access as DecodedAccess
 from vtlgen.disassembler import Decoded, decode
@@ -52,7 +64,9 @@ from vtlgen.trial import (
     SCRIBBLE,
     STACK_SCRUB,
     STACK_WINDOW,
+    VECTORS,
     WINDOW_SIZE,
+    InitialState,
     TrialFactory,
 )
 
@@ -67,6 +81,9 @@ _REG_IDS = _GPR_IDS | _Q_IDS | {"nzcv": regs.UC_ARM64_REG_NZCV}
 _PC = regs.UC_ARM64_REG_PC
 _SP = regs.UC_ARM64_REG_SP
 _CPACR = regs.UC_ARM64_REG_CPACR_EL1
+_FPSR = regs.UC_ARM64_REG_FPSR
+_X_IDS = [_GPR_IDS[f"x{n}"] for n in range(31)] + [_SP]  # by number, 31 = SP (the SVE forms' Xn|SP)
+_Q_BY_NUMBER = [_Q_IDS[q] for q in VECTORS]
 
 _UDEF = 1  # hvc at EL1 without SCR_EL3.HCE: PC at the hvc
 _EXCP_SMC = 13  # smc: PC after the smc
@@ -149,28 +166,59 @@ class _Run:
 class Harness:
     """One unicorn instance for one stub, reused across trials."""
 
-    def __init__(self, plan: Plan, assembly: Assembly, checks: bool = True, factory: TrialFactory | None = None):
-        """`factory`: where trials come from; drawn from their seeds unless given (a replay)."""
+    def __init__(
+        self,
+        plan: Plan,
+        assembly: Assembly,
+        checks: bool = True,
+        factory: TrialFactory | None = None,
+        vector_length: int = 0,
+        streaming: bool = False,
+    ):
+        """`factory`: where trials come from; drawn from their seeds unless given (a replay).
+        `vector_length` (bytes; 0: no SVE) and `streaming`: as `TrialFactory`'s."""
         assert len(assembly.code) <= CODE_SIZE, "stubsource.vet bounds the instruction count"
         self.plan = plan
         self.assembly = assembly
         self.checks = checks
-        self.factory = factory or TrialFactory(plan)
+        self.factory = factory or TrialFactory(plan, vector_length, streaming)
+        self.vector_length = self.factory.vector_length
+        # The context bytes the model's memory moves reach: VL-scaled slots lie past the fixed part.
+        vector_trials = self.factory.vector
+        self.move_size = max(plan.model.readable_size, vector_trials.context_size if vector_trials else 0)
         self.decoded: tuple[Decoded, ...] = decode(assembly.code)
+        # The SVE/SME instruction at each offset that the machine runs, if any (with a vector length only).
+        self.sve: tuple[sve.SveInstruction | None, ...] = (
+            _sve_words(assembly.code) if self.vector_length else (None,) * len(self.decoded)
+        )
+        self.machine: VectorMachine | None = None
         self.end = CODE + len(assembly.code)
         # Hand-written stubs may loop; a correct one needs no more than a few times the bound.
         self.limit = 4 * plan.budget.lower_bound + 256
         watched = {*plan.model.kept, "x29", "x30", "sp"}
         self.effects = [(tuple(d.writes), bool(d.writes & watched)) for d in self.decoded]
+        # Vn written by each instruction (AdvSIMD/FP): the bits of Zn above 127 become zero.
+        self.q_writes: list[tuple[int, ...]] = []
+        if self.vector_length:
+            self.q_writes = [
+                () if insn is not None else tuple(int(name[1:]) for name in d.writes if name[0] == "q")
+                for d, insn in zip(self.decoded, self.sve, strict=True)
+            ]
         # Loads and stores with a statically known address form are checked from their base
         # register in the code hook, much cheaper than a hook per access; any other memory
         # instruction (dc zva, exclusives, unknown ones) switches to per-access memory hooks.
-        self.static_memory = all(d.access is not None for d in self.decoded if d.memory)
+        # The machine reports the accesses of the SVE/SME forms it runs itself.
+        self.static_memory = all(
+            d.access is not None for d, insn in zip(self.decoded, self.sve, strict=True) if d.memory and insn is None
+        )
         self.uc = self._machine()
         self.all_bank = _Bank(self.uc, ALL_REGISTERS)
         self.switch_bank = _Bank(self.uc, self.factory.switched)
         self.exit_bank = _Bank(self.uc, list(CALLER_SAVED_VIEW))
         self.frame_bank = _Bank(self.uc, [*plan.model.kept, "x29", "x30", "sp"])
+        self.q_bank = _Bank(self.uc, list(VECTORS))
+        # Mapped ranges and their permissions, for the machine's loads and stores.
+        self.regions = [(begin, end, perms) for begin, end, perms in self.uc.mem_regions()]
         # Per static access: its form, the registers to read, whether SP is the base, and
         # how far a pre-indexed push moves SP before the access (`[sp, #-16]!`).
         self.static_accesses: list[tuple[DecodedAccess, _Bank, frozenset[str], bool, int] | None] = []
@@ -220,7 +268,15 @@ class Harness:
                 self.hook_error = error
                 uc.emu_stop()
 
-        self._raw_code_hook = _HOOK_CODE(raw)  # keep a reference: unicorn holds only the pointer
+        def raw_vector(_handle: int, address: int, size: int, _key: int) -> None:
+            try:
+                self._on_vector_instruction(address)
+            except BaseException as error:
+                self.hook_error = error
+                uc.emu_stop()
+
+        # Keep a reference: unicorn holds only the pointer.
+        self._raw_code_hook = _HOOK_CODE(raw_vector if self.vector_length else raw)
         handle = _uc_hook_h()
         status = _uclib.uc_hook_add(
             uc._uch, ctypes.byref(handle), UC_HOOK_CODE, self._raw_code_hook, None,
@@ -248,6 +304,7 @@ class Harness:
             if STACK_WINDOW <= addresses.entry_sp + offset <= STACK_WINDOW + WINDOW_SIZE - 8:
                 uc.mem_write(addresses.entry_sp + offset, (word & MASK64).to_bytes(8, "little"))
         self.all_bank.write([state.entry[n] for n in ALL_REGISTERS])
+        self.machine = _vector_machine(state) if self.vector_length else None
         self.state = state
         self.hook_error = None
         try:
@@ -286,7 +343,16 @@ class Harness:
             self._step_after(run.previous)
         addresses = self.state.addresses
         region = bytes(uc.mem_read(addresses.region_start, addresses.region_size))
-        return End("returned", last, pc=pc, registers=self.exit_bank.read_map(), region=region)
+        registers = self.exit_bank.read_map()
+        machine = self.machine
+        if machine is None:
+            return End("returned", last, pc=pc, registers=registers, region=region)
+        if run.previous is not None:
+            for n in self.q_writes[run.previous >> 2]:
+                machine.q_written(n)
+        self._sync_q()
+        registers["svcr"] = machine.svcr
+        return End("returned", last, pc=pc, registers=registers, region=region, vector=machine.snapshot())
 
     # --- hooks -------------------------------------------------------------------------
 
@@ -338,6 +404,17 @@ class Harness:
         if access.write and target < run.x29 + 16 and target + size > run.x29:
             run.record_dirty = True
 
+    def _on_vector_instruction(self, address: int) -> None:
+        """`_on_instruction` with the SVE rule for the instruction before: its writes of Vn
+        zero the bits of Zn above 127."""
+        run = self.run_state
+        machine = self.machine
+        assert run is not None and machine is not None
+        if run.previous is not None:
+            for n in self.q_writes[run.previous >> 2]:
+                machine.q_written(n)
+        self._on_instruction(address)
+
     def _record(self, offset: int, address: int, size: int, write: bool, sp: int, decoded: Decoded) -> None:
         run = self.run_state
         assert run is not None
@@ -379,6 +456,11 @@ class Harness:
             return
         word = int.from_bytes(bytes(uc.mem_read(at, 4)), "little")
         offset = at - CODE
+        if intno == _UDEF and self.machine is not None and not is_conduit(word):
+            insn = self.sve[offset >> 2]
+            if insn is not None:
+                self._run_vector(insn, at, word)
+                return
         if intno not in (_UDEF, _EXCP_SMC) or not is_conduit(word):
             run.traps.append(Trap(offset, "exception", word, {}, b"", len(run.trace) - 1))
             run.end = End("exception", offset, pc=pc)
@@ -395,12 +477,20 @@ class Harness:
             region = bytes(uc.mem_read(addresses.region_start, addresses.region_size))
         else:
             registers, region = {}, b""
-        run.traps.append(Trap(offset, "conduit", word, registers, region, len(run.trace) - 1))
+        vector: dict[str, bytes] = {}
+        machine = self.machine
+        if machine is not None and self.checks and not run.traps:
+            self._sync_q()
+            vector = machine.snapshot()
+            registers["svcr"] = machine.svcr
+        run.traps.append(Trap(offset, "conduit", word, registers, region, len(run.trace) - 1, vector))
         switch = self.switch
         self.switch_bank.write([value for _, value in switch.registers])
+        if machine is not None:
+            for name, data in switch.vector:
+                self._vector_move(machine, name, data)
         if switch.memory:
-            size = self.plan.model.readable_size
-            context = bytearray(uc.mem_read(addresses.context, size))
+            context = bytearray(uc.mem_read(addresses.context, self.move_size))
             for start, data in switch.memory:
                 context[start : start + len(data)] = data
             uc.mem_write(addresses.context, bytes(context))
@@ -413,18 +503,130 @@ class Harness:
             run.steps.append(FrameStep(offset, self.frame_bank.read_map(), b"", after_switch=True))
         uc.reg_write(_PC, at + 4)
 
+    # --- SVE and SME ----------------------------------------------------------------------
+
+    def _sync_q(self) -> None:
+        """Unicorn's Q registers into the low 16 bytes of the machine's Z registers."""
+        machine = self.machine
+        assert machine is not None
+        for n, value in enumerate(self.q_bank.read()):
+            machine.set_q(n, value.to_bytes(16, "little"))
+
+    def _read_x(self, n: int) -> int:
+        return int(self.uc.reg_read(_X_IDS[n]))
+
+    def _write_x(self, n: int, value: int) -> None:
+        self.uc.reg_write(_X_IDS[n], value)
+
+    def _mapped(self, address: int, size: int, permission: int) -> bool:
+        end = address + size - 1
+        return any(begin <= address and end <= last and perms & permission for begin, last, perms in self.regions)
+
+    def _load(self, address: int, size: int) -> bytes:
+        if not self._mapped(address, size, UC_PROT_READ):
+            raise _VectorFault(address)
+        return bytes(self.uc.mem_read(address, size))
+
+    def _store(self, address: int, data: bytes) -> None:
+        if not self._mapped(address, len(data), UC_PROT_WRITE):
+            raise _VectorFault(address)
+        self.uc.mem_write(address, data)
+
+    def _run_vector(self, insn: sve.SveInstruction, at: int, word: int) -> None:
+        """One SVE/SME instruction on the machine, in place of unicorn's UDEF."""
+        run, machine, uc = self.run_state, self.machine, self.uc
+        assert run is not None and machine is not None
+        offset = at - CODE
+        source = z_read(insn)
+        if source is not None:
+            machine.set_q(source, int(uc.reg_read(_Q_BY_NUMBER[source])).to_bytes(16, "little"))
+        try:
+            effects = machine.execute(insn, self._read_x, self._write_x, self._load, self._store)
+        except VectorTrap:
+            # What the CPU would take at it (an SME trap, or undefined): an exception observed there.
+            run.traps.append(Trap(offset, "exception", word, {}, b"", len(run.trace) - 1))
+            run.end = End("exception", offset, pc=at)
+            uc.emu_stop()
+            return
+        except _VectorFault as fault:
+            run.end = End("fault", offset, pc=at, address=fault.address)
+            uc.emu_stop()
+            return
+        for n in effects.z_written:
+            uc.reg_write(_Q_BY_NUMBER[n], int.from_bytes(machine.z[n][:16], "little"))
+        if effects.sm_changed:
+            uc.reg_write(_FPSR, FPSR_AFTER_SM_CHANGE)  # ResetSVEState
+        if self.checks and effects.accesses:
+            sp = uc.reg_read(_SP)
+            for access in effects.accesses:
+                run.accesses.append(
+                    Access(offset, access.address, access.size, access.write, sp, sp, access.base == VECTOR_SP)
+                )
+                if access.write and access.address < run.x29 + 16 and access.address + access.size > run.x29:
+                    run.record_dirty = True
+        uc.reg_write(_PC, at + 4)
+
+    def _vector_move(self, machine: VectorMachine, name: str, data: bytes) -> None:
+        """The model's move of one piece of SVE/SME state (base.py: a "zN" of VL bytes is all
+        of Zn, VL - 16 bytes only its bits above 127; "za" only while PSTATE.ZA is 1)."""
+        if name == "za":
+            if machine.za_enabled:
+                machine.load({"za": data})
+            return
+        if name[0] != "z":
+            machine.load({name: _fit(data, machine.predicate_length)})
+            return
+        n = int(name[1:])
+        if len(data) == self.vector_length:
+            machine.z[n] = _fit(data, machine.length)
+            self.uc.reg_write(_Q_BY_NUMBER[n], int.from_bytes(machine.z[n][:16], "little"))
+        else:
+            machine.z[n] = machine.z[n][:16] + _fit(data, machine.length - 16)
+
+
+class _VectorFault(Exception):
+    """An SVE/SME load or store touched memory that is not mapped with its permission."""
+
+    def __init__(self, address: int):
+        super().__init__(f"fault at 0x{address:x}")
+        self.address = address
+
+
+def _sve_words(code: bytes) -> tuple[sve.SveInstruction | None, ...]:
+    return tuple(sve.decode(int.from_bytes(code[i : i + 4], "little")) for i in range(0, len(code), 4))
+
+
+def _fit(data: bytes, size: int) -> bytes:
+    """`data` at `size` bytes: cut, or zero-extended (values drawn at VL, used at SVL)."""
+    return data[:size] + bytes(max(0, size - len(data)))
+
+
+def _vector_machine(state: InitialState) -> VectorMachine:
+    """The machine in the state the trial calls the stub in (`state.vector`, at the effective length)."""
+    machine = VectorMachine(state.vector_length, state.streaming_length)
+    machine.set_streaming(state.streaming, za="za" in state.vector)
+    sizes = {"za": state.streaming_length**2, "ffr": machine.predicate_length}
+    machine.load(
+        {
+            name: _fit(data, sizes.get(name, machine.length if name[0] == "z" else machine.predicate_length))
+            for name, data in state.vector.items()
+        }
+    )
+    return machine
+
 
 class UnicornBackend:
-    """Every instruction observed: the reference backend."""
+    """Every instruction observed: the reference backend. SVE/SME state through
+    `VectorMachine` when made with a vector length (bytes; 0: none)."""
 
     name = "unicorn"
-    observes = frozenset({Observable.STEPS, Observable.ACCESSES, Observable.TRACE})
+    observes = frozenset({Observable.STEPS, Observable.ACCESSES, Observable.TRACE, Observable.VECTOR})
     limits: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, vector_length: int = 0, streaming: bool = False):
         self.vector_length, self.streaming = vector_length, streaming
 
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
-        harness = Harness(plan, code.assembly)
+        harness = Harness(plan, code.assembly, vector_length=self.vector_length, streaming=self.streaming)
         for seed in trials:
             yield harness.run(seed)

@@ -12,7 +12,7 @@ import random
 import re
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ from vtlgen.lowering import lower
 from vtlgen.plan import Plan
 from vtlgen.report import StubSource
 from vtlgen.sve import SveInstruction as I
-from vtlgen.trial import GUARD
+from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
 
 BASE = 0x5_5000_1000
 
@@ -570,6 +570,26 @@ def test_smstart_in_the_backend_zeroes_q_and_sets_svcr() -> None:
     za = trap.vector["za"]
     assert za[svl : 2 * svl] == state.region[GUARD : GUARD + svl]  # row 1 from the context
     assert za[:svl] == state.vector["za"][:svl] and za[2 * svl :] == state.vector["za"][2 * svl :]
+
+
+class _MovesZa(TrialFactory):
+    """The plan's trials, with a model move of ZA and of z2's bits above 127 at the trap."""
+
+    def switch(self, state: InitialState) -> Switch:
+        move = super().switch(state)
+        za = bytes(range(256)) * (state.streaming_length**2 // 256)
+        upper = b"\x5a" * (state.vector_length - 16)
+        return replace(move, vector=(*move.vector, ("za", za), ("z2", upper)))
+
+
+def test_the_model_moves_za_and_z_upper_bits_at_the_trap() -> None:
+    factory = _MovesZa(PLANS["smccc"], 64)
+    observation = Harness(PLANS["smccc"], assemble(SMCCC_FRAME + SMCCC_TAIL), factory=factory).run(4)
+    end, svl = observation.end, observation.state.streaming_length
+    assert end.kind == "returned" and end.registers["svcr"] == 2
+    assert end.vector["za"] == bytes(range(256)) * (svl * svl // 256)
+    assert end.vector["z2"][16:] == b"\x5a" * 48
+    assert observation.traps[0].vector["za"] == observation.state.vector["za"]  # before the move
 
 
 def test_an_error_inside_the_vector_hook_is_raised_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -627,9 +627,12 @@ class Harness:
     def _vector_move(self, machine: VectorMachine, name: str, data: bytes) -> None:
         """The model's move of one piece of SVE/SME state (base.py: a "zN" of VL bytes is all
         of Zn, VL - 16 bytes only its bits above 127; "za" only while PSTATE.ZA is 1)."""
+        if name == "za":
+            if machine.za_enabled:
+                machine.load({name: data})
+            return
         if name[0] != "z":
-            if name != "za" or machine.za_enabled:
-                machine.load({name: data if name == "za" else _fit(data, machine.predicate_length)})
+            machine.load({name: _fit(data, machine.predicate_length)})
             return
         n = int(name[1:])
         if len(data) == self.vector_length:

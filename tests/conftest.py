@@ -12,6 +12,9 @@ from typer.testing import CliRunner, Result
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "hyperv_vtl.yaml"
 DATA = Path(__file__).resolve().parent / "data"
+# ABI 1.0.0, before SVE state travelled: Q in q[n], no SVE instructions in the stubs. The
+# tests of the register-bank machinery and of the proof (which lifts no SVE) use it.
+FIRST = DATA / "hyperv_vtl_1.0.0.yaml"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # The hvc3 stub carries ctx across the trap in x30: private per VTL (TLFS), with the entry

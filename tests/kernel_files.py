@@ -6,14 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import ROOT, SPEC
-from vtlgen import render
+from vtlgen import render, vl_layout
 from vtlgen.artifacts import build
 from vtlgen.loader import load
+from vtlgen.plan import ContextLayout
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 BUILT = {item.plan.convention_id: item for item in build(load(SPEC))}
 KERNEL = {conv: render.kernel_flavour(item.plan) for conv, item in BUILT.items()}
 CONVENTIONS = sorted(BUILT)
+
+
+def asm_offset_values(context: ContextLayout) -> dict[str, int]:
+    """What the asm-offsets header must define: every field and element, the size, and the
+    VL-scaled part's fixed start when there is one."""
+    values = {e.macro: e.offset for e in context.elements} | {m.macro: m.offset for m in context.element_macros}
+    values[f"{context.macro_prefix}_SIZE"] = context.size
+    view = vl_layout.view(context)
+    if view is not None:
+        values[view.vl_offset.name] = view.base
+    return values
 
 
 def names(conv: str) -> tuple[str, ...]:

@@ -212,7 +212,15 @@ def bug_models(text: str, plan: Plan) -> Iterator[Mutant]:
     yield Mutant(
         "store at ctx-200", _insert(lines, after, ["stur   xzr, [x0, #-200]"]), "store far outside", frozenset({"P8"})
     )
-    zva = ["add    x16, x0, #1088", "and    x16, x16, #0xffffffffffffffc0", "dc     zva, x16"]
+    # A block past the end of the context at every vector length (its extended part grows with VL).
+    end = max(plan.model.region_size, plan.context.size_at(plan.context.max_vl or 16))
+    far = (end + 127) // 64 * 64
+    point = (
+        [f"add    x16, x0, #{far}"]
+        if far < 4096
+        else [f"add    x16, x0, #{far >> 12}, lsl #12", f"add    x16, x16, #{far & 0xFFF}"]
+    )
+    zva = [*point, "and    x16, x16, #0xffffffffffffffc0", "dc     zva, x16"]
     yield Mutant("dc zva past the context", _insert(lines, after, zva), "non-load/store memory", frozenset({"P8"}))
     reads = "reads after the call"
     if "nzcv" in plan.model.poisoned:

@@ -146,6 +146,9 @@ def test_hostile_spec_text_stays_text(tmp_path: Path, spec: Spec) -> None:
     evil_decision = spec.decisions[0].model_copy(update={"topic": EVIL, "reason": EVIL})
     evil_source = spec.sources["tlfs-vsm"].model_copy(update={"title": EVIL, "url": "javascript:alert(2)"})
     evil_register = spec.registers["x18"].model_copy(update={"note": EVIL})
+    assert spec.context.vl_scaled is not None and spec.entry_requirements
+    evil_scaled = spec.context.vl_scaled.model_copy(update={"note": EVIL})
+    evil_requirement = spec.entry_requirements[0].model_copy(update={"reason": EVIL})
     evil = spec.model_copy(
         update={
             "title": EVIL,
@@ -154,6 +157,8 @@ def test_hostile_spec_text_stays_text(tmp_path: Path, spec: Spec) -> None:
             "sources": {**spec.sources, "tlfs-vsm": evil_source},
             "registers": {**spec.registers, "x18": evil_register},
             "conventions": [spec.conventions[0].model_copy(update={"note": EVIL}), *spec.conventions[1:]],
+            "context": spec.context.model_copy(update={"vl_scaled": evil_scaled}),
+            "entry_requirements": [evil_requirement],
         }
     )
     page = page_of(evil)
@@ -165,8 +170,9 @@ def test_hostile_spec_text_stays_text(tmp_path: Path, spec: Spec) -> None:
     )
     assert not [r for r in tree.findall(docutils.nodes.reference) if "javascript" in r.get("refuri", "")]
     flat = " ".join(EVIL.split())
-    # the title, the decision topic and reason, the source, the x18 note and the convention note
-    assert " ".join(tree.astext().split()).count(flat) >= 6
+    # the title, the decision topic and reason, the source, the x18 note, the convention note,
+    # the extended context's note and the entry requirement's reason
+    assert " ".join(tree.astext().split()).count(flat) >= 8
     html = (sphinx_build(tmp_path, page, "html") / "index.html").read_text()
     assert "<script>alert(" not in html and "&lt;script&gt;alert(" in html
     assert 'href="javascript' not in html

@@ -11,10 +11,11 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import ROOT, SPEC
-from vtlgen import __version__, sync
+from tests.conftest import DATA, ROOT, SPEC
+from vtlgen import __version__, render, sync
 from vtlgen.artifacts import build, files_of
 from vtlgen.loader import load
+from vtlgen.lowering import lower
 
 GENERATED = ROOT / "generated"
 
@@ -111,3 +112,24 @@ def test_linux_flavour_takes_constants_from_the_header() -> None:
     code = [line.split("/*")[0] for line in linux.splitlines() if line.startswith("\tmov")]
     assert code and all("#0x" not in line for line in code)  # no literal constants in the code
     assert any("HYPERV_VTL_SMCCC_FUNCTION_ID >> 16" in line for line in code)
+
+
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_bindings_carry_the_vl_layout_and_still_the_machine_code(tmp_path: Path, conv: str) -> None:
+    """Rendered in memory: the VL-scaled constants, the layout function and the class
+    method beside MACHINE_CODE; the 1.0.0 fixture, without a VL-scaled part, has none."""
+    plan = {p.convention_id: p for p in lower(load(SPEC).spec, SPEC.as_posix())}[conv]
+    path = tmp_path / f"hyperv_vtl_{conv}.py"
+    path.write_text(render.bindings(plan, "hyperv_vtl.yaml", bytes.fromhex("5f2403d5c0035fd6")))
+    module = _import(path)
+    assert bytes.fromhex("5f2403d5c0035fd6") == module.MACHINE_CODE and module.ENTRY_OFFSET == 0
+    assert (module.VL_OFFSET, module.MAX_VL) == (1024, plan.context.max_vl) == (1024, 256)
+    assert module.VL_FIELDS == {"z": ("zreg", 32, 0, 16), "p": ("preg", 16, 512, 2), "ffr": ("preg", 1, 544, 2)}
+    at_48 = module.MshvVtlCpuContext.layout_at(48)
+    assert at_48.size == plan.context.size_at(48) == 1024 + 3 * 546
+    assert at_48.fields["ffr"].offsets == (plan.context.vl_elements[2].offset(48),)
+    with pytest.raises(ValueError):
+        module.vl_layout(40)
+    old = lower(load(DATA / "hyperv_vtl_1.0.0.yaml").spec, "x")[0]
+    old_text = render.bindings(old, "hyperv_vtl_1.0.0.yaml", bytes(4))
+    assert "vl_layout" not in old_text and "VL_OFFSET" not in old_text and "dataclass" not in old_text

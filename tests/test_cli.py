@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT, SPEC, edited
+from tests.conftest import FIRST, ROOT, SPEC, edited
 from tests.stubs import named
 from vtlgen import __version__
 from vtlgen.cli import app
+from vtlgen.loader import load
+from vtlgen.lowering import lower
 
 runner = CliRunner()
+# The bound each generated stub must meet exactly, as the spec gives it (README "Instruction budget").
+BOUNDS = {plan.convention_id: plan.budget.lower_bound for plan in lower(load(SPEC).spec, SPEC.name)}
 
 
 @pytest.fixture
@@ -87,7 +91,8 @@ def test_generate_then_check(workdir: Path) -> None:
     result = runner.invoke(app, ["generate"])
     assert result.exit_code == 0, result.output
     assert "added    generated/hyperv_vtl/hvc3/hyperv_vtl_hvc3.S" in result.output
-    assert "hyperv_vtl/hvc3: 85 instructions per round trip, lower bound 85" in result.output
+    bound = BOUNDS["hvc3"]  # the generated stub meets the bound the spec gives, exactly
+    assert f"hyperv_vtl/hvc3: {bound} instructions per round trip, lower bound {bound}" in result.output
     assert runner.invoke(app, ["check"]).exit_code == 0
     again = runner.invoke(app, ["generate"])
     assert again.exit_code == 0 and "up to date" in again.output
@@ -120,13 +125,27 @@ def test_out_option_and_explicit_spec(tmp_path: Path) -> None:
     assert result.exit_code == 1 and f"--out {tmp_path.as_posix()}/empty" in result.output
 
 
-@pytest.mark.parametrize(("conv", "bound"), [("hvc3", 85), ("smccc", 10)])
-def test_validate_generated_stubs(workdir: Path, conv: str, bound: int) -> None:
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_validate_generated_stubs(workdir: Path, conv: str) -> None:
     result = runner.invoke(app, ["validate", "--convention", conv, "--trials", "20"])
     assert result.exit_code == 0, result.output
     assert f"hyperv_vtl/{conv} [unicorn]" in result.output
-    assert f"{bound} instructions per round trip (lower bound {bound})" in result.output
+    assert f"{BOUNDS[conv]} instructions per round trip (lower bound {BOUNDS[conv]})" in result.output
     assert "properties P1,P2,P3,P4,P5,P6,P7,P8,P9,P10" in result.output
+    assert "at vector lengths 16, 48, 64, 256 bytes" in result.output
+    assert "precondition SVCR.SM = 0 broken (entered in streaming mode) at VL 16, 48, 64, 256" in result.output
+    trials_limits = [line for line in result.output.splitlines() if line.startswith("  not modelled")]
+    assert trials_limits and not any("z_upper" in line or "p0-p15" in line for line in trials_limits)
+
+
+def test_validate_at_chosen_vector_lengths(workdir: Path) -> None:
+    result = runner.invoke(app, ["validate", "--convention", "hvc3", "--trials", "4", "--vector-length", "32",
+                                 "--vector-length", "128", "--no-proof"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "at vector lengths 32, 128 bytes" in result.output
+    for bad in ("40", "8", "512"):
+        refused = runner.invoke(app, ["validate", "--vector-length", bad, "--no-proof"])
+        assert refused.exit_code == 2 and "Traceback" not in refused.output, (bad, refused.output)
 
 
 def test_validate_hand_written_stub_json(workdir: Path) -> None:
@@ -261,7 +280,7 @@ def test_oversized_context_cannot_be_generated(workdir: Path) -> None:
 
 def test_a_slot_out_of_reach_of_every_form_is_a_located_error(workdir: Path) -> None:
     spec = workdir / "spec" / "hyperv_vtl.yaml"
-    text = edited(spec.read_text(), "  align: 16\n", "  align: 8\n")
+    text = edited(FIRST.read_text(), "  align: 16\n", "  align: 8\n")  # 1.0.0: Q lives in q[n]
     # 8-byte aligned is enough for C, but no scaled LDR/LDP of a Q register encodes offset 264.
     spec.write_text(
         edited(text, "{name: q, type: u128, count: 32, offset: 256}", "{name: q, type: u128, count: 32, offset: 264}")
@@ -350,7 +369,7 @@ def test_spec_prose_change_makes_the_page_stale(workdir: Path) -> None:
 
 def test_doc_bad_input_writes_nothing(workdir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(edited((workdir / "spec" / "hyperv_vtl.yaml").read_text(), "abi_version: 1.0.0", "abi_version: 1"))
+    bad.write_text(edited((workdir / "spec" / "hyperv_vtl.yaml").read_text(), "abi_version: 2.0.0", "abi_version: 2"))
     out = tmp_path / "docs"
     result = runner.invoke(app, ["doc", str(bad), "--out", str(out)])
     assert result.exit_code == 2 and f"{bad}:" in result.output and "Traceback" not in result.output
@@ -367,15 +386,23 @@ def test_help_shows_flags_without_a_value_type(command: list[str]) -> None:
 def test_validate_includes_the_proof_unless_turned_off(workdir: Path) -> None:
     result = runner.invoke(app, ["validate", "--trials", "5"])
     assert result.exit_code == 0, result.output
-    assert "hyperv_vtl/hvc3 [proof]" in result.output and "PROVED" in result.output
+    assert "hyperv_vtl/smccc [proof]" in result.output and "PROVED" in result.output
+    # hvc3 moves SVE state: the proof lifts no SVE, so it is not run, and the report says so.
+    assert "hyperv_vtl/hvc3 [proof]" not in result.output
+    assert "note: proof not run: the symbolic engine lifts no SVE/SME (+0x" in result.output
     result = runner.invoke(app, ["validate", "--trials", "5", "--no-proof"])
     assert result.exit_code == 0 and "[proof]" not in result.output
 
 
 def test_prove_generated_stubs(workdir: Path) -> None:
-    result = runner.invoke(app, ["prove"])
+    result = runner.invoke(app, ["prove", str(FIRST)])  # 1.0.0: no SVE in either stub
     assert result.exit_code == 0, result.output
     assert result.output.count(": PROVED; 1 path(s)") == 2
+    result = runner.invoke(app, ["prove"])  # 2.0.0: hvc3 moves Z, P and FFR with SVE instructions
+    assert result.exit_code == 1, result.output
+    assert "hyperv_vtl/hvc3 [proof]" in result.output and ": UNPROVEN;" in result.output
+    assert "UNPROVEN +0x" in result.output and "addvl" in result.output
+    assert result.output.count(": PROVED; 1 path(s)") == 1
     data = json.loads(runner.invoke(app, ["prove", "--convention", "smccc", "--format", "json"]).output)
     (report,) = data["reports"]
     assert data["ok"] is True and report["verdict"] == "PROVED" and report["backend"] == "proof"
@@ -383,7 +410,7 @@ def test_prove_generated_stubs(workdir: Path) -> None:
 
 def test_prove_counterexample_replays_in_validate(workdir: Path) -> None:
     stub = named("hvc3_p2_leak_callee_saved").write(workdir)
-    args = ["spec/hyperv_vtl.yaml", "--convention", "hvc3", "--stub", str(stub)]
+    args = [str(FIRST), "--convention", "hvc3", "--stub", str(stub)]
     result = runner.invoke(app, ["prove", *args, "--counterexamples", "cex"])
     assert result.exit_code == 1 and "VIOLATED" in result.output and "P2 VTL0 would see" in result.output
     files = sorted((workdir / "cex").glob("*.json"))

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, require_tool
+from tests.conftest import ROOT, SPEC, require_tool
+from vtlgen import render
+from vtlgen.loader import load
+from vtlgen.lowering import lower
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 SHIM = Path(__file__).resolve().parent / "shim"
@@ -91,3 +94,56 @@ def test_c_layout_equals_ctypes_layout(tmp_path: Path, header: Path) -> None:
         "q31": ctx.q.offset + 31 * ctypes.sizeof(module.U128),
     }
     assert c_layout == py_layout
+
+
+# The VL-scaled part, rendered in memory (generated/ is regenerated at merge time).
+def _rendered(tmp_path: Path, kernel: bool) -> list[Path]:
+    paths = []
+    for plan in lower(load(SPEC).spec, SPEC.as_posix()):
+        name = render.kernel_flavour(plan).header if kernel else render.file_names(plan)["header"]
+        text = render.linux_header(plan, SPEC.name) if kernel else render.header(plan, SPEC.name)
+        (tmp_path / name).write_text(text)
+        paths.append(tmp_path / name)
+    return paths
+
+
+@pytest.mark.parametrize("flavour", ["userspace", "kernel"])
+def test_rendered_headers_of_both_conventions_compile_together(tmp_path: Path, flavour: str) -> None:
+    """Each header defines the VL-scaled macros once (a guard), the numbers its static asserts
+    print hold, and the extended part starts after the struct and its reservation."""
+    cc = require_tool("gcc", "gcc")
+    kernel = flavour == "kernel"
+    headers = _rendered(tmp_path, kernel)
+    text = headers[0].read_text()
+    assert "MSHV_VTL_CPU_CONTEXT_SIZE_VL(vq)" in text and "MSHV_VTL_CPU_CONTEXT_P_OFFSET(vq, n)" in text
+    assert ("static_assert(MSHV_VTL_CPU_CONTEXT_VL_OFFSET >= 1024);" in text) is kernel
+    source = tmp_path / "t.c"
+    uses = "int z3_at_vq4 = MSHV_VTL_CPU_CONTEXT_Z_OFFSET(4, 3);\n"
+    source.write_text("".join(f'#include "{h}"\n' for h in headers) + uses)
+    extra = ["-D__KERNEL__", f"-I{SHIM}"] if kernel else []
+    result = subprocess.run(
+        [cc, *FLAGS, *extra, "-Wundef", "-c", str(source), "-o", str(tmp_path / "t.o")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    dump = subprocess.run([cc, *extra, "-dM", "-E", str(source)], check=True, capture_output=True, text=True).stdout
+    assert "#define MSHV_VTL_CPU_CONTEXT_VL_OFFSET 1024" in dump.splitlines()
+
+
+def test_vl_macros_work_from_assembly(tmp_path: Path) -> None:
+    """From a .S, the userspace header's macros at a constant vq assemble to the Python offset."""
+    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
+    objcopy = require_tool("aarch64-linux-gnu-objcopy", "binutils-aarch64-linux-gnu")
+    (header,) = [h for h in _rendered(tmp_path, kernel=False) if h.name.endswith("_hvc3.h")]
+    p = next(e for e in lower(load(SPEC).spec, "x")[0].context.vl_elements if e.name == "p")
+    with_macros = tmp_path / "m.S"
+    with_macros.write_text(f'#include "{header}"\n\tmov x1, #MSHV_VTL_CPU_CONTEXT_P_OFFSET(4, 2)\n')
+    literal = tmp_path / "l.S"
+    literal.write_text(f"\tmov x1, #{p.offset(64, 2)}\n")
+    objects = []
+    for source in (with_macros, literal):
+        objects.append(source.with_suffix(".o"))
+        subprocess.run([gcc, "-c", "-o", str(objects[-1]), str(source)], check=True)
+    assert p.offset(64, 2) == 1024 + 4 * (512 + 2 * 2)
+    sections = [subprocess.run([objcopy, "-O", "binary", "-j", ".text", str(o), "/dev/stdout"],
+                               check=True, capture_output=True).stdout for o in objects]  # fmt: skip
+    assert sections[0] == sections[1] and len(sections[0]) == 4

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import jinja2
 
-from vtlgen import __version__, context_map, registers, render, rst
+from vtlgen import __version__, context_map, entry_state, registers, render, rst, vl_layout
 from vtlgen.class_meaning import meaning, ranges
 from vtlgen.lint import lint
 from vtlgen.plan import Plan
@@ -240,6 +240,8 @@ def page(spec: Spec, spec_name: str, plans: list[Plan]) -> str:
             literal=rst.literal,
             conventions=[convention_view(spec, plan) for plan in plans],
             context=first.context,
+            vl=vl_layout.view(first.context),
+            requirements=[(entry_state.condition(r.state, r.value), r) for r in spec.entry_requirements],
             regions=context_map.runs(first),
             registers=register_rows(spec),
             sources=_sources,

@@ -5,19 +5,32 @@ from __future__ import annotations
 
 from vtlgen import registers
 from vtlgen.plan import BYTES_PER_VQ, ContextElement, ContextLayout, ElementMacro, Member, Slot, VlElement
-from vtlgen.schema import ContextField, RegisterClass, Spec
+from vtlgen.schema import ContextField, RegisterClass, Spec, VlField
 
 # Macros the generated files define beside the field macros: the size and the limit, the
 # guard that defines the struct once, and the kernel header's existing-definition switch.
 DEFINED_SUFFIX = "DEFINED"
 EXISTING_SUFFIX = "EXISTING"
 OWN_MACROS = ("SIZE", "MAX_SIZE", DEFINED_SUFFIX, EXISTING_SUFFIX)
+# With a VL-scaled part, the headers also define its fixed start, the total size at a vector
+# length and the largest vq (vtlgen/vl_layout.py), and two function-like macros per VL field.
+VL_OFFSET_SUFFIX = "VL_OFFSET"
+SIZE_VL_SUFFIX = "SIZE_VL"
+MAX_VQ_SUFFIX = "MAX_VQ"
+VL_OWN_MACROS = (VL_OFFSET_SUFFIX, SIZE_VL_SUFFIX, MAX_VQ_SUFFIX)
 
 
 def macro_suffixes(field: ContextField) -> list[str]:
     """<C_NAME>_<suffix> for the field's offset, then one per array element."""
     base = field.name.upper()
     return [base, *(f"{base}{i}" for i in range(field.count) if field.count > 1)]
+
+
+def vl_macro_suffixes(field: VlField) -> list[str]:
+    """<C_NAME>_<suffix> of a VL-scaled field: function-like `_OFFSET(vq, n)` and `_SIZE(vq)`
+    (plan.VlElement), after Linux's SVE_SIG_ZREG_OFFSET(vq, n) and SVE_SIG_ZREG_SIZE(vq)."""
+    base = field.name.upper()
+    return [f"{base}_OFFSET", f"{base}_SIZE"]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:

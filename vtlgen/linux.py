@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vtlgen import layout
+from vtlgen import layout, vl_layout
 from vtlgen.plan import Instruction, Plan
 
 # scripts/checkpatch.pl `$max_line_length`; Documentation/process/coding-style.rst, 2).
@@ -56,11 +56,12 @@ class KernelMember:
 
 @dataclass(frozen=True)
 class AsmOffset:
-    """One line of the asm-offsets fragment: OFFSET(symbol, struct, member) or
-    DEFINE(symbol, sizeof(struct ...)) when `member` is empty."""
+    """One line of the asm-offsets fragment: OFFSET(symbol, struct, member), or
+    DEFINE(symbol, value) when `member` is empty (the size, the VL-scaled part's start)."""
 
     symbol: str
     member: str
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,16 +120,35 @@ def _layout_checks(plan: Plan) -> tuple[str, ...]:
     checks.append(f"sizeof({struct}) == {plan.context.size}")
     if plan.context.max_size is not None:
         checks.append(f"sizeof({struct}) <= {plan.context.max_size}")
-    return tuple(checks)
+    return (*checks, *_vl_checks(plan))
+
+
+def _vl_checks(plan: Plan) -> tuple[str, ...]:
+    """The VL-scaled part starts after the struct and its reservation, and each of its
+    macros gives, at vq = 1 and at MAX_VQ, the number the Python layout gives."""
+    view = vl_layout.view(plan.context)
+    if view is None:
+        return ()
+    start = view.vl_offset.name
+    # the constant on the right, as checkpatch asks (CONSTANT_COMPARISON)
+    checks = [f"sizeof(struct {plan.context.c_name}) <= {start}"]
+    if plan.context.max_size is not None:
+        checks.append(f"{start} >= {plan.context.max_size}")
+    return (*checks, *(check.text for check in view.checks))
 
 
 def _asm_offsets(plan: Plan) -> tuple[AsmOffset, ...]:
-    """Every macro the stub may name: each field, each array element, the size."""
+    """Every macro the stub may name: each field, each array element, the size, and the
+    fixed start of the VL-scaled part (the kernel header's constant, re-exported so that
+    the stub takes every offset from asm-offsets)."""
     context = plan.context
+    view = vl_layout.view(context)
+    extended = () if view is None else (AsmOffset(view.vl_offset.name, "", view.vl_offset.name),)
     return (
         *(AsmOffset(element.macro, element.name) for element in context.elements),
         *(AsmOffset(m.macro, m.designator) for m in context.element_macros),
-        AsmOffset(f"{context.macro_prefix}_SIZE", ""),
+        AsmOffset(f"{context.macro_prefix}_SIZE", "", f"sizeof(struct {context.c_name})"),
+        *extended,
     )
 
 

@@ -10,7 +10,10 @@ as well, so the filters are the second wall, not the only one.
 
 from __future__ import annotations
 
+import textwrap
+
 MAX_SHOWN = 160  # characters of one prose item in a generated comment
+MAX_WRAPPED = 4000  # characters of one prose item wrapped over several comment lines
 
 
 class Quoted(str):
@@ -38,7 +41,21 @@ def printable_line(line: str) -> str:
 
 def c_comment(text: str) -> str:
     """Inside `/* ... */` (C, and assembly for GNU as, llvm-mc and keystone): no `*/`, no `/*`."""
-    return Quoted(one_line(text).replace("*/", "* /").replace("/*", "/ *"))
+    return Quoted(_inert_in_c_comment(one_line(text)))
+
+
+def _inert_in_c_comment(text: str) -> str:
+    return text.replace("*/", "* /").replace("/*", "/ *")
+
+
+def c_comment_lines(text: str, width: int = 76) -> list[str]:
+    """Inside `/* ... */` over several lines, each at most `width` columns: c_comment's text,
+    cut at spaces (a longer word is cut too, so a kernel line stays within checkpatch's 100
+    columns). The template prints its own ` * ` before each line, so no cut can join `*`
+    and `/`."""
+    shown = _inert_in_c_comment(one_line(text, limit=MAX_WRAPPED))
+    lines = textwrap.wrap(shown, width, break_long_words=True, break_on_hyphens=False)
+    return [Quoted(_inert_in_c_comment(line)) for line in lines]
 
 
 def py_comment(text: str) -> str:
@@ -58,6 +75,7 @@ def py_docstring(text: str) -> str:
 
 FILTERS = {
     "c_comment": c_comment,
+    "c_comment_lines": c_comment_lines,
     "py_comment": py_comment,
     "make_comment": make_comment,
     "py_docstring": py_docstring,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from vtlgen import __version__, linux, quoting
+from vtlgen import __version__, arch_extension, entry_state, linux, quoting, vl_layout
 from vtlgen.plan import Plan
 
 
@@ -75,11 +75,17 @@ def _hex_chunks(code: bytes, width: int = 32) -> list[str]:
 
 
 def standalone_asm(plan: Plan, spec_name: str) -> str:
-    return render("stub.S.j2", plan=plan, banner=banner(plan, spec_name))
+    return render("stub.S.j2", plan=plan, banner=banner(plan, spec_name), sve=arch_extension.needs_sve(plan))
 
 
 def linux_asm(plan: Plan, spec_name: str) -> str:
-    return render("stub_linux.S.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
+    return render(
+        "stub_linux.S.j2",
+        plan=plan,
+        banner=banner(plan, spec_name),
+        kernel=kernel_flavour(plan),
+        sve=arch_extension.needs_sve(plan),
+    )
 
 
 def linux_header(plan: Plan, spec_name: str) -> str:
@@ -89,6 +95,8 @@ def linux_header(plan: Plan, spec_name: str) -> str:
         banner=banner(plan, spec_name),
         kernel=kernel_flavour(plan),
         userspace_header=file_names(plan)["header"],
+        vl=vl_layout.view(plan.context),
+        requirements=entry_state.of(plan),
     )
 
 
@@ -103,8 +111,22 @@ def kbuild(plan: Plan, spec_name: str) -> str:
 def header(plan: Plan, spec_name: str) -> str:
     guard = f"VTLGEN_{plan.spec_id}_{plan.convention_id}_H".upper()
     linux_header = kernel_flavour(plan).header
-    return render("header.h.j2", plan=plan, banner=banner(plan, spec_name), guard=guard, linux_header=linux_header)
+    return render(
+        "header.h.j2",
+        plan=plan,
+        banner=banner(plan, spec_name),
+        guard=guard,
+        linux_header=linux_header,
+        vl=vl_layout.view(plan.context),
+        requirements=entry_state.of(plan),
+    )
 
 
 def bindings(plan: Plan, spec_name: str, code: bytes) -> str:
-    return render("bindings.py.j2", plan=plan, banner=banner(plan, spec_name), code_hex=_hex_chunks(code))
+    return render(
+        "bindings.py.j2",
+        plan=plan,
+        banner=banner(plan, spec_name),
+        code_hex=_hex_chunks(code),
+        vl=vl_layout.view(plan.context),
+    )

@@ -28,6 +28,7 @@ def check(spec: Spec) -> list[Problem]:
     return [
         *_check_sources(spec),
         *_check_context(spec),
+        *_check_vl_macro_names(spec),
         *_check_registers(spec),
         *_check_system_registers(spec),
         *_check_conventions(spec),
@@ -332,3 +333,40 @@ def _check_waivers(spec: Spec) -> Iterator[Problem]:
                 ("waivers", index, "convention"),
                 f"unknown convention {waiver.convention!r}; expected one of: {', '.join(sorted(ids))}",
             )
+
+
+def _check_vl_macro_names(spec: Spec) -> Iterator[Problem]:
+    """With a VL-scaled part the headers define more macros, each of one owner: their own
+    <C_NAME>_VL_OFFSET, _SIZE_VL(vq) and _MAX_VQ (vtlgen/vl_layout.py), and per VL field
+    <FIELD>_OFFSET(vq, n) and <FIELD>_SIZE(vq), with <FIELD> itself kept for the field (the
+    Plan's VlElement.macro). So a fixed field `z_offset` beside the VL field `z`, a field
+    `size_vl`, `max_vq` or `vl_offset`, or a VL field `vl` (VL_OFFSET) would define one macro
+    twice. Collisions among the fixed fields alone are `_check_macro_names`' to report."""
+    scaled = spec.context.vl_scaled
+    if scaled is None:
+        return
+    prefix = spec.context.c_name.upper()
+    # suffix -> (who defines it, the path of its field or () for the header, VL-scaled or not)
+    owners: dict[str, tuple[str, Path, bool]] = dict.fromkeys(layout.OWN_MACROS, ("the header itself", (), False))
+    owners |= dict.fromkeys(layout.VL_OWN_MACROS, ("the header itself", (), True))
+    claims: list[tuple[Path, str, bool, list[str]]] = [
+        (("context", "fields", index, "name"), f"field {field.name!r}", False, layout.macro_suffixes(field))
+        for index, field in enumerate(spec.context.fields)
+    ]
+    claims += [
+        (("context", "vl_scaled", "fields", index, "name"), f"VL-scaled field {field.name!r}", True,
+         [field.name.upper(), *layout.vl_macro_suffixes(field)])
+        for index, field in enumerate(scaled.fields)
+    ]  # fmt: skip
+    for path, claimant, scaled_claim, suffixes in claims:
+        for suffix in suffixes:
+            owner, owner_path, scaled_owner = owners.setdefault(suffix, (claimant, path, scaled_claim))
+            if owner_path == path:
+                continue
+            if scaled_claim or scaled_owner:  # fixed against fixed: _check_macro_names
+                yield Problem(
+                    path,
+                    f"{claimant} needs the macro {prefix}_{suffix}, which {owner} defines; "
+                    "expected a field name that gives macros of its own",
+                )
+            break

@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from vtlgen import vl_layout
 from vtlgen.plan import Plan
 from vtlgen.schema import Spec
 
@@ -39,6 +40,34 @@ def context_table(plan: Plan) -> Table:
             str(element.offset),
             str(element.offset + element.size),
             element.macro,
+        )
+    return table
+
+
+def vl_table(plan: Plan) -> Table | None:
+    """The VL-scaled extended context: offsets as formulas in vq = VL / 16, and the bytes
+    each field takes at the largest vq."""
+    view = vl_layout.view(plan.context)
+    if view is None:
+        return None
+    title = (
+        f"extended context, vq = VL / 16 in 1..{view.max_vq}: from {view.base}, "
+        f"{view.size_formula} bytes in all ({view.size_vl.head})"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("field", "kind", "count", "element size", "offset of element n", f"bytes at vq {view.max_vq}"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    table.add_column("macro")
+    for field in view.fields:
+        add_row(
+            table,
+            field.name,
+            field.kind,
+            str(field.count),
+            field.size_formula,
+            field.offset_formula,
+            field.bytes_at(view.max_vq),
+            field.offset.name,
         )
     return table
 
@@ -84,4 +113,6 @@ def budget_table(plan: Plan) -> Table:
 def spec_overview(spec: Spec, plans: list[Plan]) -> Group:
     first = plans[0]
     budgets = [budget_table(plan) for plan in plans]
-    return Group(register_table(first), context_table(first), convention_table(plans), decisions_table(spec), *budgets)
+    extended = vl_table(first)
+    contexts = [context_table(first), *([extended] if extended is not None else [])]
+    return Group(register_table(first), *contexts, convention_table(plans), decisions_table(spec), *budgets)

@@ -43,6 +43,7 @@ PROSE_FIELDS: list[tuple[str | int, ...]] = [
     ("sources", "tlfs-vsm", "section"),
     ("sources", "tlfs-vsm", "url"),
     ("waivers", 0, "reason"),
+    ("entry_requirements", 0, "reason"),  # printed in every header, wrapped over comment lines
 ]
 ATTACKS = [
     "a */ int injected_c = 1; /* b",

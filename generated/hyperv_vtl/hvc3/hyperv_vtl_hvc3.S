@@ -9,6 +9,8 @@
  * Frame: 160 bytes. frame record @0; save x19 @16; save x21 @32; save x23 @48; save x25 @64; save x27 @80; save d8 @96; save d10 @112; save d12 @128; save d14 @144.
  * Budget: at least 157 instructions per round trip (see `vtlgen show`).
  */
+	/* SVE instructions below: GNU as and llvm-mc accept them once SVE is enabled. */
+	.arch_extension sve
 	.balign 4
 	.global __mshv_vtl_return_call
 	.type __mshv_vtl_return_call, %function

@@ -5,9 +5,13 @@
 Standard library only. `MshvVtlCpuContext` has the exact offsets and size of
 struct mshv_vtl_cpu_context; ctypes cannot express 16-byte alignment, so its
 `ctypes.alignment` is 8 where C's is 16.
+
+The VL-scaled extended context follows the struct at VL_OFFSET; its layout depends on the
+vector length: `vl_layout(vl)`, or `MshvVtlCpuContext.layout_at(vl)`.
 """
 
 import ctypes
+from dataclasses import dataclass
 
 SPEC_ID = "hyperv_vtl"
 ABI_VERSION = "2.0.0"
@@ -203,6 +207,11 @@ class MshvVtlCpuContext(ctypes.LittleEndianStructure):
         ("q", U128 * 32),  # 256
     ]
 
+    @staticmethod
+    def layout_at(vl: int) -> "VlLayout":
+        """The whole context at vector length `vl` (bytes): see `vl_layout`."""
+        return vl_layout(vl)
+
 
 SIZE = 768
 MAX_SIZE = 1024
@@ -245,3 +254,56 @@ def from_struct(ctx: MshvVtlCpuContext) -> dict:
         item = member[at] if at is not None else member
         values[name] = item.value if size == 16 else int(item)
     return values
+
+
+# The VL-scaled extended context (Linux's SVE_SIG_* layout: vq = VL / 16): its fields
+# follow one another from VL_OFFSET, each element sized by the vector length.
+VL_OFFSET = 1024
+MAX_VL = 256
+# field -> (kind, count, bytes per vq of the fields before it, bytes per vq of one element;
+# 0 for ZA, whose elements are SVL x SVL bytes)
+VL_FIELDS = {
+    "z": ("zreg", 32, 0, 16),
+    "p": ("preg", 16, 512, 2),
+    "ffr": ("preg", 1, 544, 2),
+}
+
+
+@dataclass(frozen=True)
+class VlFieldLayout:
+    """One VL-scaled field at one vector length: where each element starts, and its size."""
+
+    name: str
+    offsets: tuple
+    size: int
+
+
+@dataclass(frozen=True)
+class VlLayout:
+    vl: int
+    svl: int  # the streaming vector length that sizes ZA; 0 when the context has no ZA
+    size: int  # bytes of the whole context, the struct included
+    fields: dict  # field name -> VlFieldLayout
+
+
+def _vector_length(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value % 16 or not 16 <= value <= MAX_VL:
+        raise ValueError(f"{name} = {value!r}: expected a multiple of 16 from 16 to {MAX_VL}")
+    return value
+
+
+def vl_layout(vl: int) -> VlLayout:
+    """Offsets (from the context's address) and sizes of every VL-scaled element at vector
+    length `vl`, in bytes.
+
+    A length that is not a multiple of 16 from 16 to MAX_VL is refused with ValueError.
+    """
+    vq = _vector_length("vl", vl) // 16
+    svl = 0
+    fields, end = {}, VL_OFFSET
+    for name, (kind, count, before, per_vq) in VL_FIELDS.items():
+        size = svl * svl if kind == "za" else per_vq * vq
+        start = VL_OFFSET + before * vq
+        fields[name] = VlFieldLayout(name, tuple(start + n * size for n in range(count)), size)
+        end = start + count * size
+    return VlLayout(vl, svl, max(SIZE, end), fields)

@@ -15,6 +15,17 @@
 #include "hyperv_vtl_hvc3-asm-offsets.h"
 #include "hyperv_vtl_hvc3_linux.h"
 
+	/*
+	 * SVE instructions: `.arch_extension sve` adds SVE to the kernel's own -march
+	 * (arch/arm64/Makefile, asm-arch) for this file, and `nosve` at the end takes it away.
+	 * The instructions stay the standalone stub's text, so both flavours assemble to the
+	 * same bytes. The .inst macros of <asm/fpsimdmacros.h> (_sve_ldr_v, _sve_wrffr, ...)
+	 * serve assemblers older than binutils 2.28, which know no SVE; they have no ADDVL and
+	 * take register numbers, where the stub's Plan gives whole instructions. This file
+	 * needs binutils 2.28 or later, or LLVM's integrated assembler (LLVM=1).
+	 */
+	.arch_extension sve
+
 	.pushsection .noinstr.text, "ax"
 SYM_FUNC_START(__mshv_vtl_return_call)
 	/*
@@ -240,3 +251,4 @@ SYM_FUNC_START(__mshv_vtl_return_call)
 	ret
 SYM_FUNC_END(__mshv_vtl_return_call)
 	.popsection
+	.arch_extension nosve

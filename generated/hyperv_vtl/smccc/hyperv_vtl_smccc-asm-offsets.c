@@ -84,4 +84,5 @@ static void __used common(void)
 	OFFSET(MSHV_VTL_CPU_CONTEXT_Q30, mshv_vtl_cpu_context, q[30]);
 	OFFSET(MSHV_VTL_CPU_CONTEXT_Q31, mshv_vtl_cpu_context, q[31]);
 	DEFINE(MSHV_VTL_CPU_CONTEXT_SIZE, sizeof(struct mshv_vtl_cpu_context));
+	DEFINE(MSHV_VTL_CPU_CONTEXT_VL_OFFSET, MSHV_VTL_CPU_CONTEXT_VL_OFFSET);
 }

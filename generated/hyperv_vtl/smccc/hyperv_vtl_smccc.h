@@ -79,9 +79,45 @@
 #define MSHV_VTL_CPU_CONTEXT_Q31 752
 #define MSHV_VTL_CPU_CONTEXT_SIZE 768
 #define MSHV_VTL_CPU_CONTEXT_MAX_SIZE 1024
+
+/*
+ * The VL-scaled extended context: SVE state at the vector length VL in effect at the
+ * switch, laid out in vq = VL / 16 (1..MSHV_VTL_CPU_CONTEXT_MAX_VQ) in the style of Linux's
+ * SVE_SIG_ZREG_OFFSET(vq, n) (arch/arm64/include/uapi/asm/sigcontext.h).
+ * It is no member of struct mshv_vtl_cpu_context: it starts
+ * MSHV_VTL_CPU_CONTEXT_VL_OFFSET bytes from the context's address, after the
+ * struct and its reservation, where a flexible array member would have to move the
+ * struct's size and so the fixed ABI. The whole context takes
+ * MSHV_VTL_CPU_CONTEXT_SIZE_VL(vq) bytes; element n of a field starts at
+ * (unsigned char *)ctx + <FIELD>_OFFSET(vq, n) (<FIELD>_OFFSET(vq) for a field of one
+ * element) and takes <FIELD>_SIZE(vq) bytes:
+ *   z[32]: 16 * vq bytes each, at 1024 + vq * 16 * n
+ *   p[16]: 2 * vq bytes each, at 1024 + vq * (512 + 2 * n)
+ *   ffr[1]: 2 * vq bytes each, at 1024 + vq * 544
+ *   the whole context: 1024 + vq * 546 bytes
+ */
+#define MSHV_VTL_CPU_CONTEXT_VL_OFFSET 1024
+#define MSHV_VTL_CPU_CONTEXT_MAX_VQ 16
+#define MSHV_VTL_CPU_CONTEXT_Z_SIZE(vq) ((vq) * 16)
+#define MSHV_VTL_CPU_CONTEXT_Z_OFFSET(vq, n) (MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * 16 * (n))
+#define MSHV_VTL_CPU_CONTEXT_P_SIZE(vq) ((vq) * 2)
+#define MSHV_VTL_CPU_CONTEXT_P_OFFSET(vq, n) \
+	(MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * (512 + 2 * (n)))
+#define MSHV_VTL_CPU_CONTEXT_FFR_SIZE(vq) ((vq) * 2)
+#define MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(vq) (MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * 544)
+#define MSHV_VTL_CPU_CONTEXT_SIZE_VL(vq) (MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * 546)
 #endif
 
 /* smccc: SMCCC v1.2 VTL return (hvc #0, HV_FUNC_ID in w0) */
+/*
+ * Entry requirements: the caller must be in this state when it calls __mshv_vtl_return_call_smccc.
+ * SVCR.SM = 0:
+ *   In streaming mode Z and P have the streaming vector length, not the one the
+ *   context is laid out for, and without FEAT_SME_FA64 FFR cannot be read or
+ *   written (RDFFR and WRFFR are illegal there), so the hvc3 stub faults. Linux
+ *   leaves streaming mode before kernel-mode SIMD (kernel_neon_begin), so its
+ *   callers meet this.
+ */
 #define HYPERV_VTL_SMCCC_CONDUIT_IMM 0x0 /* hvc immediate */
 #define HYPERV_VTL_SMCCC_CONDUIT_INSN 0xd4000002 /* encoding of `hvc #0` */
 #define HYPERV_VTL_SMCCC_FUNCTION_ID 0x46000001 /* SMCCC function ID in x0 */
@@ -172,6 +208,26 @@ _Static_assert(offsetof(struct mshv_vtl_cpu_context, q[30]) == MSHV_VTL_CPU_CONT
 _Static_assert(offsetof(struct mshv_vtl_cpu_context, q[31]) == MSHV_VTL_CPU_CONTEXT_Q31, "q[31] offset");
 _Static_assert(sizeof(struct mshv_vtl_cpu_context) == MSHV_VTL_CPU_CONTEXT_SIZE, "context size");
 _Static_assert(MSHV_VTL_CPU_CONTEXT_SIZE <= MSHV_VTL_CPU_CONTEXT_MAX_SIZE, "context fits its reservation");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_VL_OFFSET >= MSHV_VTL_CPU_CONTEXT_SIZE, "the extended context starts after the struct");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_VL_OFFSET >= MSHV_VTL_CPU_CONTEXT_MAX_SIZE, "the extended context starts after the reservation");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_Z_SIZE(1) == 16, "z size at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(1, 0) == 1024, "z offset at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(1, 31) == 1520, "z offset at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_P_SIZE(1) == 2, "p size at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(1, 0) == 1536, "p offset at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(1, 15) == 1566, "p offset at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_FFR_SIZE(1) == 2, "ffr size at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(1) == 1568, "ffr offset at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_SIZE_VL(1) == 1570, "size at vq 1");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_Z_SIZE(16) == 256, "z size at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(16, 0) == 1024, "z offset at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(16, 31) == 8960, "z offset at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_P_SIZE(16) == 32, "p size at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(16, 0) == 9216, "p offset at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(16, 15) == 9696, "p offset at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_FFR_SIZE(16) == 32, "ffr size at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(16) == 9728, "ffr offset at vq 16");
+_Static_assert(MSHV_VTL_CPU_CONTEXT_SIZE_VL(16) == 9760, "size at vq 16");
 #endif
 
 void __mshv_vtl_return_call_smccc(struct mshv_vtl_cpu_context *ctx);

@@ -4,8 +4,8 @@
  * Do not edit: change the spec and run `vtlgen generate`.
  *
  * Linux-kernel flavour of hyperv_vtl_smccc.h.
- * From assembly (__ASSEMBLY__ or __ASSEMBLER__): only the constants; the stub takes
- * context offsets from hyperv_vtl_smccc-asm-offsets.h.
+ * From assembly (__ASSEMBLY__ or __ASSEMBLER__): only the constants and the VL-scaled macros;
+ * the stub takes context offsets from hyperv_vtl_smccc-asm-offsets.h.
  *
  * Existing-definition mode: when a kernel header already defines
  * struct mshv_vtl_cpu_context, define MSHV_VTL_CPU_CONTEXT_EXISTING before
@@ -16,10 +16,49 @@
 #define _HYPERV_VTL_SMCCC_LINUX_H
 
 /* smccc: SMCCC v1.2 VTL return (hvc #0, HV_FUNC_ID in w0) */
+/*
+ * Entry requirements: the caller is in this state when it calls the stub.
+ * SVCR.SM = 0:
+ *   In streaming mode Z and P have the streaming vector length, not the one the
+ *   context is laid out for, and without FEAT_SME_FA64 FFR cannot be read or
+ *   written (RDFFR and WRFFR are illegal there), so the hvc3 stub faults. Linux
+ *   leaves streaming mode before kernel-mode SIMD (kernel_neon_begin), so its
+ *   callers meet this.
+ */
 #define HYPERV_VTL_SMCCC_CONDUIT_IMM 0x0 /* hvc immediate */
 #define HYPERV_VTL_SMCCC_CONDUIT_INSN 0xd4000002 /* encoding of `hvc #0` */
 #define HYPERV_VTL_SMCCC_FUNCTION_ID 0x46000001 /* SMCCC function ID in x0 */
 #define HYPERV_VTL_SMCCC_HV_CALL_VTL_RETURN 0x12 /* HV_CALL_VTL_RETURN in x1 */
+
+/*
+ * The VL-scaled extended context: SVE state at the vector length VL in effect at the
+ * switch, in vq = VL / 16 (1..MSHV_VTL_CPU_CONTEXT_MAX_VQ), as Linux's
+ * SVE_SIG_ZREG_OFFSET(vq, n) (arch/arm64/include/uapi/asm/sigcontext.h).
+ * It is no member of struct mshv_vtl_cpu_context: it starts
+ * MSHV_VTL_CPU_CONTEXT_VL_OFFSET bytes from the context's address, after the
+ * struct and its reservation, where a flexible array member would have to move the
+ * struct's size and so the fixed ABI. The whole context takes
+ * MSHV_VTL_CPU_CONTEXT_SIZE_VL(vq) bytes; element n of a field starts at
+ * (u8 *)ctx + <FIELD>_OFFSET(vq, n) (<FIELD>_OFFSET(vq) for a field of one
+ * element) and takes <FIELD>_SIZE(vq) bytes:
+ *   z[32]: 16 * vq bytes each, at 1024 + vq * 16 * n
+ *   p[16]: 2 * vq bytes each, at 1024 + vq * (512 + 2 * n)
+ *   ffr[1]: 2 * vq bytes each, at 1024 + vq * 544
+ *   the whole context: 1024 + vq * 546 bytes
+ * MSHV_VTL_CPU_CONTEXT_VL_OFFSET is an ABI constant, not an offsetof(): C takes it
+ * from below, assembly from hyperv_vtl_smccc-asm-offsets.h (its DEFINE()).
+ */
+#ifndef MSHV_VTL_CPU_CONTEXT_MAX_VQ
+#define MSHV_VTL_CPU_CONTEXT_MAX_VQ 16
+#define MSHV_VTL_CPU_CONTEXT_Z_SIZE(vq) ((vq) * 16)
+#define MSHV_VTL_CPU_CONTEXT_Z_OFFSET(vq, n) (MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * 16 * (n))
+#define MSHV_VTL_CPU_CONTEXT_P_SIZE(vq) ((vq) * 2)
+#define MSHV_VTL_CPU_CONTEXT_P_OFFSET(vq, n) \
+	(MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * (512 + 2 * (n)))
+#define MSHV_VTL_CPU_CONTEXT_FFR_SIZE(vq) ((vq) * 2)
+#define MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(vq) (MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * 544)
+#define MSHV_VTL_CPU_CONTEXT_SIZE_VL(vq) (MSHV_VTL_CPU_CONTEXT_VL_OFFSET + (vq) * 546)
+#endif
 
 #if !defined(__ASSEMBLY__) && !defined(__ASSEMBLER__)
 
@@ -34,6 +73,10 @@ struct mshv_vtl_cpu_context {
 	u64 rsvd;	/* 248 */
 	u128 q[32];	/* 256 */
 };
+#endif
+
+#ifndef MSHV_VTL_CPU_CONTEXT_VL_OFFSET
+#define MSHV_VTL_CPU_CONTEXT_VL_OFFSET 1024
 #endif
 
 static_assert(offsetof(struct mshv_vtl_cpu_context, x) == 0);
@@ -107,6 +150,26 @@ static_assert(offsetof(struct mshv_vtl_cpu_context, q[30]) == 736);
 static_assert(offsetof(struct mshv_vtl_cpu_context, q[31]) == 752);
 static_assert(sizeof(struct mshv_vtl_cpu_context) == 768);
 static_assert(sizeof(struct mshv_vtl_cpu_context) <= 1024);
+static_assert(sizeof(struct mshv_vtl_cpu_context) <= MSHV_VTL_CPU_CONTEXT_VL_OFFSET);
+static_assert(MSHV_VTL_CPU_CONTEXT_VL_OFFSET >= 1024);
+static_assert(MSHV_VTL_CPU_CONTEXT_Z_SIZE(1) == 16);
+static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(1, 0) == 1024);
+static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(1, 31) == 1520);
+static_assert(MSHV_VTL_CPU_CONTEXT_P_SIZE(1) == 2);
+static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(1, 0) == 1536);
+static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(1, 15) == 1566);
+static_assert(MSHV_VTL_CPU_CONTEXT_FFR_SIZE(1) == 2);
+static_assert(MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(1) == 1568);
+static_assert(MSHV_VTL_CPU_CONTEXT_SIZE_VL(1) == 1570);
+static_assert(MSHV_VTL_CPU_CONTEXT_Z_SIZE(16) == 256);
+static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(16, 0) == 1024);
+static_assert(MSHV_VTL_CPU_CONTEXT_Z_OFFSET(16, 31) == 8960);
+static_assert(MSHV_VTL_CPU_CONTEXT_P_SIZE(16) == 32);
+static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(16, 0) == 9216);
+static_assert(MSHV_VTL_CPU_CONTEXT_P_OFFSET(16, 15) == 9696);
+static_assert(MSHV_VTL_CPU_CONTEXT_FFR_SIZE(16) == 32);
+static_assert(MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(16) == 9728);
+static_assert(MSHV_VTL_CPU_CONTEXT_SIZE_VL(16) == 9760);
 
 void __mshv_vtl_return_call_smccc(struct mshv_vtl_cpu_context *ctx);
 

@@ -4,8 +4,8 @@
  * Do not edit: change the spec and run `vtlgen generate`.
  *
  * Linux-kernel flavour of variant_2k_hvc3.h.
- * From assembly (__ASSEMBLY__ or __ASSEMBLER__): only the constants; the stub takes
- * context offsets from variant_2k_hvc3-asm-offsets.h.
+ * From assembly (__ASSEMBLY__ or __ASSEMBLER__): only the constants;
+ * the stub takes context offsets from variant_2k_hvc3-asm-offsets.h.
  *
  * Existing-definition mode: when a kernel header already defines
  * struct mshv_vtl_cpu_context, define MSHV_VTL_CPU_CONTEXT_EXISTING before

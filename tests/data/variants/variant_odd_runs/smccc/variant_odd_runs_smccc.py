@@ -184,7 +184,7 @@ SLOTS = {
     "q30": ("q", 30, 736, 16),
 }
 
-# The standalone stub, assembled by keystone; the entry is at ENTRY_OFFSET.
+# The standalone stub, assembled by keystone (SVE/SME forms by vtlgen.sve); the entry is at ENTRY_OFFSET.
 ENTRY_OFFSET = 0
 MACHINE_CODE = bytes.fromhex(
     "5f2403d5fd7bbfa9fd030091e20300aa2000805200c0a872410280d2020000d4"

@@ -185,7 +185,7 @@ SLOTS = {
     "q31": ("q", 31, 1264, 16),
 }
 
-# The standalone stub, assembled by keystone; the entry is at ENTRY_OFFSET.
+# The standalone stub, assembled by keystone (SVE/SME forms by vtlgen.sve); the entry is at ENTRY_OFFSET.
 ENTRY_OFFSET = 0
 MACHINE_CODE = bytes.fromhex(
     "5f2403d5fd7bb6a9fd030091f35301a9f55b02a9f76303a9f96b04a9fb7305a9"

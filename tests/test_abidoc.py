@@ -74,12 +74,31 @@ def test_context_layout_and_size_limit(page: str) -> None:
         (144, 8, "``x[18]``", "private"),
         (232, 16, "``x[29..30]``", "private"),
         (248, 8, "``rsvd``", "reserved"),
-        (256, 512, "``q[0..31]``", "shared"),
+        # 2.0.0: Q0-Q31 travel in the low 16 bytes of z[n]; q[] stays for layout, unused
+        (256, 512, "``q[0..31]``", "reserved"),
         (768, 256, "beyond the struct", "unused"),
     ]:
         assert f"   * - {offset}\n     - {size}\n     - {slots}\n" in layout
         assert f"     - {kind}\n" in layout.split(f"   * - {offset}\n", 1)[1].split("   * -", 1)[0]
     assert "is 768 bytes" in page and "Its size limit is 1024 bytes" in page
+
+
+def test_the_vl_scaled_extended_context_as_linux_lays_out_its_sve_frame(page: str) -> None:
+    # sigcontext.h: Z at 16 * vq * n, P at vq * (512 + 2 * n), FFR at vq * 544, from 1024
+    # (spec/hyperv_vtl.yaml); the whole context is 1024 + vq * (32 * 16 + 17 * 2) bytes.
+    scaled = page.split("The VL-scaled extended context\n", 1)[1].split("Entry requirements\n", 1)[0]
+    per_vq = 32 * 16 + 17 * 2
+    prose = " ".join(scaled.split())
+    assert "from offset 1024, after the struct and its size limit" in prose
+    assert f"``1024 + vq * {per_vq}`` bytes: {1024 + per_vq} at vq = 1, {1024 + 16 * per_vq} at vq = 16" in prose
+    for name, size, offset, first, last in [
+        ("z", "16 * vq", "1024 + vq * 16 * n", 1024, 1024 + 32 * 16),
+        ("p", "2 * vq", "1024 + vq * (512 + 2 * n)", 1024 + 512, 1024 + 512 + 16 * 2),
+        ("ffr", "2 * vq", "1024 + vq * 544", 1024 + 544, 1024 + 546),
+    ]:
+        row = scaled.split(f"   * - ``{name}``\n", 1)[1].split("   * -", 1)[0]
+        assert f"     - ``{size}``\n     - ``{offset}``\n     - {first}-{last - 1}\n" in row, name
+        assert f"     - {1024 + 16 * (first - 1024)}-{1024 + 16 * (last - 1024) - 1}\n" in row, name
 
 
 def test_conventions_conduit_function_id_arguments_and_preservation(page: str) -> None:
@@ -95,14 +114,16 @@ def test_conventions_conduit_function_id_arguments_and_preservation(page: str) -
         assert row in smccc
     assert "- w0 = 0x46000001 (HYPERV_VTL_SMCCC_FUNCTION_ID)." in smccc
     assert "- x2 = the context's address." in smccc
-    assert "The hypervisor must preserve: x18-x30, sp, q0-q31." in smccc
+    # The fixed-layout part; the SVE state the spec also preserves: test_..._vector_state below
+    assert "The hypervisor must preserve: x18-x30, sp, q0-q31" in smccc
     assert "The hypervisor may change: x0-x17, nzcv." in smccc
     hvc3 = page.split("hvc3: register-bank VTL return", 1)[1].split("smccc: SMCCC", 1)[0]
     assert ":Conduit: ``hvc #3``, encoded 0xd4000062" in hvc3 and "Function ID" not in hvc3
     prose = " ".join(hvc3.split())  # wrapped for email
-    assert "holds VTL0's value from its context slot: x0-x17, x19-x28, q0-q31." in prose
-    assert "The hypervisor must preserve: x18, x29-x30, sp." in prose
-    assert "returns VTL0's exit values in the shared registers (x0-x17, x19-x28, q0-q31)" in prose
+    # 2.0.0: no Q in q[] any more; Z, P and FFR: test_..._vector_state below
+    assert "holds VTL0's value from its context slot: x0-x17, x19-x28" in prose and "q0-q31" not in prose
+    assert "The hypervisor must preserve: x18, x29-x30, sp, za." in prose
+    assert "returns VTL0's exit values in the shared registers (x0-x17, x19-x28" in prose
     assert "x0 holds the call's status" in " ".join(smccc.split()) and "status" not in prose
 
 
@@ -116,7 +137,21 @@ def test_decisions_waivers_and_what_vtlgen_checks(spec: Spec, page: str) -> None
     assert "   * - P10\n" in checks
     prose = " ".join(checks.split())
     assert "vtlgen 0.1.0" in prose and "0 unwaived finding(s)" in prose
-    assert "checked by lint only: z_upper, p0-p15" in prose
+    # 2.0.0's Z, P, FFR and ZA run on the vector machine at every VL; ZT0 (SME2), FPCR/FPSR and
+    # the system registers are not emulated
+    lint_only = ", ".join(["zt0", "fpcr", "fpsr", *spec.system_registers])
+    assert f"Not emulated, so checked by lint only: {lint_only}." in prose
+
+
+def test_conventions_name_the_vector_state(page: str) -> None:
+    hvc3 = " ".join(page.split("hvc3: register-bank VTL return", 1)[1].split("smccc: SMCCC", 1)[0].split())
+    smccc = " ".join(page.split("smccc: SMCCC v1.2 VTL return", 1)[1].split("Decisions where", 1)[0].split())
+    # hvc3 loads and stores all of Z, P and FFR (spec: q0-q31, z_upper, p0-p15, ffr shared)
+    assert "from its context slot: x0-x17, x19-x28, z0-z31, p0-p15, ffr." in hvc3
+    assert "the shared registers (x0-x17, x19-x28, z0-z31, p0-p15, ffr)" in hvc3
+    # smccc: the spec's `preserved: [x18-x30, sp, q0-q31, z_upper, p0-p15, ffr]`
+    assert "The hypervisor must preserve: x18-x30, sp, q0-q31, z_upper, p0-p15, ffr, za." in smccc
+    assert "for the hypervisor to read: x0-x17, x19-x28, z0-z31, p0-p15, ffr." in smccc
 
 
 @pytest.mark.parametrize(

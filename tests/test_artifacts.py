@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import DATA, ROOT, SPEC
+from tests.conftest import DATA, FIRST, ROOT, SPEC
 from vtlgen import __version__, render, sync
 from vtlgen.artifacts import build, files_of
 from vtlgen.loader import load
@@ -83,18 +83,48 @@ def test_bindings(conv: str) -> None:
     assert ctypes.sizeof(context) == 768 == module.SIZE
     assert (context.x.offset, context.rsvd.offset, context.q.offset) == (0, 248, 256)
     assert module.REGISTER_CLASSES["x18"] == "private" and module.REGISTER_CLASSES["q7"] == "shared"
-    assert module.SLOTS["q1"] == ("q", 1, 272, 16)
+    # 2.0.0: Q1 is the low 16 bytes of z[1] in the VL-scaled context, not q[1] (which stays, unused)
+    assert "q1" not in module.SLOTS and module.VL_SLOTS["q1"] == ("z", 1, 16)
+    # Every shared register has a home; z_upper is the rest of each z[n] element.
+    shared = {name for name, class_ in module.REGISTER_CLASSES.items() if class_ == "shared"}
+    assert shared == set(module.SLOTS) | (set(module.VL_SLOTS) - {f"z{n}" for n in range(32)}) | {"z_upper"}
+    assert not set(module.SLOTS) & set(module.VL_SLOTS)
+    # Linux's SVE_SIG_* layout from 1024 (vq = VL / 16): z[n] at 16 * vq * n, VL bytes;
+    # p[n] at vq * (512 + 2 * n), ffr at vq * 544, VL / 8 bytes each.
+    for vl in (16, 48, 256):
+        vq = vl // 16
+        assert module.vl_slot("q1", vl) == (1024 + 16 * vq, 16)
+        assert module.vl_slot("z31", vl) == (1024 + 16 * vq * 31, vl)
+        assert module.vl_slot("p3", vl) == (1024 + vq * (512 + 2 * 3), vl // 8)
+        assert module.vl_slot("ffr", vl) == (1024 + vq * 544, vl // 8)
+    with pytest.raises(ValueError):
+        module.vl_slot("z0", 40)
     rng = random.Random(7)
     values = {name: rng.getrandbits(8 * size) for name, (_, _, _, size) in module.SLOTS.items()}
     ctx = module.to_struct(values)
     assert module.from_struct(ctx) == values
     raw = bytes(ctx)
-    assert int.from_bytes(raw[272:288], "little") == values["q1"]
     assert int.from_bytes(raw[8 * 19 : 8 * 20], "little") == values["x19"]
+    assert raw[256:768] == bytes(512)  # nothing lands in the unused q[]
     with pytest.raises(KeyError):
         module.to_struct({"x18": 1})
+    with pytest.raises(KeyError, match="VL-scaled"):
+        module.to_struct({"q1": 1})
     with pytest.raises(ValueError):
         module.to_struct({"x1": 1 << 64})
+
+
+def test_bindings_of_1_0_0_keep_q_in_q(tmp_path: Path) -> None:
+    """The register-bank layout the 1.0.0 fixture still produces: Q1 in q[1] at 272."""
+    plan = {p.convention_id: p for p in lower(load(FIRST).spec, FIRST.as_posix())}["hvc3"]
+    path = tmp_path / "hyperv_vtl_hvc3.py"
+    path.write_text(render.bindings(plan, "hyperv_vtl_1.0.0.yaml", bytes(4)))
+    module = _import(path)
+    assert module.SLOTS["q1"] == ("q", 1, 272, 16) and not hasattr(module, "VL_SLOTS")
+    values = {name: n + 1 for n, name in enumerate(module.SLOTS)}
+    raw = bytes(module.to_struct(values))
+    assert int.from_bytes(raw[272:288], "little") == values["q1"]
+    assert module.from_struct(module.to_struct(values)) == values
 
 
 def test_smccc_constants_in_bindings() -> None:

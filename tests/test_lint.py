@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import DATA, SPEC, edited
 from vtlgen.lint import Finding, counts, lint
-from vtlgen.loader import load, load_text
+from vtlgen.loader import LoadedSpec, SpecError, load, load_text
 from vtlgen.rules import RULES
 
 POSTED = DATA / "hyperv_vtl_posted.yaml"
@@ -65,13 +67,10 @@ NO_VALUE = ("      value: 0x46000001\n", "")  # the cross-check would reject an 
             [("{register: x2, value: context, sources: [smccc]}", "{register: x19, value: context}")],
             "smccc-arguments-outside-x0-x17",
         ),
-        ([("preserved: [x18-x30, sp, q0-q31]", "preserved: [x17-x30, sp, q0-q31]")], "smccc-relies-on-unpreserved"),
+        ([("preserved: [x18-x30, sp,", "preserved: [x17-x30, sp,")], "smccc-relies-on-unpreserved"),
         ([("max_size: 1024", "max_size: 512")], "context-too-large"),
-        ([("  ffr:\n    class: private\n", "  ffr:\n    class: unspecified\n")], "unspecified-state"),
-        (
-            [("  za:\n    class: clobbered\n    saved_by: caller\n", "  za:\n    class: clobbered\n")],
-            "clobbered-without-owner",
-        ),
+        ([("  zt0:\n    class: private\n", "  zt0:\n    class: unspecified\n")], "unspecified-state"),
+        ([("  za:\n    class: private\n", "  za:\n    class: clobbered\n")], "clobbered-without-owner"),
         (
             [("  x18:\n    class: private\n", "  x18:\n    class: clobbered\n    saved_by: caller\n")],
             "kernel-register-not-preserved",
@@ -145,3 +144,98 @@ def test_waiver_for_an_unknown_rule_is_bad_input(spec_text: str) -> None:
     with pytest.raises(SpecError) as caught:
         load_text(edited(spec_text, "  - rule: conduit-not-smccc\n", "  - rule: conduit-not-smcc\n"), "spec/x.yaml")
     assert "waivers[0].rule: unknown lint rule" in str(caught.value)
+
+
+# --- SVE/SME state: a VL-scaled home, and the SMCCC SVE hint ------------------------------
+
+ONE_ZERO = DATA / "hyperv_vtl_1.0.0.yaml"
+SVE_1_1 = DATA / "hyperv_vtl_sve.yaml"
+HINT = [("number: 1\n", "number: 1\n      sve_hint: true\n"), NO_VALUE]
+
+
+def _lint_text(text: str) -> tuple[list[Finding], LoadedSpec]:
+    loaded = load_text(text, "spec/x.yaml")
+    return lint(loaded.spec, loaded.tree), loaded
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("  ffr:\n    class: shared\n    slot: ffr\n", "  ffr:\n    class: shared\n    slot: rsvd\n", "ffr"),
+        ("    slot: p[0]\n", "    slot: q[0]\n", "p0-p15"),  # the fixed q[] is free in 2.0.0
+        ("  za:\n    class: private\n", "  za:\n    class: shared\n    slot: rsvd\n", "za"),
+    ],
+    ids=["ffr", "p0-p15", "za"],
+)
+def test_shared_sve_state_in_a_fixed_slot_has_no_home(spec_text: str, old: str, new: str, key: str) -> None:
+    findings, loaded = _lint_text(edited(spec_text, old, new))
+    (finding,) = [f for f in findings if f.rule == "sve-state-without-home"]
+    assert finding.severity == "error" and finding.path == ("registers", key)
+    assert "scales with the vector length" in finding.message and "vl_scaled" in finding.message
+    line, _ = loaded.locate(finding.path)
+    assert loaded.tree["registers"].lc.key(key)[0] + 1 == line  # the register entry itself
+
+
+def test_shared_z_upper_without_an_extended_context_has_no_home() -> None:
+    """1.0.0 with z_upper shared in a fixed slot (there is no `vl_scaled`): the error of review point 3."""
+    text = edited(
+        ONE_ZERO.read_text(),
+        "  z_upper:\n    class: clobbered\n    saved_by: caller\n",
+        "  z_upper:\n    class: shared\n    slot: rsvd\n",
+    )
+    findings, _ = _lint_text(text)
+    assert [f.path for f in findings if f.rule == "sve-state-without-home"] == [("registers", "z_upper")]
+
+
+def test_q_in_a_zreg_field_without_z_upper_is_refused_before_lint(spec_text: str) -> None:
+    """Half a Z register in the extended context is a malformed layout (semantics), not a review point."""
+    text = edited(
+        spec_text,
+        "  z_upper:\n    class: shared\n    slot: z[0]\n",
+        "  z_upper:\n    class: clobbered\n    saved_by: caller\n",
+    )
+    with pytest.raises(SpecError, match="z_upper is not shared there"):
+        load_text(text, "spec/x.yaml")
+
+
+@pytest.mark.parametrize("path", [SPEC, ONE_ZERO, SVE_1_1])
+def test_no_homeless_or_hinted_sve_state_in_the_shipped_specs(path: Path) -> None:
+    rules = _rules(lint(load(path).spec))
+    assert not rules & {"sve-state-without-home", "smccc-sve-hint-drops-state", "smccc-relies-on-unpreserved"}
+
+
+def test_smccc_preserves_sve_state_only_without_the_hint(spec_text: str) -> None:
+    # 2.0.0's smccc convention keeps z_upper, p0-p15 and ffr: SMCCC v1.2+ preserves them ...
+    assert "smccc-relies-on-unpreserved" not in _rules(lint(load(SPEC).spec))
+    # ... unless the function ID sets the v1.3 SVE hint: then the callee need not.
+    text = spec_text
+    for old, new in HINT:
+        text = edited(text, old, new)
+    findings, _ = _lint_text(text)
+    unpreserved = [f for f in findings if f.rule == "smccc-relies-on-unpreserved"]
+    assert [f.path[-1] for f in unpreserved] == [3, 4, 5]  # preserved: [..., z_upper, p0-p15, ffr]
+    (dropped,) = [f for f in findings if f.rule == "smccc-sve-hint-drops-state"]
+    assert dropped.severity == "warning" and dropped.path == ("conventions", 1, "function_id", "sve_hint")
+    assert "shares z_upper, p0-p15, ffr and keeps z_upper, p0-p15, ffr" in dropped.message
+    assert "smccc-sve-hint" in _rules(findings)
+
+
+def test_sve_hint_warns_for_private_sve_state_too() -> None:
+    """1.0.0 keeps P0-P15 and FFR per VTL (private): the hint would let the hypervisor drop them."""
+    text = ONE_ZERO.read_text()
+    for old, new in HINT:
+        text = edited(text, old, new)
+    (dropped,) = [f for f in _lint_text(text)[0] if f.rule == "smccc-sve-hint-drops-state"]
+    assert dropped.message.endswith("but this spec keeps p0-p15, ffr")
+
+
+def test_sve_hint_without_sve_state_only_gets_the_general_warning() -> None:
+    text = ONE_ZERO.read_text()
+    clobbered = "    class: clobbered\n    saved_by: caller\n"
+    for old, new in [
+        *HINT,
+        *((f"  {key}:\n    class: private\n", f"  {key}:\n{clobbered}") for key in ("p0-p15", "ffr")),
+    ]:
+        text = edited(text, old, new)
+    rules = _rules(_lint_text(text)[0])
+    assert "smccc-sve-hint" in rules and "smccc-sve-hint-drops-state" not in rules

@@ -436,3 +436,32 @@ def test_the_generated_stubs_with_sve_lines_ship_gnu_as_bytes(tmp_path: Path) ->
         gnu = _gnu_as_words(files[names["standalone"]].splitlines(), tmp_path, item.plan.convention_id)
         assert namespace["MACHINE_CODE"] == item.code
         assert [int.from_bytes(item.code[i : i + 4], "little") for i in range(0, len(item.code), 4)] == gnu
+
+
+def test_the_listing_marks_vector_stores_as_writes_at_vl_scaled_addresses() -> None:
+    from vtlgen.listing import annotate
+    from vtlgen.loader import load
+    from vtlgen.lowering import lower
+
+    plan = next(p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml") if p.convention_id == "smccc")
+    rows = annotate(plan, assemble("str z1, [x0, #-2, mul vl]\nldr p2, [sp]\naddvl sp, sp, #-1\nstr x1, [sp]\nret\n"))
+    store, load_p, _, scalar, _ = rows
+    assert (store.access, store.touches) == ("write", ("memory at x0 - 2 × VL (scales with the vector length)",))
+    assert (load_p.access, load_p.touches) == ("read", ("memory at sp + 0 × PL (scales with the vector length)",))
+    assert scalar.touches == ("memory (not followed)",)  # SP moved by a VL multiple: no longer known
+
+
+@pytest.mark.parametrize(
+    ("text", "lengths", "placement"),
+    [
+        ("ldr z3, [x9, #-2, mul vl]", (32, 64), (-64, 32)),
+        ("str p1, [x2, #5, mul vl]", (32, 64), (20, 4)),
+        ("ldr p0, [x2, #-256, mul vl]", (256, 16), (-8192, 32)),
+        ("str za[w12, 7], [x0, #7, mul vl]", (16, 64), (448, 64)),
+    ],
+)
+def test_a_vector_access_is_placed_at_a_vector_length(
+    text: str, lengths: tuple[int, int], placement: tuple[int, int]
+) -> None:
+    (decoded,) = decode_code(assemble(text + "\n").code)
+    assert decoded.vector_access is not None and decoded.vector_access.placement(*lengths) == placement

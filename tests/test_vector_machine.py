@@ -12,7 +12,7 @@ import random
 import re
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ from vtlgen.lowering import lower
 from vtlgen.plan import Plan
 from vtlgen.report import StubSource
 from vtlgen.sve import SveInstruction as I
-from vtlgen.trial import GUARD
+from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
 
 BASE = 0x5_5000_1000
 
@@ -533,6 +533,12 @@ def test_writes_to_v_zero_z_above_bit_127_in_the_backend() -> None:
     assert trap.vector["z5"] == context and trap.registers["q5"] == int.from_bytes(context[:16], "little")
 
 
+def test_str_z_stores_the_q_unicorn_holds() -> None:
+    text = SMCCC_FRAME + "mov x10, #0x5a5a\naddvl sp, sp, #-1\nfmov d3, x10\nstr z3, [sp]\nldr z9, [sp]\n"
+    observation = Harness(PLANS["smccc"], assemble(text + "addvl sp, sp, #1\n" + SMCCC_TAIL), vector_length=48).run(1)
+    assert observation.traps[0].vector["z9"] == (0x5A5A).to_bytes(8, "little") + bytes(40)
+
+
 def test_streaming_rdffr_is_an_exception_observation() -> None:
     text = SMCCC_FRAME + "rdffr p0.b\n" + SMCCC_TAIL
     observation = Harness(PLANS["smccc"], assemble(text), vector_length=32, streaming=True).run(0)
@@ -551,6 +557,60 @@ def test_a_vector_load_outside_memory_is_a_fault() -> None:
     text = SMCCC_FRAME + "mov x9, #0x1000\nldr z0, [x9]\n" + SMCCC_TAIL
     observation = Harness(PLANS["smccc"], assemble(text), vector_length=16).run(0)
     assert (observation.end.kind, observation.end.offset, observation.end.address) == ("fault", 12, 0x1000)
+
+
+def test_smstart_in_the_backend_zeroes_q_and_sets_svcr() -> None:
+    text = SMCCC_FRAME + "smstart sm\nrdvl x9, #1\nmov w12, #1\nldr za[w12, 0], [x0]\n" + SMCCC_TAIL
+    observation = Harness(PLANS["smccc"], assemble(text), vector_length=48).run(2)
+    state, trap = observation.state, observation.traps[0]
+    svl = state.streaming_length
+    assert trap.registers["svcr"] == 3  # ZA live at entry, now streaming
+    assert all(trap.registers[f"q{n}"] == 0 for n in range(32))  # Z reset, unicorn's Q with it
+    assert trap.vector["z7"] == bytes(svl) and trap.registers["x9"] == svl  # the streaming length
+    za = trap.vector["za"]
+    assert za[svl : 2 * svl] == state.region[GUARD : GUARD + svl]  # row 1 from the context
+    assert za[:svl] == state.vector["za"][:svl] and za[2 * svl :] == state.vector["za"][2 * svl :]
+
+
+class _MovesZa(TrialFactory):
+    """The plan's trials, with a model move of ZA and of z2's bits above 127 at the trap."""
+
+    def switch(self, state: InitialState) -> Switch:
+        move = super().switch(state)
+        za = bytes(range(256)) * (state.streaming_length**2 // 256)
+        upper = b"\x5a" * (state.vector_length - 16)
+        return replace(move, vector=(*move.vector, ("za", za), ("z2", upper)))
+
+
+def test_the_model_moves_za_and_z_upper_bits_at_the_trap() -> None:
+    factory = _MovesZa(PLANS["smccc"], 64)
+    observation = Harness(PLANS["smccc"], assemble(SMCCC_FRAME + SMCCC_TAIL), factory=factory).run(4)
+    end, svl = observation.end, observation.state.streaming_length
+    assert end.kind == "returned" and end.registers["svcr"] == 2
+    assert end.vector["za"] == bytes(range(256)) * (svl * svl // 256)
+    assert end.vector["z2"][16:] == b"\x5a" * 48
+    assert observation.traps[0].vector["za"] == observation.state.vector["za"]  # before the move
+
+
+def test_an_error_inside_the_vector_hook_is_raised_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness = Harness(PLANS["smccc"], assemble(SMCCC_FRAME + "rdvl x9, #1\n" + SMCCC_TAIL), vector_length=16)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("bug in the machine")
+
+    monkeypatch.setattr(harness, "_run_vector", broken)
+    with pytest.raises(RuntimeError, match="bug in the machine"):
+        harness.run(0)
+
+
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_a_seed_makes_the_same_move_whether_trials_are_drawn_one_by_one_or_in_a_batch(conv: str) -> None:
+    """Unicorn draws each trial's state and then its move; qemu-user draws a batch of states
+    first. Both must get the same moves (found by the cross-check below: FFR differed)."""
+    one, batch = TrialFactory(PLANS[conv], 48), TrialFactory(PLANS[conv], 48)
+    interleaved = [one.switch(one.initial(seed, 0x40000)) for seed in range(6)]
+    states = [batch.initial(seed, 0x40000) for seed in range(6)]
+    assert [batch.switch(state) for state in states] == interleaved
 
 
 # --- unicorn's model against qemu-user on the same trials ------------------------------

@@ -136,20 +136,26 @@ def register_rows(spec: Spec) -> list[RegisterRow]:
     return rows
 
 
+def _moved(plan: Plan) -> tuple[list[str], list[str]]:
+    """Shared state moved in the registers and in the context, SVE/SME state included."""
+    model, vector = plan.model, plan.model.vector
+    in_registers = [s.register for s in model.register_slots]
+    in_memory = [s.register for s in model.memory_slots]
+    if vector is not None:
+        in_registers += [s.register for s in vector.register_slots]
+        in_memory += [s.register for s in vector.memory_slots]
+    return in_registers, in_memory
+
+
 def entry_requirements(plan: Plan) -> list[str]:
     """What holds at the trap, from the Plan's hypervisor model (properties P1, P2, P6, P7)."""
     model = plan.model
+    in_registers, in_memory = _moved(plan)
     out = []
-    if model.register_slots:
-        out.append(
-            f"Every shared register holds VTL0's value from its context slot: "
-            f"{ranges([s.register for s in model.register_slots])}."
-        )
-    if model.memory_slots:
-        out.append(
-            f"The context's shared slots hold VTL0's values for the hypervisor to read: "
-            f"{ranges([s.register for s in model.memory_slots])}."
-        )
+    if in_registers:
+        out.append(f"Every shared register holds VTL0's value from its context slot: {ranges(in_registers)}.")
+    if in_memory:
+        out.append(f"The context's shared slots hold VTL0's values for the hypervisor to read: {ranges(in_memory)}.")
     for argument in model.arguments:
         width = "w" if argument.width == 32 else "x"
         value = "the context's address" if argument.value is None else f"0x{argument.value:x} ({argument.name})"
@@ -198,8 +204,8 @@ def convention_view(spec: Spec, plan: Plan) -> ConventionView:
         function_id=[] if model.function_id is None else function_id_fields(model.function_id),
         entry=entry_requirements(plan),
         exit=exit_guarantees(plan),
-        preserved=ranges(model.preserved),
-        may_change=ranges(model.randomized),
+        preserved=ranges([*model.preserved, *(model.vector.kept if model.vector else ())]),
+        may_change=ranges([*model.randomized, *(model.vector.randomized if model.vector else ())]),
         results=ranges(model.results),
         frame=", ".join(f"{slot.what} at SP+{slot.offset}" for slot in plan.frame.slots),
     )
@@ -208,13 +214,14 @@ def convention_view(spec: Spec, plan: Plan) -> ConventionView:
 def exit_guarantees(plan: Plan) -> list[str]:
     """What holds when VTL0 exits back to VTL2 (properties P4, P5, P10)."""
     model = plan.model
+    in_registers, in_memory = _moved(plan)
     out = []
-    if model.register_slots:
+    if in_registers:
         out.append(
             f"The hypervisor returns VTL0's exit values in the shared registers "
-            f"({ranges([s.register for s in model.register_slots])}); the stub stores them back to their slots."
+            f"({ranges(in_registers)}); the stub stores them back to their slots."
         )
-    if model.memory_slots:
+    if in_memory:
         out.append("The hypervisor has written VTL0's exit values into the context's shared slots.")
     if model.status_register:
         out.append(f"{model.status_register} holds the call's status; no other result is relied upon.")

@@ -61,7 +61,7 @@ def ranges(names: list[str] | tuple[str, ...]) -> str:
 
     for name in names:
         prefix, digits = name.rstrip("0123456789"), name[len(name.rstrip("0123456789")) :]
-        if not digits or prefix not in ("x", "q", "d", "p", "w"):
+        if not digits or prefix not in ("x", "q", "d", "p", "w", "z"):
             flush()
             parts.append(name)
             continue

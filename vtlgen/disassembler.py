@@ -69,6 +69,14 @@ class VectorAccess:
     multiple: int  # the `mul vl` immediate
     unit: str  # "vl": VL bytes (a Z register); "pl": VL / 8 bytes (P); "svl": streaming VL bytes (a ZA slice)
 
+    def placement(self, vector_length: int, streaming_length: int) -> tuple[int, int]:
+        """(displacement from the base, size), both in bytes, when the code runs with these lengths.
+
+        `vector_length` is the effective one: in streaming mode Z and P are SVL long, so pass
+        the streaming vector length there too (Arm ARM, "Streaming SVE mode")."""
+        size = {"vl": vector_length, "pl": vector_length // 8, "svl": streaming_length}[self.unit]
+        return self.multiple * size, size
+
 
 @dataclass(frozen=True)
 class Decoded:

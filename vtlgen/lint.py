@@ -12,9 +12,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from vtlgen import registers
+from vtlgen.layout import register_classes
 from vtlgen.model import is_smccc, preserved_registers
 from vtlgen.rules import OWNERS_FOR_SERVICE, RULES, WRITE_STEERING_REGISTERS, Severity
-from vtlgen.schema import Convention, RegisterClass, Spec
+from vtlgen.schema import Convention, FunctionId, RegisterClass, Spec
+from vtlgen.semantics import vl_home
 
 FieldPath = tuple[str | int, ...]
 
@@ -59,6 +61,7 @@ def counts(findings: list[Finding], fail_on: Severity) -> tuple[int, int]:
 
 
 def _spec_findings(spec: Spec) -> Iterator[Finding]:
+    yield from _homeless_vector_state(spec)
     for key, entry in spec.registers.items():
         path: FieldPath = ("registers", key)
         if entry.class_ is RegisterClass.UNSPECIFIED:
@@ -92,6 +95,40 @@ def _spec_findings(spec: Spec) -> Iterator[Finding]:
         yield Finding("context-too-large", message, ("context", "max_size"))
 
 
+def _homeless_vector_state(spec: Spec) -> Iterator[Finding]:
+    """Shared SVE/SME state with a fixed slot: no fixed size holds it at every vector length,
+    so part of it would be lost, the "may be corrupted" of arm64 review point 3."""
+    scaled = {field.name: field for field in spec.context.vl_scaled.fields} if spec.context.vl_scaled else {}
+    for key, entry in spec.registers.items():
+        slot = entry.slot_parts()
+        names = [name for name in registers.expand(key) if name in registers.VL_SCALED_STATE]
+        if entry.class_ is not RegisterClass.SHARED or slot is None or not names:
+            continue
+        home = vl_home(names[0])
+        field = scaled.get(slot[0])
+        if home is not None and (field is None or field.type is not home[0]):
+            message = (
+                f"{key} is shared in {entry.slot}, a fixed slot, but its size scales with the vector length; "
+                f"expected a slot in a `vl_scaled` {home[0].value} field"
+            )
+            yield Finding("sve-state-without-home", message, ("registers", key))
+
+
+def _sve_hint_findings(spec: Spec, convention: Convention, fid: FunctionId, path: FieldPath) -> Iterator[Finding]:
+    """The SMCCC v1.3 SVE hint says the caller has no live SVE state: the callee may then
+    drop the Z bits above 127, P0-P15 and FFR (DEN0028 v1.3, function ID bit 16)."""
+    yield Finding("smccc-sve-hint", "the SVE live-state hint (bit 16) is set", path, convention.id)
+    classes = register_classes(spec)
+    shared = [name for name in registers.SVE_STATE if classes.get(name) is RegisterClass.SHARED]
+    kept = [name for name in registers.SVE_STATE if name in preserved_registers(spec, convention)]
+    if shared or kept:
+        what = " and ".join(
+            f"{verb} {registers.compress(names)}" for verb, names in (("shares", shared), ("keeps", kept)) if names
+        )
+        message = f"the SVE hint lets the callee drop SVE state, but this spec {what}"
+        yield Finding("smccc-sve-hint-drops-state", message, path, convention.id)
+
+
 def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) -> Iterator[Finding]:
     cid = convention.id
     conduit = convention.conduit
@@ -119,7 +156,7 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
             message = f"owner {fid.owner} ({fid.owner_number}) does not own {fid.service} services"
             yield Finding("function-id-owner", message, (*fid_path, "owner"), cid)
         if fid.sve_hint:
-            yield Finding("smccc-sve-hint", "the SVE live-state hint (bit 16) is set", (*fid_path, "sve_hint"), cid)
+            yield from _sve_hint_findings(spec, convention, fid, (*fid_path, "sve_hint"))
         if fid.convention == "smc32":
             yield from _wide_arguments(convention, path)
     for index, group in enumerate(convention.results):
@@ -131,8 +168,9 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         if argument.reg not in SMCCC_REGISTERS:
             message = f"an argument in {argument.reg}: SMCCC passes arguments in x0-x17 only"
             yield Finding("smccc-arguments-outside-x0-x17", message, (*path, "arguments", index, "register"), cid)
+    smccc_preserved = registers.smccc_preserved(fid is not None and fid.sve_hint)
     for index, group in enumerate(convention.preserved):
-        unpreserved = [r for r in registers.expand(group) if r not in registers.SMCCC_PRESERVED]
+        unpreserved = [r for r in registers.expand(group) if r not in smccc_preserved]
         if unpreserved:
             message = f"relies on {', '.join(unpreserved)} surviving the call; SMCCC does not preserve them"
             yield Finding("smccc-relies-on-unpreserved", message, (*path, "preserved", index), cid)

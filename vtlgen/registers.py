@@ -76,17 +76,29 @@ CALLEE_SAVED_D_AS_Q: tuple[str, ...] = tuple(f"q{n}" for n in range(8, 16))
 
 # SMCCC v1.2+ (DEN0028, "Argument passing"): arguments in x1-x17, results in x0-x17.
 SMCCC_RESULT_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))
-# SMCCC: x18-x30, SP_EL0 and SP_ELx are preserved by the callee, and so is SIMD/FP; from
-# v1.3, unless the caller sets the SVE hint (function ID bit 16), all SVE state too (Z bits
-# above 127, P0-P15, FFR: DEN0028 v1.3 "SVE registers"). vtlgen never sets the hint.
+# The SVE state beyond the SIMD/FP registers: Z bits above 127, P0-P15, FFR.
+SVE_STATE: tuple[str, ...] = ("z_upper", *(f"p{n}" for n in range(16)), "ffr")
+# State whose size scales with the vector length: Z bits above 127 (Z is up to 2048 bits),
+# P0-P15 and FFR (VL / 8 bytes each), ZA (SVL x SVL bytes). Q is not: it is 128 bits.
+VL_SCALED_STATE: tuple[str, ...] = (*SVE_STATE, "za")
+# SMCCC (DEN0028, "Register use in AArch64 SMC and HVC calls"): the callee preserves
+# x18-x30, SP_EL0, SP_ELx and the SIMD/FP registers, and from v1.2 all SVE state as well.
+# v1.3 lets the caller set the SVE hint (function ID bit 16) to say it has no live SVE
+# state, and then the callee need not preserve SVE_STATE (Linux commit cfa7ff959a78,
+# "arm64: smccc: Support SMCCC v1.3 SVE register saving hint"). vtlgen never sets the hint.
 SMCCC_PRESERVED: tuple[str, ...] = (
     *(f"x{n}" for n in range(18, 31)),
     "sp",
     *(f"q{n}" for n in range(32)),
-    "z_upper",
-    *(f"p{n}" for n in range(16)),
-    "ffr",
+    *SVE_STATE,
 )
+
+
+def smccc_preserved(sve_hint: bool) -> frozenset[str]:
+    """What an SMCCC callee preserves, given the SVE hint of the function ID."""
+    preserved = frozenset(SMCCC_PRESERVED)
+    return preserved - frozenset(SVE_STATE) if sve_hint else preserved
+
 
 _SYSREG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*_EL[0-3]$")
 _RANGE = re.compile(r"^([a-z]+)(\d+)-\1?(\d+)$")
@@ -118,6 +130,24 @@ def expand(group: str) -> list[str]:
                 "p0-p15, ffr, svcr.sm, svcr.za, za, zt0, fpcr, fpsr or nzcv"
             )
     return names
+
+
+def compress(names: list[str]) -> str:
+    """`x0, x1, x2, q5` -> `x0-x2, q5`, for messages."""
+    runs: list[list[str]] = []
+    for name in names:
+        if runs and _follows(runs[-1][-1], name):
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+
+
+def _follows(before: str, after: str) -> bool:
+    first, second = BY_NAME.get(before), BY_NAME.get(after)
+    if first is None or second is None or first.index is None:
+        return False
+    return second.index == first.index + 1 and first.name[0] == second.name[0]
 
 
 def number(name: str) -> int:

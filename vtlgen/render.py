@@ -122,6 +122,25 @@ def header(plan: Plan, spec_name: str) -> str:
     )
 
 
+def vl_slots(plan: Plan) -> list[tuple[str, str, int, int]]:
+    """Shared registers homed in the VL-scaled context: (register, field, index, bytes; 0 for
+    the whole element). A Q register without a fixed slot is the low 16 bytes of its Z
+    register's element (Arm ARM: V<n> is the low 128 bits of Z<n>)."""
+    vector = plan.model.vector
+    if vector is None:
+        return []
+    homes = {s.register: (s.element.name, s.index) for s in vector.slots}
+    fixed = {s.register for s in plan.slots}
+    classes = dict(plan.register_classes)
+    out = []
+    for n in range(32):
+        q, z = f"q{n}", f"z{n}"
+        if classes.get(q) == "shared" and q not in fixed and z in homes:
+            out.append((q, *homes[z], 16))
+    out += [(s.register, s.element.name, s.index, 0) for s in vector.slots]
+    return out
+
+
 def bindings(plan: Plan, spec_name: str, code: bytes) -> str:
     return render(
         "bindings.py.j2",
@@ -129,4 +148,5 @@ def bindings(plan: Plan, spec_name: str, code: bytes) -> str:
         banner=banner(plan, spec_name),
         code_hex=_hex_chunks(code),
         vl=vl_layout.view(plan.context),
+        vl_slots=vl_slots(plan),
     )

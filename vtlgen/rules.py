@@ -95,9 +95,26 @@ _RULES = (
     ),
     Rule(
         "smccc-relies-on-unpreserved", "error", "Relies on a register SMCCC does not preserve",
-        "SMCCC preserves only x18-x30, SP_EL0/SP_ELx and the SIMD/FP registers; x0-x17 may come back "
-        "changed.",
-        "Arm DEN0028 (SMCCC), \"Register use in AArch64 SMC and HVC calls\"",
+        "SMCCC preserves only x18-x30, SP_EL0/SP_ELx, the SIMD/FP registers and, from v1.2, the "
+        "SVE state (Z bits above 127, P0-P15, FFR) unless the function ID sets the v1.3 SVE hint; "
+        "x0-x17 may come back changed.",
+        "Arm DEN0028 (SMCCC), \"Register use in AArch64 SMC and HVC calls\"; Linux commit cfa7ff959a78",
+    ),
+    Rule(
+        "smccc-sve-hint-drops-state", "warning", "SMCCC SVE hint set while the spec keeps SVE state",
+        "The v1.3 SVE hint tells the callee the caller has no live SVE state, so it may return the "
+        "Z bits above 127, P0-P15 and FFR changed; a convention whose spec shares or preserves "
+        "that state promises the opposite.",
+        "Arm DEN0028 v1.3, function ID bit 16; Linux arch/arm64/kernel/smccc-call.S (__arm_smccc_sve_check)",
+    ),
+    Rule(
+        "sve-state-without-home", "error", "Shared SVE/SME state without a VL-scaled home",
+        "Z registers are up to 2048 bits, P0-P15 and FFR VL/8 bytes, ZA SVL x SVL bytes: shared in a "
+        "fixed slot, part of VTL0's state is lost at larger vector lengths, which leaves the ABI "
+        "with the TLFS's \"may be corrupted\" the maintainers refused. Shared state needs a slot in "
+        "a `vl_scaled` field of its type, laid out at the vector length as Linux's sve_context.",
+        "arm64 review of mshv_vtl_return_call, point 3; TLFS VSM (\"may be corrupted\"); "
+        "Linux arch/arm64/include/uapi/asm/sigcontext.h (struct sve_context)",
     ),
     Rule(
         "context-too-large", "error", "Context over its maximum size",

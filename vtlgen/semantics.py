@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from vtlgen import layout, registers
 from vtlgen.registers import Kind, RegisterNameError
 from vtlgen.rules import RULES
-from vtlgen.schema import MAX_CONTEXT, MAX_ELEMENTS, ElementType, RegisterClass, Spec, VlField
+from vtlgen.schema import (
+    MAX_CONTEXT,
+    MAX_ELEMENTS,
+    Context,
+    ContextField,
+    ElementType,
+    RegisterClass,
+    Spec,
+    VlField,
+    VlKind,
+    VlScaled,
+)
 
 Path = tuple[str | int, ...]
 
@@ -33,6 +44,7 @@ def check(spec: Spec) -> list[Problem]:
         *_check_system_registers(spec),
         *_check_conventions(spec),
         *_check_waivers(spec),
+        *_check_entry_requirements(spec),
     ]
 
 
@@ -47,6 +59,10 @@ def _refs(spec: Spec, refs: list[str], path: Path) -> Iterator[Problem]:
 
 def _check_sources(spec: Spec) -> Iterator[Problem]:
     yield from _refs(spec, spec.context.sources, ("context", "sources"))
+    if spec.context.vl_scaled is not None:
+        yield from _refs(spec, spec.context.vl_scaled.sources, ("context", "vl_scaled", "sources"))
+    for index, requirement in enumerate(spec.entry_requirements):
+        yield from _refs(spec, requirement.sources, ("entry_requirements", index, "sources"))
     for index, decision in enumerate(spec.decisions):
         yield from _refs(spec, [decision.follows], ("decisions", index, "follows"))
         yield from _refs(spec, decision.against, ("decisions", index, "against"))
@@ -91,6 +107,95 @@ def _check_context(spec: Spec) -> Iterator[Problem]:
                 f"field {after.name!r} at {after.offset} overlaps {before.name!r} "
                 f"({before.offset}..{before.end}); expected an offset of at least {before.end}",
             )
+    if context.vl_scaled is not None:
+        yield from _check_vl_scaled(spec, context, context.vl_scaled)
+
+
+# The extended context (`vl_scaled`) ------------------------------------------------------
+#
+# Its fields are packed one after another from a fixed offset, each sized by the vector
+# length VL, as Linux lays out struct sve_context: Z0-Z31, then P0-P15, then FFR
+# (arch/arm64/include/uapi/asm/sigcontext.h, SVE_SIG_*_OFFSET(vq)).
+
+# Linux starts the register block on a quadword (SVE_SIG_REGS_OFFSET is rounded up to
+# SVE_VQ_BYTES = 16), so every Z register starts 16-aligned at every VL.
+VL_ALIGN = 16
+# Elements a field of each type can have: Z0-Z31; P0-P15 and FFR; one ZA array.
+VL_COUNT_LIMIT = {VlKind.ZREG: 32, VlKind.PREG: 17, VlKind.ZA: 1}
+_VL_COUNT_WHAT = {VlKind.ZREG: "Z0-Z31", VlKind.PREG: "P0-P15 and FFR", VlKind.ZA: "one ZA array"}
+
+
+def _vl_fields(spec: Spec) -> dict[str, VlField]:
+    scaled = spec.context.vl_scaled
+    return {} if scaled is None else {field.name: field for field in scaled.fields}
+
+
+def _check_vl_scaled(spec: Spec, context: Context, scaled: VlScaled) -> Iterator[Problem]:
+    path: Path = ("context", "vl_scaled")
+    yield from _check_vl_start(context, scaled, path)
+    yield from _check_vl_names(context, scaled, path)
+    yield from _check_vl_counts(scaled, path)
+    yield from _check_za_last(scaled, path)
+    end = max(element.end(scaled.max_vl, scaled.max_vl) for element in layout.vl_elements(spec))
+    if end > MAX_CONTEXT:
+        yield Problem(
+            (*path, "fields"),
+            f"at the largest vector length ({scaled.max_vl} bytes, SVL too for ZA) the context ends at "
+            f"{end} bytes; at most {MAX_CONTEXT}",
+        )
+
+
+def _check_vl_start(context: Context, scaled: VlScaled, path: Path) -> Iterator[Problem]:
+    """After the fixed part: the C struct (sizeof) and the space reserved for it (max_size)."""
+    fixed_end = max(context.size, context.max_size or 0)
+    what = "max_size, the fixed reservation" if fixed_end == context.max_size else "the end of the fixed fields"
+    if scaled.offset < fixed_end:
+        yield Problem(
+            (*path, "offset"),
+            f"offset {scaled.offset} is inside the fixed part, which ends at {fixed_end} ({what}); "
+            f"expected an offset of at least {fixed_end}",
+        )
+    if scaled.offset % VL_ALIGN:
+        yield Problem((*path, "offset"), f"offset {scaled.offset} is not aligned; expected a multiple of {VL_ALIGN}")
+
+
+def _check_vl_names(context: Context, scaled: VlScaled, path: Path) -> Iterator[Problem]:
+    """A slot `name[n]` must name one field: VL field names are unique and not fixed field names."""
+    fixed = {field.name for field in context.fields}
+    seen: set[str] = set()
+    for index, field in enumerate(scaled.fields):
+        if field.name in fixed:
+            yield Problem(
+                (*path, "fields", index, "name"),
+                f"{field.name!r} is already a fixed context field; expected a name of its own",
+            )
+        elif field.name in seen:
+            yield Problem((*path, "fields", index, "name"), f"VL field {field.name!r} is already defined")
+        seen.add(field.name)
+
+
+def _check_vl_counts(scaled: VlScaled, path: Path) -> Iterator[Problem]:
+    for index, field in enumerate(scaled.fields):
+        limit = VL_COUNT_LIMIT[field.type]
+        if field.count > limit:
+            yield Problem(
+                (*path, "fields", index, "count"),
+                f"{field.count} {field.type.value} elements; at most {limit} ({_VL_COUNT_WHAT[field.type]})",
+            )
+
+
+def _check_za_last(scaled: VlScaled, path: Path) -> Iterator[Problem]:
+    """ZA is SVL x SVL bytes, quadratic where the other fields are linear in vq; a field after it
+    would have no `base + bytes_per_vq * vq` offset (layout.vl_elements packs them so)."""
+    za_fields = [index for index, field in enumerate(scaled.fields) if field.type is VlKind.ZA]
+    for index in za_fields[1:]:
+        yield Problem((*path, "fields", index, "type"), "a second za field; expected at most one: ZA is one array")
+    if za_fields and za_fields[0] != len(scaled.fields) - 1:
+        name = scaled.fields[za_fields[0]].name
+        yield Problem(
+            (*path, "fields", za_fields[0], "type"),
+            f"za field {name!r} is followed by other fields; expected it last: its size is SVL x SVL",
+        )
 
 
 def _check_macro_names(spec: Spec) -> Iterator[Problem]:
@@ -119,52 +224,113 @@ def _expected_type(name: str) -> ElementType | None:
     return None  # SVE/SME state would need a `bytes` slot of the right size
 
 
-# Which VL-scaled field type holds each piece of SVE/SME state, and which bytes of an
-# element it takes: Q is the first 16 bytes of a Z register and the bits above 127 the
-# rest (Arm ARM, "SVE registers"), so q and z_upper share a zreg element, one part each.
-_VL_HOME = {Kind.VECTOR: ("zreg", "low"), "z_upper": ("zreg", "upper"), Kind.SVE: ("preg", "all"), "za": ("za", "all")}
+# The bytes of a VL-scaled element that each register takes. Qn is the low 128 bits of Zn
+# and the bits above 127 are the rest (Arm ARM, "SVE registers"), so Qn and Zn's upper bits
+# share the element z[n], one part each, as in Linux's SVE_SIG_ZREG_OFFSET(vq, n)
+# (arch/arm64/include/uapi/asm/sigcontext.h). P registers, FFR, ZA and every fixed slot are
+# taken whole.
+LOW, UPPER = ("low",), ("upper",)
+WHOLE = (*LOW, *UPPER)
+Z_REGISTERS = 32  # Z0-Z31: `z_upper` stands for the upper bits of all of them
+
+# Claims on context elements: (field, index, part) -> the register that takes it.
+Claims = dict[tuple[str, int, str], str]
 
 
-def _vl_home(name: str) -> tuple[str, str] | None:
-    if name in _VL_HOME:
-        return _VL_HOME[name]
-    return _VL_HOME.get(registers.BY_NAME[name].kind)
+def vl_home(name: str) -> tuple[VlKind, tuple[str, ...]] | None:
+    """The VL field type that holds `name`, and the part of an element it takes."""
+    if name == "z_upper":
+        return VlKind.ZREG, UPPER
+    if name == "za":
+        return VlKind.ZA, WHOLE
+    kind = registers.BY_NAME[name].kind
+    if kind is Kind.VECTOR:
+        return VlKind.ZREG, LOW
+    if kind is Kind.SVE:  # p0-p15 and ffr
+        return VlKind.PREG, WHOLE
+    return None  # fixed-size state: it has no VL-scaled home
 
 
-def _check_vl_slot(
-    key: str, names: list[str], field: VlField, first: int, path: Path, slot_owner: dict[tuple[str, int, str], str]
+def _element_labels(names: list[str]) -> list[str]:
+    """One label per context element a register group takes: `z_upper` takes one per Z register."""
+    if names == ["z_upper"]:
+        return [f"Z{n} bits above 127" for n in range(Z_REGISTERS)]
+    return names
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the field a slot names offers a register group."""
+
+    count: int  # elements in the field
+    labels: list[str]  # one per element the group takes
+    parts: tuple[str, ...]  # the part of each element it takes
+    wrong_type: str | None  # why the field cannot hold the group, if it cannot
+    where: str  # for messages: the struct or the extended context
+
+
+def _target(spec: Spec, names: list[str], field_name: str) -> _Target | None:
+    for field in spec.context.fields:
+        if field.name == field_name:
+            return _Target(field.count, names, WHOLE, _fixed_type_problem(names[0], field), "the struct")
+    vl_field = _vl_fields(spec).get(field_name)
+    if vl_field is None:
+        return None
+    home = vl_home(names[0])
+    wrong_type = _vl_type_problem(names[0], vl_field)
+    return _Target(
+        vl_field.count, _element_labels(names), home[1] if home else WHOLE, wrong_type, "the extended context"
+    )
+
+
+def _fixed_type_problem(name: str, field: ContextField) -> str | None:
+    want = _expected_type(name)
+    if want is None or field.type is want:
+        return None
+    return f"{name} needs a {want.value} slot, but {field.name} holds {field.type.value}"
+
+
+def _vl_type_problem(name: str, field: VlField) -> str | None:
+    """Z in a zreg field, P and FFR in a preg field, ZA in a za field; nothing else is VL-scaled."""
+    home = vl_home(name)
+    if home is not None and home[0] is field.type:
+        return None
+    want = f"a {home[0].value}" if home else "a fixed"
+    return f"{name} needs {want} slot, but {field.name} holds {field.type.value}"
+
+
+def _check_slot(
+    spec: Spec, key: str, names: list[str], slot: tuple[str, int], path: Path, claims: Claims
 ) -> Iterator[Problem]:
-    if first + len(names) > field.count:
+    """The slot names a field of the right type, with room for the group, and nobody else's bytes."""
+    field_name, first = slot
+    target = _target(spec, names, field_name)
+    if target is None:
+        expected = ", ".join([*(f.name for f in spec.context.fields), *_vl_fields(spec)])
+        yield Problem((*path, "slot"), f"no context field {field_name!r}; expected one of: {expected}")
+        return
+    if target.wrong_type is not None:
+        yield Problem((*path, "slot"), target.wrong_type)
+        return
+    last = first + len(target.labels) - 1
+    if last >= target.count:
         yield Problem(
             (*path, "slot"),
-            f"{key} needs {field.name}[{first}..{first + len(names) - 1}], outside the extended "
-            f"context: {field.name} has {field.count} element(s)",
+            f"{key} needs {field_name}[{first}..{last}], outside {target.where}: "
+            f"{field_name} has {target.count} element(s)",
         )
         return
-    home = _vl_home(names[0])
-    if home is None or home[0] != field.type.value:
-        want = f"a {home[0]}" if home else "a fixed"
-        yield Problem((*path, "slot"), f"{names[0]} needs {want} slot, but {field.name} holds {field.type.value}")
-        return
-    for offset, name in enumerate(names):
-        index = first + offset
-        parts = ("low", "upper") if home[1] == "all" else (home[1],)
-        taken = [
-            slot_owner[(field.name, index, part)] for part in (*parts, "all") if (field.name, index, part) in slot_owner
-        ]
-        if taken or (home[1] == "all" and any((field.name, index, p) in slot_owner for p in ("low", "upper"))):
-            yield Problem(
-                (*path, "slot"),
-                f"{name} and {taken[0] if taken else 'another register'} both map to {field.name}[{index}]",
-            )
-        slot_owner[(field.name, index, home[1])] = name
+    for index, label in enumerate(target.labels, start=first):
+        taken = [claims[(field_name, index, part)] for part in target.parts if (field_name, index, part) in claims]
+        if taken:
+            yield Problem((*path, "slot"), f"{label} and {taken[0]} both map to {field_name}[{index}]")
+        for part in target.parts:
+            claims.setdefault((field_name, index, part), label)
 
 
 def _check_registers(spec: Spec) -> Iterator[Problem]:
-    fields = {field.name: field for field in spec.context.fields}
-    scaled = {f.name: f for f in spec.context.vl_scaled.fields} if spec.context.vl_scaled else {}
     owner_of: dict[str, str] = {}
-    slot_owner: dict[tuple[str, int, str], str] = {}
+    claims: Claims = {}
     for key, entry in spec.registers.items():
         path: Path = ("registers", key)
         try:
@@ -191,59 +357,75 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
         parts = entry.slot_parts()
         if parts is None:
             continue
-        field_name, first = parts
-        field = fields.get(field_name)
-        if field is None and field_name in scaled:
-            yield from _check_vl_slot(key, names, scaled[field_name], first, path, slot_owner)
-            continue
-        if field is None:
-            expected = ", ".join([*fields, *scaled])
-            yield Problem((*path, "slot"), f"no context field {field_name!r}; expected one of: {expected}")
-            continue
-        if first + len(names) > field.count:
-            yield Problem(
-                (*path, "slot"),
-                f"{key} needs {field_name}[{first}..{first + len(names) - 1}], outside the "
-                f"struct: {field_name} has {field.count} element(s)",
-            )
-            continue
-        want = _expected_type(names[0])
-        if want is not None and field.type is not want:
-            yield Problem(
-                (*path, "slot"),
-                f"{names[0]} needs a {want.value} slot, but {field_name} holds {field.type.value}",
-            )
-        for offset, name in enumerate(names):
-            slot = (field_name, first + offset, "all")
-            if slot in slot_owner:
-                yield Problem(
-                    (*path, "slot"),
-                    f"{name} and {slot_owner[slot]} both map to {field_name}[{slot[1]}]",
-                )
-            slot_owner[slot] = name
+        yield from _check_slot(spec, key, names, parts, path, claims)
     missing = [r.name for r in registers.ARCHITECTURAL if r.name not in owner_of]
     if missing:
         yield Problem(
             ("registers",),
-            f"no class for {_compress(missing)}; every architectural register needs one of "
+            f"no class for {registers.compress(missing)}; every architectural register needs one of "
             "shared, private, clobbered, unspecified",
         )
+    yield from _check_one_home_per_z(spec)
 
 
-def _compress(names: list[str]) -> str:
-    """`x0, x1, x2, q5` -> `x0-x2, q5` for readable messages."""
-    runs: list[list[str]] = []
-    for name in names:
-        if runs and _follows(runs[-1][-1], name):
-            runs[-1].append(name)
-        else:
-            runs.append([name])
-    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+def _z_homes(spec: Spec) -> tuple[dict[int, tuple[str, int, str]], tuple[str, int, str] | None]:
+    """Shared Q registers in zreg fields (n -> field, index, key), and z_upper's zreg slot (field, first, key)."""
+    zreg = {name for name, field in _vl_fields(spec).items() if field.type is VlKind.ZREG}
+    q_homes: dict[int, tuple[str, int, str]] = {}
+    upper = None
+    for key, entry in spec.registers.items():
+        slot = entry.slot_parts()
+        if entry.class_ is not RegisterClass.SHARED or slot is None or slot[0] not in zreg:
+            continue
+        field, first = slot
+        names = registers.expand(key)  # checked before this runs
+        if names == ["z_upper"]:
+            upper = (field, first, key)
+        for offset, name in enumerate(names):
+            if registers.BY_NAME[name].kind is Kind.VECTOR:
+                q_homes[registers.number(name)] = (field, first + offset, key)
+    return q_homes, upper
 
 
-def _follows(before: str, after: str) -> bool:
-    b, a = registers.BY_NAME[before], registers.BY_NAME[after]
-    return b.index is not None and a.index == b.index + 1 and b.name[0] == a.name[0]
+def _check_one_home_per_z(spec: Spec) -> Iterator[Problem]:
+    """Qn is the low 128 bits of Zn, and the stub loads and stores a whole Z at once (`ldr zN,
+    [xM, #n, mul vl]`, Arm ARM "LDR (vector)"), so a Z register has one home: Q in a zreg
+    field needs z_upper in the same element, and z_upper in a zreg field needs every Q there."""
+    try:
+        q_homes, upper = _z_homes(spec)
+    except RegisterNameError:
+        return  # reported with its register entry
+    if upper is None:
+        for key in dict.fromkeys(home[2] for home in q_homes.values()):
+            field = next(home[0] for home in q_homes.values() if home[2] == key)
+            yield Problem(
+                ("registers", key, "slot"),
+                f"{key} is in the zreg field {field!r}, but z_upper is not shared there; expected z_upper "
+                f"shared in {field} at the same indices: one home per Z register, the stub loads a whole Z",
+            )
+        return
+    field, first, upper_key = upper
+    misplaced = [n for n in range(Z_REGISTERS) if q_homes.get(n, ("", -1, ""))[:2] != (field, first + n)]
+    elsewhere = [n for n in misplaced if n not in q_homes]
+    if elsewhere:
+        names = registers.compress([f"q{n}" for n in elsewhere])
+        yield Problem(
+            ("registers", upper_key, "slot"),
+            f"z_upper is in {field}[{first}..{first + Z_REGISTERS - 1}], but {names} are not: expected q0-q31 "
+            f"shared with slot `{field}[{first}]`: one home per Z register, the stub loads a whole Z",
+        )
+    by_key: dict[str, list[int]] = {}
+    for n in misplaced:
+        if n in q_homes:
+            by_key.setdefault(q_homes[n][2], []).append(n)
+    for key, numbers in by_key.items():
+        q_field, index = q_homes[numbers[0]][:2]
+        names = registers.compress([f"q{n}" for n in numbers])
+        yield Problem(
+            ("registers", key, "slot"),
+            f"{names} start at {q_field}[{index}], but z_upper puts Z{numbers[0]}'s upper bits in "
+            f"{field}[{first + numbers[0]}]; expected both in one element: one home per Z register",
+        )
 
 
 def _check_system_registers(spec: Spec) -> Iterator[Problem]:
@@ -318,6 +500,18 @@ def _check_conventions(spec: Spec) -> Iterator[Problem]:
             )
         yield from _check_register_list(convention.results, (*path, "results"), "results")
         yield from _check_register_list(convention.preserved, (*path, "preserved"), "preserved")
+
+
+def _check_entry_requirements(spec: Spec) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for index, requirement in enumerate(spec.entry_requirements):
+        if requirement.state in seen:
+            yield Problem(
+                ("entry_requirements", index, "state"),
+                f"{requirement.state} already has a requirement (entry_requirements[{seen[requirement.state]}]); "
+                "expected one per state",
+            )
+        seen.setdefault(requirement.state, index)
 
 
 def _check_waivers(spec: Spec) -> Iterator[Problem]:

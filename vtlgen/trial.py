@@ -340,7 +340,8 @@ class TrialFactory:
         scribble = rng.randbytes(SCRIBBLE)
         if self.vector is None:
             return Switch(tuple(values), tuple(memory), expected, scribble)
-        move = self.vector.move(rng)
+        used = self.vector.used_ffr_lengths(state.vector.get("ffr", b""), state.region, GUARD)
+        move = self.vector.move(rng, used)
         return Switch(tuple(values), (*memory, *move.memory), expected, scribble, move.registers, move.expected)
 
 

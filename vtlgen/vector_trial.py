@@ -118,10 +118,19 @@ class VectorTrials:
             region[start : start + len(value)] = value
         self._ffr_used = avoid
 
-    def move(self, rng: random.Random) -> VectorMove:
+    def used_ffr_lengths(self, entry_ffr: bytes, region: bytes, guard: int) -> set[int]:
+        """The FFR run lengths a trial already holds (at entry and in the context), read from
+        its state: so a backend may draw every state of a batch before their moves."""
+        used = {int.from_bytes(entry_ffr, "little").bit_length()}
+        for slot in self.model.slots:
+            if slot.register == "ffr":
+                used.add(int.from_bytes(self.slot_value(slot, region, guard), "little").bit_length())
+        return used
+
+    def move(self, rng: random.Random, used: set[int]) -> VectorMove:
         """VTL0 runs: shared state gets new VTL0 values (in the registers or the context),
-        clobbered state is randomized, the rest is kept."""
-        avoid = set(self._ffr_used)
+        clobbered state is randomized, the rest is kept. `used`: `used_ffr_lengths`."""
+        avoid = set(used)
         registers: list[tuple[str, bytes]] = []
         memory: list[tuple[int, bytes]] = []
         expected: dict[str, bytes] = {}

@@ -43,6 +43,7 @@ from unicorn import (
 from unicorn import arm64_const as regs
 from unicorn.unicorn_py3.arch.types import uc_hook_h as _uc_hook_h
 from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC as _HOOK_CODE
+from unicorn.unicorn_py3.unicorn import HOOK_INTR_CFUNC as _HOOK_INTR
 from unicorn.unicorn_py3.unicorn import Uc, UcError
 from unicorn.unicorn_py3.unicorn import uclib as _uclib
 
@@ -146,6 +147,33 @@ class _Bank:
         return dict(zip(self.names, self.read(), strict=True))
 
 
+class _Direct:
+    """Single registers and memory through unicorn's C API with preallocated buffers: the
+    binding's reg_read, reg_write and mem_read cost several Python frames each, and each SVE
+    instruction the machine runs needs a few of them."""
+
+    def __init__(self, uc: Uc):
+        self.handle = uc._uch
+        self.register = ctypes.create_string_buffer(16)
+        self.memory = ctypes.create_string_buffer(512)  # the longest access: a Z register, at most 256 bytes
+
+    def read(self, reg: int, size: int = 8) -> int:
+        if _uclib.uc_reg_read(self.handle, reg, self.register) != 0:
+            raise UcError(_uclib.uc_errno(self.handle))
+        return int.from_bytes(self.register.raw[:size], "little")
+
+    def write(self, reg: int, value: int, size: int = 8) -> None:
+        ctypes.memmove(self.register, value.to_bytes(size, "little"), size)
+        if _uclib.uc_reg_write(self.handle, reg, self.register) != 0:
+            raise UcError(_uclib.uc_errno(self.handle))
+
+    def load(self, address: int, size: int) -> bytes | None:
+        """`size` bytes at `address`, or None where nothing is mapped."""
+        if _uclib.uc_mem_read(self.handle, address, self.memory, size) != 0:
+            return None
+        return self.memory.raw[:size]
+
+
 class _Run:
     """What one trial has observed so far."""
 
@@ -217,6 +245,7 @@ class Harness:
         self.exit_bank = _Bank(self.uc, list(CALLER_SAVED_VIEW))
         self.frame_bank = _Bank(self.uc, [*plan.model.kept, "x29", "x30", "sp"])
         self.q_bank = _Bank(self.uc, list(VECTORS))
+        self.direct = _Direct(self.uc)
         # Mapped ranges and their permissions, for the machine's loads and stores.
         self.regions = [(begin, end, perms) for begin, end, perms in self.uc.mem_regions()]
         # Per static access: its form, the registers to read, whether SP is the base, and
@@ -245,7 +274,10 @@ class Harness:
         uc.mem_map(STACK_WINDOW, WINDOW_SIZE, UC_PROT_READ | UC_PROT_WRITE)
         uc.mem_write(CODE, self.assembly.code)
         uc.reg_write(_CPACR, 3 << 20)  # FPEN: let EL1 use the SIMD registers
-        uc.hook_add(UC_HOOK_INTR, self._on_trap)
+        if self.vector_length:
+            self._add_vector_trap_hook(uc)  # one call per SVE/SME instruction: skip the binding's frames
+        else:
+            uc.hook_add(UC_HOOK_INTR, self._on_trap)
         if self.checks:
             self._add_code_hook(uc)
             if not self.static_memory:
@@ -282,6 +314,30 @@ class Harness:
             uc._uch, ctypes.byref(handle), UC_HOOK_CODE, self._raw_code_hook, None,
             ctypes.c_uint64(CODE), ctypes.c_uint64(self.end - 1),
         )  # fmt: skip
+        if status != 0:
+            raise UcError(status)
+
+    def _add_vector_trap_hook(self, uc: Uc) -> None:
+        """`_on_trap` registered with unicorn's C API directly, as the code hook is."""
+
+        def raw(_handle: int, intno: int, _key: int) -> None:
+            try:
+                self._on_trap(uc, intno, None)
+            except BaseException as error:  # re-raised by run(), never swallowed
+                self.hook_error = error
+                uc.emu_stop()
+
+        self._raw_trap_hook = _HOOK_INTR(raw)
+        handle = _uc_hook_h()
+        status = _uclib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(handle),
+            UC_HOOK_INTR,
+            self._raw_trap_hook,
+            None,
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
         if status != 0:
             raise UcError(status)
 
@@ -447,7 +503,12 @@ class Harness:
     def _on_trap(self, uc: Uc, intno: int, _: object) -> None:
         run = self.run_state
         assert run is not None
-        pc = uc.reg_read(_PC)
+        pc = self.direct.read(_PC)
+        if intno == _UDEF and self.machine is not None and CODE <= pc < self.end:
+            insn = self.sve[(pc - CODE) >> 2]
+            if insn is not None:  # an SVE/SME word of the stub's own code (never a conduit)
+                self._run_vector(insn, pc)
+                return
         at = pc - 4 if intno in _PC_AFTER else pc
         if not CODE <= at < self.end:
             # Executing past the stub's end: it never returned to the entry x30.
@@ -456,11 +517,6 @@ class Harness:
             return
         word = int.from_bytes(bytes(uc.mem_read(at, 4)), "little")
         offset = at - CODE
-        if intno == _UDEF and self.machine is not None and not is_conduit(word):
-            insn = self.sve[offset >> 2]
-            if insn is not None:
-                self._run_vector(insn, at, word)
-                return
         if intno not in (_UDEF, _EXCP_SMC) or not is_conduit(word):
             run.traps.append(Trap(offset, "exception", word, {}, b"", len(run.trace) - 1))
             run.end = End("exception", offset, pc=pc)
@@ -513,37 +569,39 @@ class Harness:
             machine.set_q(n, value.to_bytes(16, "little"))
 
     def _read_x(self, n: int) -> int:
-        return int(self.uc.reg_read(_X_IDS[n]))
+        return self.direct.read(_X_IDS[n])
 
     def _write_x(self, n: int, value: int) -> None:
-        self.uc.reg_write(_X_IDS[n], value)
+        self.direct.write(_X_IDS[n], value)
 
     def _mapped(self, address: int, size: int, permission: int) -> bool:
         end = address + size - 1
         return any(begin <= address and end <= last and perms & permission for begin, last, perms in self.regions)
 
     def _load(self, address: int, size: int) -> bytes:
-        if not self._mapped(address, size, UC_PROT_READ):
+        data = self.direct.load(address, size)  # every mapped page is readable
+        if data is None:
             raise _VectorFault(address)
-        return bytes(self.uc.mem_read(address, size))
+        return data
 
     def _store(self, address: int, data: bytes) -> None:
         if not self._mapped(address, len(data), UC_PROT_WRITE):
             raise _VectorFault(address)
         self.uc.mem_write(address, data)
 
-    def _run_vector(self, insn: sve.SveInstruction, at: int, word: int) -> None:
+    def _run_vector(self, insn: sve.SveInstruction, at: int) -> None:
         """One SVE/SME instruction on the machine, in place of unicorn's UDEF."""
-        run, machine, uc = self.run_state, self.machine, self.uc
+        run, machine, uc, direct = self.run_state, self.machine, self.uc, self.direct
         assert run is not None and machine is not None
         offset = at - CODE
         source = z_read(insn)
         if source is not None:
-            machine.set_q(source, int(uc.reg_read(_Q_BY_NUMBER[source])).to_bytes(16, "little"))
+            machine.set_q(source, direct.read(_Q_BY_NUMBER[source], 16).to_bytes(16, "little"))
         try:
             effects = machine.execute(insn, self._read_x, self._write_x, self._load, self._store)
         except VectorTrap:
             # What the CPU would take at it (an SME trap, or undefined): an exception observed there.
+            word = int.from_bytes(self.assembly.code[offset : offset + 4], "little")
             run.traps.append(Trap(offset, "exception", word, {}, b"", len(run.trace) - 1))
             run.end = End("exception", offset, pc=at)
             uc.emu_stop()
@@ -553,25 +611,25 @@ class Harness:
             uc.emu_stop()
             return
         for n in effects.z_written:
-            uc.reg_write(_Q_BY_NUMBER[n], int.from_bytes(machine.z[n][:16], "little"))
+            direct.write(_Q_BY_NUMBER[n], int.from_bytes(machine.z[n][:16], "little"), 16)
         if effects.sm_changed:
-            uc.reg_write(_FPSR, FPSR_AFTER_SM_CHANGE)  # ResetSVEState
+            direct.write(_FPSR, FPSR_AFTER_SM_CHANGE)  # ResetSVEState
         if self.checks and effects.accesses:
-            sp = uc.reg_read(_SP)
+            sp = direct.read(_SP)
             for access in effects.accesses:
                 run.accesses.append(
                     Access(offset, access.address, access.size, access.write, sp, sp, access.base == VECTOR_SP)
                 )
                 if access.write and access.address < run.x29 + 16 and access.address + access.size > run.x29:
                     run.record_dirty = True
-        uc.reg_write(_PC, at + 4)
+        direct.write(_PC, at + 4)
 
     def _vector_move(self, machine: VectorMachine, name: str, data: bytes) -> None:
         """The model's move of one piece of SVE/SME state (base.py: a "zN" of VL bytes is all
         of Zn, VL - 16 bytes only its bits above 127; "za" only while PSTATE.ZA is 1)."""
         if name == "za":
             if machine.za_enabled:
-                machine.load({"za": data})
+                machine.load({name: data})
             return
         if name[0] != "z":
             machine.load({name: _fit(data, machine.predicate_length)})
@@ -579,7 +637,7 @@ class Harness:
         n = int(name[1:])
         if len(data) == self.vector_length:
             machine.z[n] = _fit(data, machine.length)
-            self.uc.reg_write(_Q_BY_NUMBER[n], int.from_bytes(machine.z[n][:16], "little"))
+            self.direct.write(_Q_BY_NUMBER[n], int.from_bytes(machine.z[n][:16], "little"), 16)
         else:
             machine.z[n] = machine.z[n][:16] + _fit(data, machine.length - 16)
 

@@ -232,6 +232,8 @@ def to_struct(values: dict) -> MshvVtlCpuContext:
     ctx = MshvVtlCpuContext()
     for name, value in values.items():
         if name not in SLOTS:
+            if name in VL_SLOTS:
+                raise KeyError(f"{name} is homed in the VL-scaled context: see VL_SLOTS and vl_slot()")
             raise KeyError(f"{name} is not a shared register of {SPEC_ID}")
         field, index, _, size = SLOTS[name]
         if not 0 <= value < 1 << (8 * size):
@@ -266,6 +268,92 @@ VL_FIELDS = {
     "z": ("zreg", 32, 0, 16),
     "p": ("preg", 16, 512, 2),
     "ffr": ("preg", 1, 544, 2),
+}
+
+# Shared register homed in the VL-scaled context -> (field, index, bytes; 0: the whole element).
+# Q<n> is the low 16 bytes of z[n]; the Z bits above 127 (z_upper) are the rest of each z[n].
+VL_SLOTS = {
+    "q0": ("z", 0, 16),
+    "q1": ("z", 1, 16),
+    "q2": ("z", 2, 16),
+    "q3": ("z", 3, 16),
+    "q4": ("z", 4, 16),
+    "q5": ("z", 5, 16),
+    "q6": ("z", 6, 16),
+    "q7": ("z", 7, 16),
+    "q8": ("z", 8, 16),
+    "q9": ("z", 9, 16),
+    "q10": ("z", 10, 16),
+    "q11": ("z", 11, 16),
+    "q12": ("z", 12, 16),
+    "q13": ("z", 13, 16),
+    "q14": ("z", 14, 16),
+    "q15": ("z", 15, 16),
+    "q16": ("z", 16, 16),
+    "q17": ("z", 17, 16),
+    "q18": ("z", 18, 16),
+    "q19": ("z", 19, 16),
+    "q20": ("z", 20, 16),
+    "q21": ("z", 21, 16),
+    "q22": ("z", 22, 16),
+    "q23": ("z", 23, 16),
+    "q24": ("z", 24, 16),
+    "q25": ("z", 25, 16),
+    "q26": ("z", 26, 16),
+    "q27": ("z", 27, 16),
+    "q28": ("z", 28, 16),
+    "q29": ("z", 29, 16),
+    "q30": ("z", 30, 16),
+    "q31": ("z", 31, 16),
+    "z0": ("z", 0, 0),
+    "z1": ("z", 1, 0),
+    "z2": ("z", 2, 0),
+    "z3": ("z", 3, 0),
+    "z4": ("z", 4, 0),
+    "z5": ("z", 5, 0),
+    "z6": ("z", 6, 0),
+    "z7": ("z", 7, 0),
+    "z8": ("z", 8, 0),
+    "z9": ("z", 9, 0),
+    "z10": ("z", 10, 0),
+    "z11": ("z", 11, 0),
+    "z12": ("z", 12, 0),
+    "z13": ("z", 13, 0),
+    "z14": ("z", 14, 0),
+    "z15": ("z", 15, 0),
+    "z16": ("z", 16, 0),
+    "z17": ("z", 17, 0),
+    "z18": ("z", 18, 0),
+    "z19": ("z", 19, 0),
+    "z20": ("z", 20, 0),
+    "z21": ("z", 21, 0),
+    "z22": ("z", 22, 0),
+    "z23": ("z", 23, 0),
+    "z24": ("z", 24, 0),
+    "z25": ("z", 25, 0),
+    "z26": ("z", 26, 0),
+    "z27": ("z", 27, 0),
+    "z28": ("z", 28, 0),
+    "z29": ("z", 29, 0),
+    "z30": ("z", 30, 0),
+    "z31": ("z", 31, 0),
+    "p0": ("p", 0, 0),
+    "p1": ("p", 1, 0),
+    "p2": ("p", 2, 0),
+    "p3": ("p", 3, 0),
+    "p4": ("p", 4, 0),
+    "p5": ("p", 5, 0),
+    "p6": ("p", 6, 0),
+    "p7": ("p", 7, 0),
+    "p8": ("p", 8, 0),
+    "p9": ("p", 9, 0),
+    "p10": ("p", 10, 0),
+    "p11": ("p", 11, 0),
+    "p12": ("p", 12, 0),
+    "p13": ("p", 13, 0),
+    "p14": ("p", 14, 0),
+    "p15": ("p", 15, 0),
+    "ffr": ("ffr", 0, 0),
 }
 
 
@@ -307,3 +395,11 @@ def vl_layout(vl: int) -> VlLayout:
         fields[name] = VlFieldLayout(name, tuple(start + n * size for n in range(count)), size)
         end = start + count * size
     return VlLayout(vl, svl, max(SIZE, end), fields)
+
+
+def vl_slot(name: str, vl: int) -> tuple:
+    """(byte offset from the context's address, size) of a VL_SLOTS register at vector length
+    `vl`; KeyError for a register not homed there, ValueError for a bad length."""
+    field, index, size = VL_SLOTS[name]
+    element = vl_layout(vl).fields[field]
+    return element.offsets[index], size or element.size

@@ -236,7 +236,13 @@ def test_mutants_killed_agreeing_with_the_trials_and_replayed(conv: str) -> None
         for violation, concrete in result.counterexamples:
             shown = {v.property for v in replay(plan, mutant.text, "mutant.S", concrete)}
             assert violation.property in shown, (mutant.name, violation.property, shown)
-    assert survivors <= set(EQUIVALENT[f"hyperv_vtl/{conv}"])
+    # The equivalent mutants are listed by line of the 2.0.0 stubs; this is 1.0.0's: same mutants, other lines.
+    assert {_unlined(name) for name in survivors} <= {_unlined(name) for name in EQUIVALENT[f"hyperv_vtl/{conv}"]}
+
+
+def _unlined(mutant: str) -> str:
+    """`L16 delete `hint #34`` -> `delete `hint #34``."""
+    return mutant.split(" ", 1)[1]
 
 
 def _assembles(text: str) -> bool:

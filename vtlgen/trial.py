@@ -309,7 +309,7 @@ class TrialFactory:
         state = InitialState(seed, rng, hunting, addresses, entry, bytes(region), vtl2)
         if self.vector is not None:
             vector, words = self.vector.entry(rng, entry)
-            self.vector.fill_context(rng, region, GUARD)
+            self.vector.fill_context(rng, region, GUARD, vector["ffr"])
             state.region, state.vector = bytes(region), vector
             state.vtl2_values |= words
             state.vector_length, state.streaming_length = self.vector.vl, self.vector.svl

@@ -102,21 +102,19 @@ class VectorTrials:
         set of tagged words it holds (VTL2 values, P2)."""
         state = {f"z{n}": self._z(rng, TAG_VTL2, n, q_values[f"q{n}"]) for n in range(32)}
         state.update({p: rng.randbytes(self.p_size) for p in P_REGISTERS})
-        self._ffr_used: set[int] = set()
-        state["ffr"], k = self._ffr(rng, set())
-        self._ffr_used.add(k)
+        state["ffr"], _ = self._ffr(rng, set())
         state["za"] = rng.randbytes(self.svl * self.svl)  # ZA live at entry: a caller's
         words = {w for n in range(32) for w in struct.unpack(f"<{self.vl // 8}Q", state[f"z{n}"])[2:]}
         return state, words
 
-    def fill_context(self, rng: random.Random, region: bytearray, guard: int) -> None:
-        """VTL0's values in the extended context's shared slots (the rest stays random)."""
-        avoid = set(self._ffr_used)
+    def fill_context(self, rng: random.Random, region: bytearray, guard: int, entry_ffr: bytes) -> None:
+        """VTL0's values in the extended context's shared slots (the rest stays random); an
+        FFR slot gets a run length other than VTL2's `entry_ffr`."""
+        avoid = {int.from_bytes(entry_ffr, "little").bit_length()}
         for slot in self.model.slots:
             value = self._value(rng, slot.register, TAG_VTL0, avoid)
             start = guard + slot.offset(self.vl, self.svl)
             region[start : start + len(value)] = value
-        self._ffr_used = avoid
 
     def used_ffr_lengths(self, entry_ffr: bytes, region: bytes, guard: int) -> set[int]:
         """The FFR run lengths a trial already holds (at entry and in the context), read from

@@ -113,7 +113,7 @@ def _shape(model: HypervisorModel, arguments: list[ArgumentValue]) -> _Shape:
     register_slots = list(model.register_slots)
     changed = {s.register for s in register_slots} | set(model.randomized)
     if model.vector is not None:  # a whole Z loaded from the extended context replaces its Q too
-        changed |= {f"q{s.register[1:]}" for s in model.vector.register_slots if s.register[1:].isdigit()}
+        changed |= {s.q for s in model.vector.register_slots if s.q}
     # VTL2's callee-saved state that the switch replaces must be kept by the stub
     # (AAPCS64: x19-x28 and the low 64 bits of v8-v15 are callee-saved).
     saved_gprs = [r for r in registers.CALLEE_SAVED_GPRS if r in changed]

@@ -90,7 +90,7 @@ def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot])
     classes = register_classes(spec)
     preserved = preserved_registers(spec, convention)
     slots = vector_slots(spec)
-    homed = {"z_upper" if s.register.startswith("z") else s.register for s in slots}
+    homed = {"z_upper" if s.q else s.register for s in slots}
     in_registers = convention.transport == "registers"
     randomized, kept = [], []
     for name in VECTOR_STATE:
@@ -99,7 +99,7 @@ def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot])
         elif classes[name] in (RegisterClass.CLOBBERED, RegisterClass.UNSPECIFIED) or name not in homed:
             randomized.append(name)  # shared without a home is a lint error; the model assumes the worst
     exchanged_q = {s.register for s in register_slots if s.register.startswith("q")}
-    whole = {s.register for s in slots if s.register[0] == "z" and s.register[1:].isdigit()}
+    whole = {s.register for s in slots if s.q}
     return VectorModel(
         register_slots=tuple(slots) if in_registers else (),
         memory_slots=() if in_registers else tuple(slots),
@@ -127,8 +127,7 @@ def hypervisor_model(
         register_slots, memory_slots = [], list(slots)
     vector = vector_model(spec, convention, register_slots)
     # Q registers homed in a Z slot are exchanged by the vector model, whole with their Z.
-    whole_z = {f"q{s.register[1:]}" for s in vector.slots if s.register[1:].isdigit() and s.register[0] == "z"}
-    exchanged = {s.register for s in register_slots} | whole_z
+    exchanged = {s.register for s in register_slots} | {s.q for s in vector.slots if s.q}
     randomized = tuple(n for n in MODELED if n not in preserved and n not in exchanged)
     results = tuple(n for g in convention.results for n in registers.expand(g))
     context = spec.context

@@ -178,6 +178,12 @@ class VectorSlot:
     def size(self, vl: int, svl: int = 0) -> int:
         return self.element.element_size(vl, svl)
 
+    @property
+    def q(self) -> str | None:
+        """The Q register a whole Z slot carries in its low 16 bytes ("z5" -> "q5"), else None."""
+        name = self.register
+        return f"q{name[1:]}" if name[0] == "z" and name[1:].isdigit() else None
+
 
 @dataclass(frozen=True)
 class Requirement:

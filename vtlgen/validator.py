@@ -70,10 +70,10 @@ def validate(
         groups.setdefault(vector_length_of(trial_seed, lengths), []).append(trial_seed)
     collector = Collector()
     longest = observed = 0
+    judge = Judge(plan, source, runner.observes)  # one judge: it keeps what it needs per vector length
     for length, seeds in groups.items():
         if length:
             runner = BACKENDS[backend](vector_length=length)
-        judge = Judge(plan, source, runner.observes)
         for observation in runner.observe(plan, code, seeds):
             observed += 1  # a backend may stop early, e.g. at a stub that does not end
             longest = max(longest, len(observation.trace))

@@ -13,7 +13,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from vtlgen.linux import KernelFlavour
+from vtlgen.generate.linux import KernelFlavour
 
 SHIM = Path(__file__).resolve().parent / "shim"
 _MARKER = re.compile(r'^\s*\.ascii\s*"->(\S+) [#$]*(\S+) (.*)"')

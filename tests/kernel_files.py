@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import ROOT, SPEC
-from vtlgen import render, vl_layout
-from vtlgen.artifacts import build
-from vtlgen.loader import load
+from vtlgen.generate import render, vl_macros
+from vtlgen.generate.artifacts import build
 from vtlgen.plan import ContextLayout
+from vtlgen.spec.loader import load
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 BUILT = {item.plan.convention_id: item for item in build(load(SPEC))}
@@ -22,7 +22,7 @@ def asm_offset_values(context: ContextLayout) -> dict[str, int]:
     VL-scaled part's fixed start when there is one."""
     values = {e.macro: e.offset for e in context.elements} | {m.macro: m.offset for m in context.element_macros}
     values[f"{context.macro_prefix}_SIZE"] = context.size
-    view = vl_layout.view(context)
+    view = vl_macros.view(context)
     if view is not None:
         values[view.vl_offset.name] = view.base
     return values

@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vtlgen.assembler import AssemblyError, assemble
+from vtlgen.isa.assembler import AssemblyError, assemble
 from vtlgen.plan import Plan
-from vtlgen.validator import validate
+from vtlgen.validate.run import validate
 
 ANY = frozenset({"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"})
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
+from vtlgen.spec.loader import load
 
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / "tests" / "data" / "stubs"

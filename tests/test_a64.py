@@ -2,8 +2,8 @@
 
 import pytest
 
-from vtlgen import a64
-from vtlgen.assembler import assemble
+from vtlgen.isa.assembler import assemble
+from vtlgen.lower import a64
 from vtlgen.plan import Slot
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, SPEC, edited, invoke
-from vtlgen.abidiff import actual_bump, bump_ok, diff, required_bump
-from vtlgen.loader import load, load_text
-from vtlgen.schema import Spec
+from vtlgen.spec.diff import actual_bump, bump_ok, diff, required_bump
+from vtlgen.spec.loader import load, load_text
+from vtlgen.spec.schema import Spec
 
 ONE_ZERO = DATA / "hyperv_vtl_1.0.0.yaml"
 SVE_1_1 = DATA / "hyperv_vtl_sve.yaml"

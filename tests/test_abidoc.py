@@ -11,10 +11,10 @@ import docutils.nodes
 import pytest
 
 from tests.conftest import SPEC
-from vtlgen import abidoc
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.schema import Spec
+from vtlgen.generate import abidoc
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.spec.schema import Spec
 
 
 def page_of(spec: Spec) -> str:

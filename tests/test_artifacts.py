@@ -12,10 +12,11 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import DATA, FIRST, ROOT, SPEC
-from vtlgen import __version__, render, sync
-from vtlgen.artifacts import build, files_of
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen import __version__
+from vtlgen.generate import render, sync
+from vtlgen.generate.artifacts import build, files_of
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
 
 GENERATED = ROOT / "generated"
 

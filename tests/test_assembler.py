@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import ROOT
-from vtlgen.assembler import AssemblyError, assemble
+from vtlgen.isa.assembler import AssemblyError, assemble
 
 
 def test_maps_instructions_to_source_lines() -> None:

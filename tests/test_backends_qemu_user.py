@@ -8,10 +8,10 @@ import pytest
 
 from tests.conftest import ROOT, SPEC, require_tool
 from tests.stubs import CorpusStub, corpus, named, plan_for
-from vtlgen.backends.qemu_user import LIMITS, TOOLS, wrap_stub
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.validator import validate
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends.qemu_user import LIMITS, TOOLS, wrap_stub
+from vtlgen.validate.run import validate
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 # Properties qemu-user sees only in part (at the trap / at the end) or not at all.
@@ -93,7 +93,7 @@ def test_backends_agree_on_mutants(conv: str, stride: int) -> None:
     (every SMCCC mutant; every 23rd of the 600-odd 2.0.0 hvc3 mutants, each needing a cross build
     per vector length)."""
     from tests.mutation import mutants
-    from vtlgen.assembler import AssemblyError, assemble
+    from vtlgen.isa.assembler import AssemblyError, assemble
 
     text = (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()
     compared = 0

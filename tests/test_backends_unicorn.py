@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT, SPEC
-from vtlgen.assembler import assemble
-from vtlgen.backends.unicorn import Harness, is_conduit
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.isa.assembler import assemble
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends.unicorn import Harness, is_conduit
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 

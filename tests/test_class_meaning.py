@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vtlgen.class_meaning import meaning, ranges
-from vtlgen.schema import RegisterClass
+from vtlgen.spec.class_meaning import meaning, ranges
+from vtlgen.spec.schema import RegisterClass
 
 
 def test_every_class_has_a_meaning_for_both_vtls() -> None:

@@ -14,8 +14,8 @@ from tests.conftest import FIRST, ROOT, SPEC, edited
 from tests.stubs import named
 from vtlgen import __version__
 from vtlgen.cli import app
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
 
 runner = CliRunner()
 # The bound each generated stub must meet exactly, as the spec gives it (README "Instruction budget").
@@ -188,7 +188,7 @@ def test_validate_checks_what_generate_would_write_not_stale_files(workdir: Path
 @pytest.mark.parametrize("conv", ["hvc3", "smccc"])
 def test_validate_on_qemu_user(workdir: Path, conv: str) -> None:
     from tests.conftest import require_tool
-    from vtlgen.backends.qemu_user import TOOLS
+    from vtlgen.validate.backends.qemu_user import TOOLS
 
     for tool, package in TOOLS.items():
         require_tool(tool, package)

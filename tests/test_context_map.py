@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIRST, SPEC, edited
-from vtlgen import context_map
-from vtlgen.loader import load, load_text
-from vtlgen.lowering import lower
+from vtlgen.generate import context_map
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
+from vtlgen.spec.loader import load, load_text
 
 
 def plan_of(text: str | None = None, spec: Path = SPEC) -> Plan:

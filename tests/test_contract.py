@@ -11,16 +11,16 @@ import pytest
 
 from tests.conftest import SPEC
 from tests.stubs import named
-from vtlgen import validator
-from vtlgen.assembler import Assembly, assemble
-from vtlgen.backends.base import Access, Observable, StubCode, TrialObservation
-from vtlgen.backends.unicorn import Harness
-from vtlgen.contract import Judge
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.isa.assembler import Assembly, assemble
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
-from vtlgen.report import StubSource
-from vtlgen.validator import validate
+from vtlgen.spec.loader import load
+from vtlgen.validate import run
+from vtlgen.validate.backends.base import Access, Observable, StubCode, TrialObservation
+from vtlgen.validate.backends.unicorn import Harness
+from vtlgen.validate.contract import Judge
+from vtlgen.validate.results import StubSource
+from vtlgen.validate.run import validate
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 
@@ -42,7 +42,7 @@ class EndsOnly:
 
 @pytest.fixture
 def ends_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(validator.BACKENDS, "ends-only", EndsOnly)
+    monkeypatch.setitem(run.BACKENDS, "ends-only", EndsOnly)
 
 
 @pytest.mark.usefixtures("ends_only")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from vtlgen.assembler import assemble
-from vtlgen.disassembler import decode, normalise
+from vtlgen.isa.assembler import assemble
+from vtlgen.isa.disassembler import decode, normalise
 
 
 @pytest.mark.parametrize(

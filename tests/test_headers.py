@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SPEC, require_tool
-from vtlgen import render
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.generate import render
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 SHIM = Path(__file__).resolve().parent / "shim"

@@ -15,14 +15,14 @@ from typer.testing import CliRunner
 
 from tests.conftest import IN_CI, ROOT, SPEC, require_tool
 from tests.stubs import named
-from vtlgen import html_report
-from vtlgen.assembler import assemble
 from vtlgen.cli import app
-from vtlgen.disassembler import decode
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.isa.assembler import assemble
+from vtlgen.isa.disassembler import decode
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
-from vtlgen.validator import validate
+from vtlgen.report import html_page
+from vtlgen.spec.loader import load
+from vtlgen.validate.run import validate
 
 ARTIFACTS = ROOT / ".ci" / "artifacts"
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
@@ -33,10 +33,10 @@ def plans() -> dict[str, Plan]:
     return {plan.convention_id: plan for plan in lower(load(SPEC).spec, SPEC.as_posix())}
 
 
-def run_of(plan: Plan, text: str, name: str, hand_written: bool, trials: int = 10) -> html_report.StubRun:
+def run_of(plan: Plan, text: str, name: str, hand_written: bool, trials: int = 10) -> html_page.StubRun:
     report = validate(plan, text, name, trials=trials)
-    command = html_report.reproduce_command(plan, name if hand_written else None, "unicorn")
-    return html_report.StubRun(plan, text, name, report.as_dict(), command)
+    command = html_page.reproduce_command(plan, name if hand_written else None, "unicorn")
+    return html_page.StubRun(plan, text, name, report.as_dict(), command)
 
 
 def generated(convention: str) -> tuple[str, str]:
@@ -45,7 +45,7 @@ def generated(convention: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runs(plans: dict[str, Plan]) -> list[html_report.StubRun]:
+def runs(plans: dict[str, Plan]) -> list[html_page.StubRun]:
     """Both generated stubs (they pass) and a broken hand-written one (P1 fails), named by a stranger."""
     broken = named("hvc3_p1_wrong_offset")
     return [
@@ -77,11 +77,11 @@ class Elements(HTMLParser):
         return {a["id"]: (t, a) for t, a in self.elements if "id" in a}
 
 
-def offsets_of(run: html_report.StubRun) -> list[int]:
+def offsets_of(run: html_page.StubRun) -> list[int]:
     return [d.offset for d in decode(assemble(run.stub_text, run.stub_file).code)]
 
 
-def check_dom(dom: Elements, runs: list[html_report.StubRun]) -> None:
+def check_dom(dom: Elements, runs: list[html_page.StubRun]) -> None:
     """What a reviewer relies on, whoever parsed the page."""
     ids = dom.by_id()
     svg = dom.find("svg", "context")
@@ -105,9 +105,9 @@ def check_dom(dom: Elements, runs: list[html_report.StubRun]) -> None:
     assert HOSTILE + ".S" in "".join(dom.text)
 
 
-def test_page_is_self_contained_escaped_and_deterministic(runs: list[html_report.StubRun]) -> None:
-    page = html_report.page(runs)
-    assert page == html_report.page(runs)
+def test_page_is_self_contained_escaped_and_deterministic(runs: list[html_page.StubRun]) -> None:
+    page = html_page.page(runs)
+    assert page == html_page.page(runs)
     assert "<script" not in page.lower() and "&lt;script&gt;" in page
     assert not re.search(r"""\b(src|href)\s*=\s*["']?(https?:|//|data:)|<link|@import|url\(""", page, re.I)
     dom = Elements(page)
@@ -117,8 +117,8 @@ def test_page_is_self_contained_escaped_and_deterministic(runs: list[html_report
     assert "--seed" in page and "--stub" in page and "--trials 1" in page
 
 
-def test_roles_and_slots_reach_the_page(runs: list[html_report.StubRun]) -> None:
-    dom = Elements(html_report.page(runs))
+def test_roles_and_slots_reach_the_page(runs: list[html_page.StubRun]) -> None:
+    dom = Elements(html_page.page(runs))
     generated_roles = {a["data-role"] for a in dom.find("tr", "insn") if a["id"].startswith("run0-")}
     assert generated_roles == {"frame", "save", "load", "trap", "store", "restore"}
     hand_roles = {a["data-role"] for a in dom.find("tr", "insn") if a["id"].startswith("run2-")}
@@ -126,8 +126,8 @@ def test_roles_and_slots_reach_the_page(runs: list[html_report.StubRun]) -> None
     assert "read x[4] (x4), x[5] (x5)" in "".join(dom.text)
 
 
-def test_properties_judged_at_an_instruction_are_marked(runs: list[html_report.StubRun]) -> None:
-    views = [html_report.run_view(index, run) for index, run in enumerate(runs)]
+def test_properties_judged_at_an_instruction_are_marked(runs: list[html_page.StubRun]) -> None:
+    views = [html_page.run_view(index, run) for index, run in enumerate(runs)]
     trap = next(item for item in views[1].rows if item.row.role == "trap")
     assert trap.judged == (("P1", "held"), ("P2", "held"), ("P9", "held")) and not trap.marks
     push = views[1].rows[1]  # stp x29, x30, [sp, #-16]!
@@ -137,15 +137,15 @@ def test_properties_judged_at_an_instruction_are_marked(runs: list[html_report.S
     assert ("P1", "held") not in broken_trap.judged and ("P9", "held") in broken_trap.judged
     # A backend that watches P8 only at the trap and the end marks no instruction with it.
     partial = {**runs[1].report, "properties_unobservable": ["P8: observed at the trap and at the end only"]}
-    view = html_report.run_view(0, dataclasses.replace(runs[1], report=partial))
+    view = html_page.run_view(0, dataclasses.replace(runs[1], report=partial))
     assert view.rows[1].judged == (("P7", "held"),)
     assert "limit: P8: observed at the trap" in next(p.detail for p in view.properties if p.id == "P8")
 
 
-def test_hostile_spec_text_is_escaped(plans: dict[str, Plan], runs: list[html_report.StubRun]) -> None:
+def test_hostile_spec_text_is_escaped(plans: dict[str, Plan], runs: list[html_page.StubRun]) -> None:
     evil_plan = dataclasses.replace(plans["smccc"], spec_title=HOSTILE)
-    run = html_report.StubRun(evil_plan, runs[1].stub_text, runs[1].stub_file, runs[1].report, runs[1].reproduce)
-    page = html_report.page([run])
+    run = html_page.StubRun(evil_plan, runs[1].stub_text, runs[1].stub_file, runs[1].report, runs[1].reproduce)
+    page = html_page.page([run])
     assert HOSTILE not in page and "&lt;script&gt;document.title=" in page
 
 
@@ -162,10 +162,10 @@ def artifacts_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_report_in_a_real_browser(tmp_path: Path, runs: list[html_report.StubRun]) -> None:
+def test_report_in_a_real_browser(tmp_path: Path, runs: list[html_page.StubRun]) -> None:
     folder = artifacts_dir(tmp_path)
     report = folder / "validate-report.html"
-    html_report.write(report, runs)
+    html_page.write(report, runs)
     started = time.monotonic()
     result = browser("--dump-dom", report.as_uri(), profile=tmp_path / "profile")
     seconds = time.monotonic() - started

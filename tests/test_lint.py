@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, SPEC, edited
-from vtlgen.lint import Finding, counts, lint
-from vtlgen.loader import LoadedSpec, SpecError, load, load_text
-from vtlgen.rules import RULES
+from vtlgen.spec.lint import Finding, counts, lint
+from vtlgen.spec.loader import LoadedSpec, SpecError, load, load_text
+from vtlgen.spec.rules import RULES
 
 POSTED = DATA / "hyperv_vtl_posted.yaml"
 
@@ -139,7 +139,7 @@ def test_a_title_cut_by_a_yaml_comment_warns(spec_text: str) -> None:
 
 
 def test_waiver_for_an_unknown_rule_is_bad_input(spec_text: str) -> None:
-    from vtlgen.loader import SpecError
+    from vtlgen.spec.loader import SpecError
 
     with pytest.raises(SpecError) as caught:
         load_text(edited(spec_text, "  - rule: conduit-not-smccc\n", "  - rule: conduit-not-smcc\n"), "spec/x.yaml")

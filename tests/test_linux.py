@@ -14,8 +14,8 @@ from tests import kbuild
 from tests.conftest import require_tool
 from tests.kernel_files import BUILT, CONVENTIONS, FIELDS, GENERATED, KERNEL, asm_offset_values, hand_definition
 from tests.kernel_files import paths as kernel_paths
-from vtlgen import linux
-from vtlgen.a64 import instruction
+from vtlgen.generate import linux
+from vtlgen.lower.a64 import instruction
 
 
 def kernel_files(conv: str) -> dict[str, str]:

@@ -6,11 +6,11 @@ import pytest
 
 from tests.conftest import ROOT, SPEC
 from tests.stubs import STUBS, named
-from vtlgen import listing
-from vtlgen.assembler import assemble
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.isa.assembler import assemble
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
+from vtlgen.report import listing
+from vtlgen.spec.loader import load
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from tests.conftest import SPEC, edited
-from vtlgen.loader import SpecError, load, load_all, load_text
+from vtlgen.spec.loader import SpecError, load, load_all, load_text
 
 LOCATED = re.compile(r"\Aspec/x\.yaml:(\d+):(\d+): (\S+: )?[^\n]+\Z")  # one problem, one line
 

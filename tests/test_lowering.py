@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, FIRST, SPEC, edited
-from vtlgen.loader import load, load_text
-from vtlgen.lowering import LoweringError, lower
+from vtlgen.lower.convention import LoweringError, lower
 from vtlgen.plan import Plan
+from vtlgen.spec.loader import load, load_text
 
 
 def _plans(text: str | None = None, spec: Path = SPEC) -> dict[str, Plan]:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from tests.conftest import SPEC
-from vtlgen.loader import SpecError, load_text
-from vtlgen.lowering import LoweringError, lower
+from vtlgen.lower.convention import LoweringError, lower
+from vtlgen.spec.loader import SpecError, load_text
 
 BASE = YAML(typ="safe").load(SPEC.read_text())
 CLASSES = ["shared", "private", "clobbered", "unspecified"]

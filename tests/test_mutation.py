@@ -7,8 +7,8 @@ from ruamel.yaml import YAML
 
 from tests import mutation
 from tests.conftest import DATA, ROOT, SPEC
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 EQUIVALENT = YAML(typ="safe").load((DATA / "equivalent_mutants.yaml").read_text())

@@ -1,4 +1,4 @@
-"""The proof backend (vtlgen/prove.py over vtlgen/symbolic/): it proves the correct stubs,
+"""The proof backend (vtlgen/prove/run.py over vtlgen/prove/): it proves the correct stubs,
 finds every broken one with the property it breaks, agrees with the unicorn trials
 property by property (differences listed with their reason), and each counterexample
 replays as a unicorn trial that shows the same violation."""
@@ -13,14 +13,14 @@ from ruamel.yaml import YAML
 from tests import mutation
 from tests.conftest import DATA, FIRST, edited
 from tests.stubs import corpus, plan_for
-from vtlgen import artifacts, render
-from vtlgen.assembler import AssemblyError, assemble
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.prove import PROVED, UNPROVEN, VIOLATED, prove, vector_instruction
-from vtlgen.report import ConventionReport
-from vtlgen.symbolic.replay import ReplayError, replay
-from vtlgen.validator import validate
+from vtlgen.generate import artifacts, render
+from vtlgen.isa.assembler import AssemblyError, assemble
+from vtlgen.lower.convention import lower
+from vtlgen.prove.replay import ReplayError, replay
+from vtlgen.prove.run import PROVED, UNPROVEN, VIOLATED, prove, vector_instruction
+from vtlgen.spec.loader import load
+from vtlgen.validate.results import ConventionReport
+from vtlgen.validate.run import validate
 
 # The proof lifts no SVE/SME, so it is tested on ABI 1.0.0's stubs and the corpus stubs
 # without SVE/SME instructions; those with them are UNPROVEN (tested below).

@@ -13,13 +13,13 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import SPEC, require_tool
-from vtlgen.backends.base import BackendError, Observable, TrialObservation
-from vtlgen.backends.qemu_user import TOOLS, QemuUserBackend
-from vtlgen.backends.qemu_vector import VectorShape, chunked
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
-from vtlgen.vector_trial import streaming_length
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends.base import BackendError, Observable, TrialObservation
+from vtlgen.validate.backends.qemu_user import TOOLS, QemuUserBackend
+from vtlgen.validate.backends.qemu_vector import VectorShape, chunked
+from vtlgen.validate.trial import GUARD, InitialState, Switch, TrialFactory
+from vtlgen.validate.vector_trial import streaming_length
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 LENGTHS = (16, 48, 64, 256)  # 256: the SVE record lives behind EXTRA_MAGIC
@@ -237,7 +237,7 @@ def sve_corpus_run(vl: int, old: str = "", new: str = "") -> list[TrialObservati
 def test_the_hand_written_sve_stub_meets_the_vector_contract_on_qemu(vl: int) -> None:
     """The corpus's correct stub: VTL0's Z, P and FFR at the trap (P1, P2), ZA kept (P5),
     and the shared slots after the return (P4), at every vector length."""
-    from vtlgen import vector_contract
+    from vtlgen.validate import vector_contract
 
     plan = PLANS["hvc3"]
     observations = sve_corpus_run(vl)
@@ -257,7 +257,7 @@ def test_the_hand_written_sve_stub_meets_the_vector_contract_on_qemu(vl: int) ->
 def test_a_fixed_stride_z_load_is_caught_on_qemu_beyond_vl_16(vl: int) -> None:
     """z5 loaded from a 16-byte stride: right at VL 16 only; on qemu the vector contract
     sees VTL2's or a wrong value in z5 at the trap at every longer VL."""
-    from vtlgen import vector_contract
+    from vtlgen.validate import vector_contract
 
     observations = sve_corpus_run(vl, "ldr    z5, [x2, #5, mul vl]", "add x9, x2, #80\n\tldr z5, [x9]")
     findings = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vtlgen import a64, reach
+from vtlgen.lower import a64, reach
 from vtlgen.plan import Slot
 
 

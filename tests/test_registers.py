@@ -1,6 +1,6 @@
 import pytest
 
-from vtlgen import registers
+from vtlgen.isa import registers
 
 
 def test_ranges_expand_in_order() -> None:

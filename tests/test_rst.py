@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vtlgen import rst
+from vtlgen.generate import rst
 
 HOSTILE = [
     ".. raw:: html\n\n   <script>alert(1)</script>",

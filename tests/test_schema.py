@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from vtlgen.schema import Conduit, ContextField, FunctionId
+from vtlgen.spec.schema import Conduit, ContextField, FunctionId
 
 
 def test_hvc_encoding_matches_abi() -> None:

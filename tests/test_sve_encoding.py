@@ -1,4 +1,4 @@
-"""vtlgen.sve against the real assemblers: every form, every register, every immediate bound.
+"""vtlgen.isa.sve against the real assemblers: every form, every register, every immediate bound.
 
 Each cross-check batches all statements into ONE GNU as or llvm-mc run. Outside CI a missing
 tool skips with the Debian package to install; with CI=true it fails (tests/conftest.py).
@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, SPEC, invoke, require_tool
-from vtlgen import sve
-from vtlgen.assembler import AssemblyError, assemble
-from vtlgen.disassembler import decode as decode_code
-from vtlgen.stubsource import StubSyntaxError, vet
-from vtlgen.sve import SveInstruction, decode, disassemble, encode, word_of
+from vtlgen.isa import sve
+from vtlgen.isa.assembler import AssemblyError, assemble
+from vtlgen.isa.disassembler import decode as decode_code
+from vtlgen.isa.stubsource import StubSyntaxError, vet
+from vtlgen.isa.sve import SveInstruction, decode, disassemble, encode, word_of
 
 BINUTILS = "binutils-aarch64-linux-gnu"
 GNU_AS = ["-march=armv9-a+sve+sme"]
@@ -308,9 +308,9 @@ def test_a_mixed_stub_assembles_as_gnu_as_assembles_it(tmp_path: Path) -> None:
 
 def test_the_qemu_path_assembles_sve_stubs_with_gnu_as_to_the_same_bytes(request: pytest.FixtureRequest) -> None:
     """qemu_user.build runs GNU as on the canonical text and compares its bytes with vtlgen's."""
-    from vtlgen.backends import qemu_user
-    from vtlgen.loader import load
-    from vtlgen.lowering import lower
+    from vtlgen.lower.convention import lower
+    from vtlgen.spec.loader import load
+    from vtlgen.validate.backends import qemu_user
 
     for tool, package in qemu_user.TOOLS.items():
         require_tool(tool, package)
@@ -422,8 +422,8 @@ def test_changing_streaming_mode_resets_every_vector_register() -> None:
 
 def test_the_generated_stubs_with_sve_lines_ship_gnu_as_bytes(tmp_path: Path) -> None:
     """End to end: the standalone stub `generate` writes, its bindings' MACHINE_CODE, and GNU as agree."""
-    from vtlgen import artifacts, render
-    from vtlgen.loader import load
+    from vtlgen.generate import artifacts, render
+    from vtlgen.spec.loader import load
 
     built = artifacts.build(load(SPEC))
     with_sve = [item for item in built if any(d.vector_access for d in decode_code(item.code))]
@@ -439,9 +439,9 @@ def test_the_generated_stubs_with_sve_lines_ship_gnu_as_bytes(tmp_path: Path) ->
 
 
 def test_the_listing_marks_vector_stores_as_writes_at_vl_scaled_addresses() -> None:
-    from vtlgen.listing import annotate
-    from vtlgen.loader import load
-    from vtlgen.lowering import lower
+    from vtlgen.lower.convention import lower
+    from vtlgen.report.listing import annotate
+    from vtlgen.spec.loader import load
 
     plan = next(p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml") if p.convention_id == "smccc")
     rows = annotate(plan, assemble("str z1, [x0, #-2, mul vl]\nldr p2, [sp]\naddvl sp, sp, #-1\nstr x1, [sp]\nret\n"))

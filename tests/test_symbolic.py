@@ -1,4 +1,4 @@
-"""Units of the proof engine (vtlgen/symbolic/): the p-code semantics on concrete values,
+"""Units of the proof engine (vtlgen/prove/): the p-code semantics on concrete values,
 the register containers, the byte-cell memory and the lifter's failures."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import z3
 from pypcode import OpCode
 
 from tests.conftest import SPEC
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.symbolic import semantics
-from vtlgen.symbolic import world as w
-from vtlgen.symbolic.lifter import lift
-from vtlgen.symbolic.state import State
+from vtlgen.lower.convention import lower
+from vtlgen.prove import pcode
+from vtlgen.prove import world as w
+from vtlgen.prove.lifter import lift
+from vtlgen.prove.state import State
+from vtlgen.spec.loader import load
 
 PLAN = lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")[0]
 
@@ -42,18 +42,18 @@ def bv(n: int, bits: int = 64) -> z3.BitVecRef:
     ],
 )
 def test_binary_operations(op: OpCode, a: int, b: int, expected: int) -> None:
-    assert value(semantics.BINARY[op](bv(a), bv(b))) == expected
+    assert value(pcode.BINARY[op](bv(a), bv(b))) == expected
 
 
 def test_unary_operations_and_subpiece() -> None:
-    assert value(semantics.UNARY[OpCode.POPCOUNT](bv(0xF0F0), 8)) == 8
-    assert value(semantics.UNARY[OpCode.LZCOUNT](bv(1 << 60), 8)) == 3
-    assert value(semantics.UNARY[OpCode.LZCOUNT](bv(0), 8)) == 64
-    assert value(semantics.UNARY[OpCode.INT_SEXT](bv(0x80, 8), 64)) == (1 << 64) - 0x80
-    assert value(semantics.subpiece(bv(0x1122334455667788), 2, 16)) == 0x5566
+    assert value(pcode.UNARY[OpCode.POPCOUNT](bv(0xF0F0), 8)) == 8
+    assert value(pcode.UNARY[OpCode.LZCOUNT](bv(1 << 60), 8)) == 3
+    assert value(pcode.UNARY[OpCode.LZCOUNT](bv(0), 8)) == 64
+    assert value(pcode.UNARY[OpCode.INT_SEXT](bv(0x80, 8), 64)) == (1 << 64) - 0x80
+    assert value(pcode.subpiece(bv(0x1122334455667788), 2, 16)) == 0x5566
     nan = bv(0x7FF8000000000000)
-    assert value(semantics.UNARY[OpCode.FLOAT_NAN](nan, 8)) == 1
-    assert value(semantics.BINARY[OpCode.FLOAT_EQUAL](nan, nan)) == 0  # NaN is unordered
+    assert value(pcode.UNARY[OpCode.FLOAT_NAN](nan, 8)) == 1
+    assert value(pcode.BINARY[OpCode.FLOAT_EQUAL](nan, nan)) == 0  # NaN is unordered
 
 
 def test_partial_register_writes_keep_the_rest() -> None:

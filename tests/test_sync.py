@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vtlgen import sync
+from vtlgen.generate import sync
 
 FILES = {"s/a/one.txt": "1\n", "s/b/two.txt": "2\n"}
 

@@ -15,8 +15,8 @@ import pytest
 from tests import kbuild
 from tests.conftest import ROOT, require_tool
 from tests.kernel_files import BUILT, KERNEL
-from vtlgen import render
-from vtlgen.assembler import assemble
+from vtlgen.generate import render
+from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"

@@ -3,9 +3,9 @@
 from dataclasses import replace
 
 from tests.conftest import SPEC
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.trial import GUARD, TAG_VTL0, TAG_VTL2, GivenTrial, TrialFactory, replayable
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.validate.trial import GUARD, TAG_VTL0, TAG_VTL2, GivenTrial, TrialFactory, replayable
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 

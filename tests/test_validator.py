@@ -8,13 +8,13 @@ import pytest
 
 from tests.conftest import FIRST, ROOT, SPEC
 from tests.stubs import CorpusStub, corpus, named, plan_for
-from vtlgen import render
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.model import VECTOR_LENGTHS
+from vtlgen.generate import render
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
-from vtlgen.report import PROPERTIES
-from vtlgen.validator import validate
+from vtlgen.spec.hypervisor_model import VECTOR_LENGTHS
+from vtlgen.spec.loader import load
+from vtlgen.validate.results import PROPERTIES
+from vtlgen.validate.run import validate
 
 PLANS: dict[str, Plan] = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 CORPUS = corpus()

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import DATA, require_tool
 from tests.test_toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
-from vtlgen import artifacts, render, sync
 from vtlgen.cli import app
-from vtlgen.lint import lint
-from vtlgen.loader import load
-from vtlgen.validator import validate
+from vtlgen.generate import artifacts, render, sync
+from vtlgen.spec.lint import lint
+from vtlgen.spec.loader import load
+from vtlgen.validate.run import validate
 
 VARIANTS = DATA / "variants"
 NAMES = sorted(p.stem for p in VARIANTS.glob("*.yaml"))
@@ -129,7 +129,7 @@ def test_variant_stub_validates_on_unicorn(name: str, conv: str) -> None:
 @pytest.mark.parametrize("name", ["variant_smc_sip", "variant_extra_args", "variant_smc32"])
 def test_smccc_variants_validate_on_qemu_user(name: str) -> None:
     """`smc #0` and wide arguments on the second backend (qemu-user: the trap is a SIGILL)."""
-    from vtlgen.backends.qemu_user import TOOLS
+    from vtlgen.validate.backends.qemu_user import TOOLS
 
     for tool, package in TOOLS.items():
         require_tool(tool, package)

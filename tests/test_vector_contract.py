@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.test_vector_trial import current, first
-from vtlgen import contract, vector_contract
-from vtlgen.backends.base import Trap
 from vtlgen.plan import Plan
-from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
+from vtlgen.validate import contract, vector_contract
+from vtlgen.validate.backends.base import Trap
+from vtlgen.validate.trial import GUARD, InitialState, Switch, TrialFactory
 
 LENGTHS = (16, 48, 256)
 

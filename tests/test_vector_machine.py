@@ -18,13 +18,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SPEC, require
-from vtlgen import render
-from vtlgen.assembler import assemble
-from vtlgen.backends.base import Observable, StubCode
-from vtlgen.backends.qemu_user import TOOLS as QEMU_TOOLS
-from vtlgen.backends.qemu_user import QemuUserBackend
-from vtlgen.backends.unicorn import Harness, UnicornBackend
-from vtlgen.backends.vector_machine import (
+from vtlgen.generate import render
+from vtlgen.isa.assembler import assemble
+from vtlgen.isa.sve import SveInstruction as I
+from vtlgen.lower.convention import lower
+from vtlgen.plan import Plan
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends.base import Observable, StubCode
+from vtlgen.validate.backends.qemu_user import TOOLS as QEMU_TOOLS
+from vtlgen.validate.backends.qemu_user import QemuUserBackend
+from vtlgen.validate.backends.unicorn import Harness, UnicornBackend
+from vtlgen.validate.backends.vector_machine import (
     FPSR_AFTER_SM_CHANGE,
     MASK64,
     SP,
@@ -36,13 +40,9 @@ from vtlgen.backends.vector_machine import (
     ZaDisabled,
     z_read,
 )
-from vtlgen.contract import Judge
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.plan import Plan
-from vtlgen.report import StubSource
-from vtlgen.sve import SveInstruction as I
-from vtlgen.trial import GUARD, InitialState, Switch, TrialFactory
+from vtlgen.validate.contract import Judge
+from vtlgen.validate.results import StubSource
+from vtlgen.validate.trial import GUARD, InitialState, Switch, TrialFactory
 
 BASE = 0x5_5000_1000
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
-from vtlgen.trial import GUARD, TrialFactory
-from vtlgen.vector_trial import TAG_CLOBBER, TAG_VTL0, TAG_VTL0_NEW, TAG_VTL2, streaming_length
+from vtlgen.spec.loader import load
+from vtlgen.validate.trial import GUARD, TrialFactory
+from vtlgen.validate.vector_trial import TAG_CLOBBER, TAG_VTL0, TAG_VTL0_NEW, TAG_VTL2, streaming_length
 
 ROOT = Path(__file__).resolve().parents[1]
 LENGTHS = (16, 48, 64, 256)

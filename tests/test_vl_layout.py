@@ -20,11 +20,12 @@ import pytest
 
 from tests import kbuild
 from tests.conftest import DATA, SPEC, edited, invoke, require_file, require_tool
-from vtlgen import arch_extension, linux, quoting, render, vl_layout
-from vtlgen.a64 import instruction
-from vtlgen.loader import SpecError, load, load_text
-from vtlgen.lowering import lower
+from vtlgen.generate import arch_extension, linux, render, vl_macros
+from vtlgen.guard import quoting
+from vtlgen.lower.a64 import instruction
+from vtlgen.lower.convention import lower
 from vtlgen.plan import Block, ContextLayout, Instruction, Plan, Requirement, VlElement
+from vtlgen.spec.loader import SpecError, load, load_text
 
 PLANS = {plan.convention_id: plan for plan in lower(load(SPEC).spec, SPEC.as_posix())}
 CONTEXT = PLANS["hvc3"].context
@@ -59,7 +60,7 @@ def _write(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_default_spec_has_an_extended_part_and_the_view_matches_it() -> None:
-    view = vl_layout.view(CONTEXT)
+    view = vl_macros.view(CONTEXT)
     assert view is not None and not view.has_za
     assert (view.base, view.max_vq) == (1024, 16)
     assert [f.name for f in view.fields] == ["z", "p", "ffr"]
@@ -69,7 +70,7 @@ def test_the_default_spec_has_an_extended_part_and_the_view_matches_it() -> None
         "MSHV_VTL_CPU_CONTEXT_P_OFFSET(vq, n)",
         "MSHV_VTL_CPU_CONTEXT_FFR_OFFSET(vq)",
     ]
-    assert vl_layout.view(lower(load(DATA / "hyperv_vtl_1.0.0.yaml").spec, "x")[0].context) is None
+    assert vl_macros.view(lower(load(DATA / "hyperv_vtl_1.0.0.yaml").spec, "x")[0].context) is None
 
 
 @pytest.mark.parametrize("vq", VQS)
@@ -378,7 +379,7 @@ def test_show_prints_the_extended_part_with_formulas_in_vq() -> None:
 
 
 def test_the_abi_page_gives_the_extended_layout_in_vq_and_the_entry_requirements() -> None:
-    from vtlgen import abidoc
+    from vtlgen.generate import abidoc
 
     spec = load(SPEC).spec
     page = abidoc.page(spec, "hyperv_vtl.yaml", list(PLANS.values()))
@@ -403,7 +404,7 @@ def _za_plan() -> Plan:
 def test_za_is_sized_by_svq_in_c_in_the_bindings_and_in_python(tmp_path: Path, vq: int, svq: int) -> None:
     cc = require_tool("gcc", "gcc")
     plan = _za_plan()
-    view = vl_layout.view(plan.context)
+    view = vl_macros.view(plan.context)
     assert view is not None and view.has_za and view.size_vl.params == ("vq", "svq")
     za = plan.context.vl_elements[-1]
     assert za.kind == "za" and [f.offset.params for f in view.fields][-1] == ("vq",)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import edited, invoke
-from vtlgen.loader import SpecError, load_text
-from vtlgen.schema import MAX_CONTEXT
+from vtlgen.spec.loader import SpecError, load_text
+from vtlgen.spec.schema import MAX_CONTEXT
 
 EXIT_BAD_INPUT = 2
 

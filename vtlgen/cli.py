@@ -15,33 +15,27 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from vtlgen import (
-    __version__,
-    abidiff,
-    artifacts,
-    html_report,
-    lowering,
-    render,
-    safepath,
-    sarif,
-    specs,
-    stubsource,
-    sync,
-    tables,
-)
-from vtlgen.assembler import AssemblyError
-from vtlgen.backends.base import BackendError
-from vtlgen.backends.qemu_user import ToolMissing
-from vtlgen.lint import Finding, counts
-from vtlgen.lint import lint as lint_spec
-from vtlgen.loader import LoadedSpec, SpecError, format_path, load, load_all
+from vtlgen import __version__
+from vtlgen.generate import artifacts, render, sync
+from vtlgen.guard import safepath
+from vtlgen.guard.quoting import one_line
+from vtlgen.isa import stubsource
+from vtlgen.isa.assembler import AssemblyError
+from vtlgen.lower import convention
 from vtlgen.plan import Plan
-from vtlgen.quoting import one_line
-from vtlgen.report import ConventionReport
-from vtlgen.rules import RULES
-from vtlgen.schema import Spec
-from vtlgen.validator import DEFAULT_TRIALS
-from vtlgen.validator import validate as run_validation
+from vtlgen.report import html_page, sarif, tables
+from vtlgen.spec import diff as abi_diff
+from vtlgen.spec import discover
+from vtlgen.spec.lint import Finding, counts
+from vtlgen.spec.lint import lint as lint_spec
+from vtlgen.spec.loader import LoadedSpec, SpecError, format_path, load, load_all
+from vtlgen.spec.rules import RULES
+from vtlgen.spec.schema import Spec
+from vtlgen.validate.backends.base import BackendError
+from vtlgen.validate.backends.qemu_user import ToolMissing
+from vtlgen.validate.results import ConventionReport
+from vtlgen.validate.run import DEFAULT_TRIALS
+from vtlgen.validate.run import validate as run_validation
 
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
@@ -69,16 +63,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def load_specs(paths: list[Path] | None) -> list[LoadedSpec]:
-    resolved = specs.resolve(paths)
+    resolved = discover.resolve(paths)
     if not resolved:
-        fail(f"error: no spec given and no {specs.DEFAULT_DIR}/*.yaml here")
+        fail(f"error: no spec given and no {discover.DEFAULT_DIR}/*.yaml here")
     try:
         return load_all(resolved)
     except SpecError as error:
         fail("\n".join(str(problem) for problem in error.problems))
 
 
-def lowering_failure(loaded: LoadedSpec, error: lowering.LoweringError) -> NoReturn:
+def lowering_failure(loaded: LoadedSpec, error: convention.LoweringError) -> NoReturn:
     line, column = loaded.locate(error.path)
     path = format_path(error.path)
     fail(f"{safepath.shown(loaded.path)}:{line}:{column}: {path + ': ' if path else ''}{error}")
@@ -94,8 +88,8 @@ def load_one(path: Path) -> LoadedSpec:
 
 def plans_for(loaded: LoadedSpec) -> list[Plan]:
     try:
-        return lowering.lower(loaded.spec, loaded.path.as_posix())
-    except lowering.LoweringError as error:
+        return convention.lower(loaded.spec, loaded.path.as_posix())
+    except convention.LoweringError as error:
         lowering_failure(loaded, error)
 
 
@@ -140,7 +134,7 @@ DEFAULT_OUT = Path("generated")
 def build_files(loaded: LoadedSpec) -> list[artifacts.ConventionArtifacts]:
     try:
         return artifacts.build(loaded)
-    except lowering.LoweringError as error:
+    except convention.LoweringError as error:
         lowering_failure(loaded, error)
     except AssemblyError as error:  # a template bug or an unencodable spec: never write
         fail(f"internal error: the generated stub does not assemble: {error}", code=EXIT_BAD_INPUT)
@@ -332,9 +326,9 @@ MAX_REPLAY_BYTES = 1 << 20
 
 
 def _replay(plan: Plan, text: str, name: str, path: Path) -> ConventionReport:
-    from vtlgen import prove as proof
-    from vtlgen.symbolic.replay import ReplayError
-    from vtlgen.symbolic.replay import load as load_replay
+    from vtlgen.prove import run as proof
+    from vtlgen.prove.replay import ReplayError
+    from vtlgen.prove.replay import load as load_replay
 
     try:
         concrete = load_replay(safepath.read_text(path, MAX_REPLAY_BYTES, "the replay file"))
@@ -386,7 +380,7 @@ def validate(
         if length % 16:
             fail(f"error: --vector-length {length}: expected a multiple of 16 bytes in 16..256")
     if with_proof and replay is None:
-        from vtlgen import prove as proof  # z3 and SLEIGH load only when a proof runs
+        from vtlgen.prove import run as proof  # z3 and SLEIGH load only when a proof runs
     reports: list[ConventionReport] = []
     runs = []
     for loaded in loaded_specs:
@@ -415,13 +409,13 @@ def validate(
                 fail(f"error: --backend qemu-user needs {error}")
             except BackendError as error:
                 fail(f"{name}:1:1: {error}")
-            command = html_report.reproduce_command(
+            command = html_page.reproduce_command(
                 plan, stub.as_posix() if stub else None, backend.value, None if out == DEFAULT_OUT else out.as_posix()
             )
-            runs.append(html_report.StubRun(plan, text, name, report.as_dict(), command))
+            runs.append(html_page.StubRun(plan, text, name, report.as_dict(), command))
     if html is not None:
         try:
-            html_report.write(html, runs)
+            html_page.write(html, runs)
         except OSError as error:
             fail(f"error: cannot write {safepath.shown(html)}: {error.strerror or error}")
         typer.echo(f"HTML report: {safepath.shown(html)}", err=True)  # stderr: --format json stays one document
@@ -443,7 +437,7 @@ def prove(
 
     Exit 0 when every convention is PROVED; 1 on a violation or where the proof is UNPROVEN.
     Without --stub, the stubs proved are the ones `generate` would write now."""
-    from vtlgen import prove as proof
+    from vtlgen.prove import run as proof
 
     loaded_specs = load_specs(spec)
     _one_stub(loaded_specs, stub, convention)
@@ -522,10 +516,10 @@ def diff(
 ) -> None:
     """List ABI changes between two spec revisions; exit 1 when NEW's version bump is too small."""
     before, after = load_one(old), load_one(new)
-    changes = abidiff.diff(before.spec, after.spec)
-    required = abidiff.required_bump(changes)
-    actual = abidiff.actual_bump(before.spec.abi_version, after.spec.abi_version)
-    ok = abidiff.bump_ok(required, actual)
+    changes = abi_diff.diff(before.spec, after.spec)
+    required = abi_diff.required_bump(changes)
+    actual = abi_diff.actual_bump(before.spec.abi_version, after.spec.abi_version)
+    ok = abi_diff.bump_ok(required, actual)
     bump = "no version change" if actual == "none" else f"{actual} bump"
     verdict = (
         f"ABI {before.spec.abi_version} -> {after.spec.abi_version}: {bump}; "

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from vtlgen import html_report
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.validator import validate
+from vtlgen.lower.convention import lower
+from vtlgen.report import html_page
+from vtlgen.spec.loader import load
+from vtlgen.validate.run import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_BYTES = 512 * 1024
@@ -26,7 +26,7 @@ TARGET_RENDER_S = 2.0
 ROUNDS = 3
 
 
-def runs() -> list[html_report.StubRun]:
+def runs() -> list[html_page.StubRun]:
     spec = ROOT / "spec" / "hyperv_vtl.yaml"
     plans = {p.convention_id: p for p in lower(load(spec).spec, spec.as_posix())}
     out = []
@@ -34,11 +34,11 @@ def runs() -> list[html_report.StubRun]:
         path = ROOT / "generated" / "hyperv_vtl" / convention / f"hyperv_vtl_{convention}.S"
         text = path.read_text()
         report = validate(plan, text, path.name).as_dict()
-        out.append(html_report.StubRun(plan, text, path.name, report, "vtlgen validate"))
+        out.append(html_page.StubRun(plan, text, path.name, report, "vtlgen validate"))
     broken = (ROOT / "tests" / "data" / "stubs" / "hvc3_ok_variant.S").read_text()
     broken = broken.replace("\tldp    x4, x5, [x1, #32]\n", "\tldp    x4, x5, [x1, #40]\n")
     report = validate(plans["hvc3"], broken, "broken.S").as_dict()
-    out.append(html_report.StubRun(plans["hvc3"], broken, "broken.S", report, "vtlgen validate"))
+    out.append(html_page.StubRun(plans["hvc3"], broken, "broken.S", report, "vtlgen validate"))
     return out
 
 
@@ -59,7 +59,7 @@ def load_time(chromium: str, page: Path, profile: Path) -> float:
 def main() -> int:
     stub_runs = runs()
     start = time.perf_counter()
-    text = html_report.page(stub_runs)
+    text = html_page.page(stub_runs)
     build = time.perf_counter() - start
     size = len(text.encode())
     print(f"report: {size} bytes for {len(stub_runs)} stubs, built in {build * 1000:.0f} ms")

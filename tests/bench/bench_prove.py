@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from vtlgen import render
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.prove import PROVED, prove
+from vtlgen.generate import render
+from vtlgen.lower.convention import lower
+from vtlgen.prove.run import PROVED, prove
+from vtlgen.spec.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_PROOF = 0.5

@@ -20,7 +20,7 @@ from tests.security.test_yaml_exhaustion import BOMBS  # noqa: E402
 
 REFUSE = """
 import sys, time
-from vtlgen.loader import SpecError, load_text
+from vtlgen.spec.loader import SpecError, load_text
 text = open(sys.argv[1]).read()
 start = time.perf_counter()
 try:
@@ -48,7 +48,7 @@ def bomb_figures() -> None:
 def keystone_figures() -> None:
     from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks
 
-    from vtlgen import assembler
+    from vtlgen.isa import assembler
 
     text = (ROOT / "generated/hyperv_vtl/hvc3/hyperv_vtl_hvc3.S").read_text()
     rounds = 20
@@ -69,7 +69,7 @@ def keystone_figures() -> None:
 def sandbox_figures() -> None:
     import shutil
 
-    from vtlgen import sandbox
+    from vtlgen.guard import sandbox
 
     if shutil.which("bwrap") is None:
         print("sandbox: bwrap missing (Debian package bubblewrap); not measured")

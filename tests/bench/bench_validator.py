@@ -18,14 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from vtlgen import render
-from vtlgen.assembler import assemble
-from vtlgen.backends.base import Observable
-from vtlgen.backends.unicorn import Harness
-from vtlgen.contract import Judge
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.report import StubSource
+from vtlgen.generate import render
+from vtlgen.isa.assembler import assemble
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends.base import Observable
+from vtlgen.validate.backends.unicorn import Harness
+from vtlgen.validate.contract import Judge
+from vtlgen.validate.results import StubSource
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_VALIDATED = 2000.0
@@ -52,9 +52,9 @@ def rate(harness: Harness, judge: Judge | None) -> float:
 PEAK = """
 import resource, sys
 from pathlib import Path
-from vtlgen.loader import load
-from vtlgen.lowering import lower
-from vtlgen.validator import validate
+from vtlgen.spec.loader import load
+from vtlgen.lower.convention import lower
+from vtlgen.validate.run import validate
 plan = lower(load(Path(sys.argv[1])).spec, "hyperv_vtl.yaml")[0]
 validate(plan, Path(sys.argv[2]).read_text(), "stub.S", trials=int(sys.argv[3]), backend=sys.argv[4])
 usage = [resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
@@ -84,8 +84,8 @@ def qemu_vector_times() -> None:
     """qemu-user in SVE/SME mode: the build, then milliseconds per trial (run and parsed, not
     judged) of a hand-written SVE stub at each vector length, from a 1-trial and a
     (1 + SVE_TRIALS)-trial run, so the build and qemu's start-up cancel out."""
-    from vtlgen.backends.qemu_user import QemuUserBackend
-    from vtlgen.trial import TrialFactory
+    from vtlgen.validate.backends.qemu_user import QemuUserBackend
+    from vtlgen.validate.trial import TrialFactory
 
     if not all(shutil.which(tool) for tool in ("qemu-aarch64", "aarch64-linux-gnu-gcc", "bwrap")):
         print("qemu-user SVE: tools missing, not measured")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from vtlgen import assembler, sandbox
-from vtlgen.assembler import AssemblyError, assemble
-from vtlgen.stubsource import CODE_REGION, INSTRUCTION_SIZE, MAX_INSTRUCTIONS, MAX_TEXT
+from vtlgen.guard import sandbox
+from vtlgen.isa import assembler
+from vtlgen.isa.assembler import AssemblyError, assemble
+from vtlgen.isa.stubsource import CODE_REGION, INSTRUCTION_SIZE, MAX_INSTRUCTIONS, MAX_TEXT
 
 
 def _spin(*_: object) -> tuple[bytes, None, str]:

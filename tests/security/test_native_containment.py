@@ -18,10 +18,10 @@ import pytest
 
 from tests.conftest import SPEC, require_tool
 from tests.security.conftest import SECRET, assert_no_secret, invoke
-from vtlgen import sandbox
-from vtlgen.backends import qemu_user
-from vtlgen.loader import load
-from vtlgen.lowering import lower
+from vtlgen.guard import sandbox
+from vtlgen.lower.convention import lower
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends import qemu_user
 
 
 @pytest.fixture

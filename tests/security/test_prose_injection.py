@@ -25,8 +25,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from tests.conftest import SPEC
 from tests.security.conftest import invoke
-from vtlgen.artifacts import ConventionArtifacts, build
-from vtlgen.loader import SpecError, load_text
+from vtlgen.generate.artifacts import ConventionArtifacts, build
+from vtlgen.spec.loader import SpecError, load_text
 
 # Every prose field of the default spec, as a path into its YAML tree.
 PROSE_FIELDS: list[tuple[str | int, ...]] = [

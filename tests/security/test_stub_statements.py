@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.security.conftest import assert_no_secret, invoke
-from vtlgen.assembler import AssemblyError, assemble
-from vtlgen.stubsource import StubSyntaxError, a64_mnemonics, vet
+from vtlgen.isa.assembler import AssemblyError, assemble
+from vtlgen.isa.stubsource import StubSyntaxError, a64_mnemonics, vet
 
 # Ways to put a directive where a line-start check would not see it.
 PLACEMENTS = [
@@ -164,9 +164,9 @@ def test_operands_the_assemblers_read_differently_are_refused(statement: str) ->
 def test_gnu_as_and_keystone_must_agree_on_the_qemu_path(tmp_path: Path) -> None:
     """The second wall: should a text pass vetting yet assemble differently, qemu-user refuses it."""
     from tests.conftest import SPEC, require_tool
-    from vtlgen.backends import qemu_user
-    from vtlgen.loader import load
-    from vtlgen.lowering import lower
+    from vtlgen.lower.convention import lower
+    from vtlgen.spec.loader import load
+    from vtlgen.validate.backends import qemu_user
 
     for tool, package in qemu_user.TOOLS.items():
         require_tool(tool, package)

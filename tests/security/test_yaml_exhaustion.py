@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.security.conftest import invoke
-from vtlgen.loader import MAX_SPEC_BYTES, SpecError, load_text
+from vtlgen.spec.loader import MAX_SPEC_BYTES, SpecError, load_text
 
 
 def billion_laughs(levels: int = 9, fan: int = 9) -> str:

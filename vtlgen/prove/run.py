@@ -1,0 +1,187 @@
+"""`vtlgen prove`: P1-P10 for every input, as a report of the same shape as the trials'.
+
+The one place the proof backend meets the rest of vtlgen: it assembles the stub, runs
+the symbolic explorer (vtlgen/prove/) on its machine code at the trials' code address,
+and turns each violation into a `Violation` whose values come from a concrete
+counterexample that a unicorn trial replays (`vtlgen validate --replay FILE`).
+
+Verdicts: PROVED (every path ends, no obligation can fail), VIOLATED (a counterexample
+exists), UNPROVEN (a path the engine could not finish; never a pass).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+import z3
+
+from vtlgen.isa import sve
+from vtlgen.isa.assembler import assemble
+from vtlgen.plan import Plan
+from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
+from vtlgen.prove.explorer import Explorer
+from vtlgen.prove.obligations import Failure, Shown
+from vtlgen.prove.replay import REPLAY_SEED, dump, replay
+from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
+from vtlgen.validate.finding import fmt
+from vtlgen.validate.results import PROPERTIES, ConventionReport, StubSource, Violation, in_order
+
+BACKEND = "proof"
+PROVED, VIOLATED, UNPROVEN = "PROVED", "VIOLATED", "UNPROVEN"
+
+
+@dataclass
+class ProofReport(ConventionReport):
+    verdict: str = PROVED
+    paths: int = 0
+    unproven: list[str] = field(default_factory=list)  # "+0x10 `insn` (file:line): why"
+    choices: list[str] = field(default_factory=list)  # where the ABI leaves a choice, the spec's
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == PROVED
+
+    def summary(self) -> str:
+        count = len(self.violations)
+        status = self.verdict + (f", {count} violation(s)" if count else "")
+        lines = [
+            f"{self.spec_id}/{self.convention_id} [{self.backend}] {self.stub}: {status}; {self.paths} path(s); "
+            f"properties {','.join(self.properties_checked)}; longest path {self.instructions_per_round_trip} "
+            f"instructions (lower bound {self.lower_bound})"
+        ]
+        lines += [f"  UNPROVEN {gap}" for gap in self.unproven]
+        lines += [f"  choice: {choice}" for choice in self.choices]
+        if self.not_modelled:
+            covered = ", ".join(self.not_modelled)
+            lines.append(f"  not covered (SVE/SME state, FP control, system registers; trials run SVE/SME): {covered}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Proof:
+    report: ProofReport
+    counterexamples: tuple[tuple[Violation, Concrete], ...]
+
+
+def _shown(model: z3.ModelRef | None, term: Shown) -> str:
+    if isinstance(term, str):
+        return term
+    if isinstance(term, tuple):
+        return "".join(_shown(model, part) for part in term)
+    if model is None:
+        return str(z3.simplify(term))
+    value = model.eval(term, model_completion=True)
+    return fmt(value.as_long()) if z3.is_bv_value(value) else str(value)
+
+
+def vector_instruction(stub_text: str, stub_file: str) -> tuple[int, str] | None:
+    """The stub's first SVE/SME instruction (offset, text): SLEIGH lifts these to p-code
+    operations the symbolic engine has no semantics for (`SVE_addvl`, ...), so a proof of
+    such a stub can only be UNPROVEN; the trials cover it at every vector length instead."""
+    code = assemble(stub_text, stub_file).code
+    for offset in range(0, len(code), 4):
+        decoded = sve.decode(int.from_bytes(code[offset : offset + 4], "little"))
+        if decoded is not None:
+            return offset, sve.disassemble(decoded)
+    return None
+
+
+def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
+    assembly = assemble(stub_text, stub_file)
+    source = StubSource(assembly, stub_file)
+    explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS))
+    result = explorer.run()
+    found: list[tuple[Violation, Concrete]] = []
+    loose: list[Violation] = []
+    solver = Solver(plan, explorer.world, RETURN_ADDRESS) if result.failures else None
+    for failure in result.failures:
+        assert solver is not None
+        model = solver.model(failure.condition)
+        if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
+            loose.append(_violation(source, failure, None))
+            continue
+        concrete = solver.concrete(model)
+        violation = _violation(source, failure, model)
+        if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
+            e = concrete.entry
+            inputs = f"ctx {fmt(e['x0'])}, sp {fmt(e['sp'])}, x29 {fmt(e['x29'])}, x30 {fmt(e['x30'])}"
+            violation = replace(violation, message=f"{violation.message} (with {inputs})")
+        found.append((violation, concrete))
+    gaps = []
+    for gap in result.gaps:
+        where = source.violation("P9", "", gap.offset, "", "", "", REPLAY_SEED)
+        at = (
+            f"+0x{gap.offset:x} `{where.disassembly}` ({stub_file}:{where.source_line})"
+            if gap.offset is not None
+            else stub_file
+        )
+        gaps.append(f"{at}: {gap.reason}")
+    violations = in_order([*(v for v, _ in found), *loose])
+    verdict = VIOLATED if violations else (UNPROVEN if gaps else PROVED)
+    report = ProofReport(
+        spec_id=plan.spec_id,
+        convention_id=plan.convention_id,
+        stub=stub_file,
+        backend=BACKEND,
+        trials=0,
+        instructions_per_round_trip=result.longest,
+        lower_bound=plan.budget.lower_bound,
+        properties_checked=list(PROPERTIES),
+        not_modelled=[*plan.vector_groups, *plan.not_modelled],
+        violations=violations,
+        occurrences={},
+        verdict=verdict,
+        paths=result.paths,
+        unproven=gaps,
+        choices=_choices(plan),
+    )
+    return Proof(report, tuple(found))
+
+
+def _choices(plan: Plan) -> list[str]:
+    """The spec's answers to what the ABI leaves open, as the proof applies them."""
+    return [
+        f"{a.register}: must hold {a.name} zero-extended (the spec passes it as w{a.register[1:]}, "
+        f"which clears bits 63:32)"
+        for a in plan.model.arguments
+        if a.width == 32
+    ]
+
+
+def _violation(source: StubSource, failure: Failure, model: z3.ModelRef | None) -> Violation:
+    return source.violation(
+        failure.property,
+        failure.message,
+        failure.offset,
+        failure.location if failure.shown_location is None else _shown(model, failure.shown_location),
+        _shown(model, failure.expected),
+        _shown(model, failure.actual),
+        REPLAY_SEED,
+    )
+
+
+def replay_report(plan: Plan, stub_text: str, stub_file: str, concrete: Concrete) -> ConventionReport:
+    """One unicorn trial from a counterexample file, reported like any validation."""
+    violations = in_order(replay(plan, stub_text, stub_file, concrete))
+    return ConventionReport(
+        spec_id=plan.spec_id,
+        convention_id=plan.convention_id,
+        stub=stub_file,
+        backend="unicorn-replay",
+        trials=1,
+        instructions_per_round_trip=0,
+        lower_bound=plan.budget.lower_bound,
+        properties_checked=list(PROPERTIES),
+        not_modelled=[*plan.vector_groups, *plan.not_modelled],
+        violations=violations,
+        occurrences=dict(sorted(Counter(v.property for v in violations).items())),
+    )
+
+
+def counterexample_name(plan: Plan, index: int, violation: Violation) -> str:
+    return f"{plan.spec_id}-{plan.convention_id}-{index:02d}-{violation.property}.json"
+
+
+def replay_file(concrete: Concrete, violation: Violation) -> str:
+    return dump(concrete, violation.property, violation.message)

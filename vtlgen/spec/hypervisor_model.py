@@ -1,0 +1,154 @@
+"""The hypervisor model's facts, computed once per convention from the Spec.
+
+Lowering puts them on the Plan (`Plan.model`); lint asks the same predicates of a Spec.
+The contract and every validation backend read them from the Plan and derive nothing.
+"""
+
+from __future__ import annotations
+
+from vtlgen.isa import registers
+from vtlgen.plan import ArgumentValue, ByteRange, HypervisorModel, Requirement, Slot, VectorModel, VectorSlot
+from vtlgen.spec.context_layout import register_classes, vl_elements
+from vtlgen.spec.schema import Convention, RegisterClass, Spec
+
+# Registers the validator models: GPRs, SP, the 128-bit vector registers and NZCV.
+# SVE/SME state is classified by the spec but no backend runs it (unicorn and the
+# qemu-user harness have no SVE/SME).
+MODELED = (*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv")
+
+
+def is_smccc(convention: Convention) -> bool:
+    """An SMCCC call: `hvc #0`/`smc #0`, or a convention that names a function ID
+    (Arm DEN0028 "SMC and HVC calling convention": the immediate is 0, the ID in w0)."""
+    return convention.conduit.imm16 == 0 or convention.function_id is not None
+
+
+def declared_preserved(convention: Convention) -> set[str]:
+    """Registers the convention says the hypervisor preserves (e.g. SMCCC's x18-x30)."""
+    return {name for group in convention.preserved for name in registers.expand(group)}
+
+
+def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
+    """Registers whose caller value survives the switch: private ones, and those the
+    convention declares preserved. Everything else is exchanged or may change."""
+    classes = register_classes(spec)
+    private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
+    return private | declared_preserved(convention)
+
+
+def kept_registers(spec: Spec, convention: Convention) -> tuple[str, ...]:
+    """GPRs the stub must never write: x18 (the platform register; Linux keeps the shadow
+    call stack there, AAPCS64 "General-purpose registers") and every other private GPR
+    except x29 and x30, which may hold a frame record's address and scratch while the
+    record is live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30), and
+    except the registers the convention itself makes the stub or the call write (its
+    arguments, and the SMCCC status in x0)."""
+    classes = register_classes(spec)
+    special = {registers.FRAME_POINTER, registers.LINK_REGISTER, "sp"}
+    written = {argument.reg for argument in convention.arguments}
+    if convention.function_id is not None:
+        written.add("x0")
+    private = {n for n, c in classes.items() if c is RegisterClass.PRIVATE and n.startswith("x")}
+    kept = (private - special - written) | {registers.PLATFORM_REGISTER}
+    return tuple(n for n in MODELED if n in kept)
+
+
+# SVE/SME state the vector model runs (qemu-user -cpu max; unicorn with vtlgen's model of the
+# SVE forms it encodes). ZT0 (SME2) is not: qemu 7.2 has no SME2.
+VECTOR_STATE = ("z_upper", *(f"p{n}" for n in range(16)), "ffr", "za")
+# Vector lengths validation runs at (bytes): the smallest, one that is not a power of two
+# (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), a common one, the largest.
+VECTOR_LENGTHS = (16, 48, 64, 256)
+
+
+def vector_slots(spec: Spec) -> list[VectorSlot]:
+    """Shared SVE/SME state with a VL-scaled home. A Z register whose Q and upper bits are
+    both homed in a zreg element travels whole, as `zN` (one `ldr zN` moves both)."""
+    elements = {e.name: e for e in vl_elements(spec)}
+    homes: dict[str, tuple[str, int]] = {}
+    for key, entry in spec.registers.items():
+        parts = entry.slot_parts()
+        if entry.class_ is not RegisterClass.SHARED or parts is None or parts[0] not in elements:
+            continue
+        for offset, name in enumerate(registers.expand(key)):
+            homes[name] = (parts[0], parts[1] + offset)
+    out = []
+    if "z_upper" in homes:
+        field, _ = homes.pop("z_upper")
+        for n in range(32):
+            home = homes.pop(f"q{n}", None)
+            if home is not None and home[0] == field:
+                out.append(VectorSlot(f"z{n}", elements[field], home[1]))
+    for name, (field, index) in homes.items():
+        if not name.startswith("q"):
+            out.append(VectorSlot(name, elements[field], index))
+    return sorted(out, key=lambda s: (s.element.before, s.element.name, s.index))
+
+
+def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot]) -> VectorModel:
+    """The hypervisor's move on SVE/SME state, from the classes, as for the GPRs and Q."""
+    classes = register_classes(spec)
+    preserved = preserved_registers(spec, convention)
+    slots = vector_slots(spec)
+    homed = {"z_upper" if s.q else s.register for s in slots}
+    in_registers = convention.transport == "registers"
+    randomized, kept = [], []
+    for name in VECTOR_STATE:
+        if name in preserved:
+            kept.append(name)
+        elif classes[name] in (RegisterClass.CLOBBERED, RegisterClass.UNSPECIFIED) or name not in homed:
+            randomized.append(name)  # shared without a home is a lint error; the model assumes the worst
+    exchanged_q = {s.register for s in register_slots if s.register.startswith("q")}
+    whole = {s.register for s in slots if s.q}
+    return VectorModel(
+        register_slots=tuple(slots) if in_registers else (),
+        memory_slots=() if in_registers else tuple(slots),
+        randomized=tuple(randomized),
+        kept=tuple(kept),
+        # AAPCS64 (SME): a private-ZA function returns ZA and PSTATE.ZA as it found them.
+        stub_keeps=("za",) if classes["za"] is RegisterClass.PRIVATE else (),
+        visible_upper=tuple(f"z{q[1:]}" for q in sorted(exchanged_q, key=registers.number) if f"z{q[1:]}" not in whole),
+        vector_lengths=VECTOR_LENGTHS,
+        requirements=tuple(Requirement(r.state, r.value, " ".join(r.reason.split())) for r in spec.entry_requirements),
+    )
+
+
+def hypervisor_model(
+    spec: Spec, convention: Convention, slots: list[Slot], arguments: list[ArgumentValue]
+) -> HypervisorModel:
+    """What the hypervisor does at the trap: exchange, preserve or randomize."""
+    preserved = preserved_registers(spec, convention) & set(MODELED)
+    if convention.transport == "registers":
+        # The hypervisor exchanges the register bank; registers the convention says it
+        # preserves are not moved by the stub.
+        register_slots = [s for s in slots if s.register not in declared_preserved(convention)]
+        memory_slots: list[Slot] = []
+    else:
+        register_slots, memory_slots = [], list(slots)
+    vector = vector_model(spec, convention, register_slots)
+    # Q registers homed in a Z slot are exchanged by the vector model, whole with their Z.
+    exchanged = {s.register for s in register_slots} | {s.q for s in vector.slots if s.q}
+    randomized = tuple(n for n in MODELED if n not in preserved and n not in exchanged)
+    results = tuple(n for g in convention.results for n in registers.expand(g))
+    context = spec.context
+    return HypervisorModel(
+        is_smccc=is_smccc(convention),
+        conduit_encoding=convention.conduit.encoding,
+        conduit_text=convention.conduit.text,
+        function_id=None if convention.function_id is None else convention.function_id.encoded,
+        arguments=tuple(arguments),
+        register_slots=tuple(register_slots),
+        memory_slots=tuple(memory_slots),
+        preserved=tuple(n for n in MODELED if n in preserved),
+        randomized=randomized,
+        results=results,
+        status_register="x0" if convention.function_id is not None else None,
+        kept=kept_registers(spec, convention),
+        # SMCCC (DEN0028 "Register use"): only declared results carry meaning after the
+        # call; everything else the model randomizes is unknown to the stub.
+        poisoned=tuple(n for n in randomized if n not in results),
+        writable=tuple(ByteRange(s.offset, s.size, f"ctx->{s.field}[{s.index}]") for s in slots),
+        readable_size=context.size,
+        region_size=max(context.size, context.max_size or 0),
+        vector=vector,
+    )

@@ -1,0 +1,173 @@
+"""SVE/SME state for the qemu-user harness: the CPU model, the records, and their parsing.
+
+With a vector length the harness runs under `qemu-aarch64 -cpu max` with SVE at VL bytes and
+SME at the trials' streaming length SVL (`vtlgen.validate.vector_trial.streaming_length`: a power of
+two, as SME requires: Arm ARM "SMCR_ELx.LEN"), and
+FEAT_SME_FA64 off, so what streaming mode forbids (rdffr, AdvSIMD data processing) traps as it
+would on a core without it (Arm ARM "Streaming SVE mode").
+
+Everything VL-dependent is computed here and handed to the template as constants: the
+harness loads `state.vector` before the call, copies Z, P, FFR and ZA out of the signal
+frame's `sve_context` / `za_context` records at the trap (Linux
+arch/arm64/include/uapi/asm/sigcontext.h: SVE_SIG_*, ZA_SIG_*, EXTRA_MAGIC), writes the
+model's moves into them (and the low 128 bits into `fpsimd_context.vregs`, which the
+SVE record overrides on sigreturn when both are present: measured on qemu 7.2), and dumps
+the same state after the return. Each area is a fixed-stride array of VMAX-sized slots
+(VMAX = max(VL, SVL)), since a stub in streaming mode has SVL-long registers.
+
+`-cpu max` also has DCZID_EL0.BS = 7: `dc zva` zeroes 512 bytes there, 64 on cortex-a72
+(measured; no -cpu property changes it in qemu 7.2).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vtlgen.validate.backends.base import BackendError
+from vtlgen.validate.trial import InitialState, Switch
+
+Z_COUNT, P_COUNT = 32, 16
+FFR_INDEX = 16  # FFR travels as a 17th predicate, after p0-p15, as in sve_context
+SM, ZA = 1, 2  # SVCR bits (Arm ARM "SVCR"): PSTATE.SM, PSTATE.ZA
+_KIND_Z, _KIND_P, _KIND_FFR, _KIND_ZA, _KIND_Z_UPPER = range(5)  # as `enum vector_kind` in the harness
+HAS_VECTOR, HAS_ZA, STREAMING = 1, 2, 4  # bits of `trial_in.vflags`
+MAX_VECTOR_MOVES = 2 * (Z_COUNT + P_COUNT + 2)  # each register moved whole, then in part
+_ENTRY = struct.Struct("<I I I I")  # struct vector_entry {kind, index, size, pool offset}
+CHUNK = 16  # memory moves travel in 16-byte pieces, however long the slot
+
+
+@dataclass(frozen=True)
+class VectorShape:
+    """The sizes of one harness's vector areas, in bytes."""
+
+    vl: int
+    svl: int
+
+    def __post_init__(self) -> None:
+        if self.vl % 16 or not 16 <= self.vl <= 256:
+            raise BackendError(f"vector length {self.vl}: SVE needs a multiple of 16 bytes from 16 to 256")
+        if self.svl & (self.svl - 1) or not 16 <= self.svl <= 256:
+            raise BackendError(f"streaming vector length {self.svl}: SME needs a power of two from 16 to 256")
+
+    @property
+    def vmax(self) -> int:
+        return max(self.vl, self.svl)
+
+    @property
+    def cpu(self) -> str:
+        return f"max,sve-default-vector-length={self.vl},sme-default-vector-length={self.svl},sme_fa64=off"
+
+    def template(self) -> dict[str, int]:
+        """What the harness template prints (sizes of its areas and loops)."""
+        return {
+            "vl": self.vl,
+            "svl": self.svl,
+            "z_in": Z_COUNT * self.vl,
+            "p_in": _padded((P_COUNT + 1) * self.vl // 8),
+            "za": self.svl * self.svl,
+            "z_out": Z_COUNT * self.vmax,
+            "p_out": _padded((P_COUNT + 1) * self.vmax // 8),
+            "z_stride": self.vmax,
+            "p_stride": self.vmax // 8,
+            "pool": self.pool,
+            "max_moves": MAX_VECTOR_MOVES,
+            "ffr_index": FFR_INDEX,
+        }
+
+    @property
+    def frame(self) -> int:
+        """Room for the SVE and ZA records of a signal frame (sigcontext.h: SVE_SIG_CONTEXT_SIZE,
+        ZA_SIG_CONTEXT_SIZE, each with a header of at most 32 bytes), rounded up generously."""
+        return 2 * (Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl + 4096)
+
+    @property
+    def pool(self) -> int:
+        return 2 * _padded(Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl)
+
+    def input_format(self) -> str:
+        """struct trial_in's vector part: flags, moves, their bytes, and the entry state."""
+        t = self.template()
+        return f"I I {MAX_VECTOR_MOVES * 16}s {t['pool']}s {t['z_in']}s {t['p_in']}s {t['za']}s"
+
+    def output_format(self) -> str:
+        """struct trial_out's vector part: SVCR and VL at the trap, SVCR at the end, the areas."""
+        t = self.template()
+        areas = f"{t['z_out']}s {t['p_out']}s {t['za']}s"
+        return f"I I I I {areas} {areas}"
+
+    def pack(self, state: InitialState, switch: Switch) -> tuple[object, ...]:
+        """The vector fields of one trial's input record."""
+        vector, flags = state.vector, 0
+        z_in = p_in = za_in = b""
+        if vector:
+            flags |= HAS_VECTOR
+            z_in = b"".join(self._sized(vector, f"z{n}", self.vl) for n in range(Z_COUNT))
+            p_in = b"".join(self._sized(vector, f"p{n}", self.vl // 8) for n in range(P_COUNT))
+            p_in += self._sized(vector, "ffr", self.vl // 8)
+            if "za" in vector:
+                flags |= HAS_ZA
+                za_in = self._sized(vector, "za", self.svl * self.svl)
+        if state.streaming:
+            flags |= STREAMING
+        if state.streaming_length not in (0, self.svl):
+            raise BackendError(f"the trial's SVL is {state.streaming_length} bytes; this harness runs at {self.svl}")
+        entries, pool = [], b""
+        for name, data in switch.vector:
+            kind, index = _kind(name)
+            if kind == _KIND_Z and len(data) == self.vl - 16:
+                kind = _KIND_Z_UPPER  # only the bits above 127 (backends/base.py)
+            entries.append(_ENTRY.pack(kind, index, len(data), len(pool)))
+            pool += data
+        if len(pool) > self.pool or len(entries) > MAX_VECTOR_MOVES:
+            raise BackendError("the model's vector moves do not fit the harness")
+        return (flags, len(entries), b"".join(entries), pool, z_in, p_in, za_in)
+
+    @staticmethod
+    def _sized(vector: Mapping[str, bytes], name: str, size: int) -> bytes:
+        data = vector.get(name)
+        if data is None or len(data) != size:
+            got = "missing" if data is None else f"{len(data)} bytes"
+            raise BackendError(f"state.vector[{name!r}] must be {size} bytes at this vector length: {got}")
+        return data
+
+    def unpack(self, svcr: int, vl: int, z: bytes, p: bytes, za: bytes, *, stride: int) -> dict[str, bytes]:
+        """Z, P, FFR (outside streaming mode: FFR is not accessible in it without
+        FEAT_SME_FA64) and ZA (when PSTATE.ZA is 1) at vector length `vl`, from areas
+        whose Z slots are `stride` bytes apart (P slots stride / 8)."""
+        if not vl:
+            return {}
+        vector = {f"z{n}": z[n * stride : n * stride + vl] for n in range(Z_COUNT)}
+        step, size = stride // 8, vl // 8
+        vector |= {f"p{n}": p[n * step : n * step + size] for n in range(P_COUNT)}
+        if not svcr & SM:
+            vector["ffr"] = p[FFR_INDEX * step : FFR_INDEX * step + size]
+        if svcr & ZA:
+            vector["za"] = za
+        return vector
+
+    def end_length(self, svcr: int) -> int:
+        return self.svl if svcr & SM else self.vl
+
+
+def _padded(size: int) -> int:
+    """Areas are whole multiples of 16 bytes: no padding in the C records."""
+    return -(-size // 16) * 16
+
+
+def chunked(memory: tuple[tuple[int, bytes], ...]) -> list[tuple[int, bytes]]:
+    """Memory moves of any size as the harness's 16-byte entries."""
+    return [(offset + k, data[k : k + CHUNK]) for offset, data in memory for k in range(0, len(data), CHUNK)]
+
+
+def _kind(name: str) -> tuple[int, int]:
+    if name == "ffr":
+        return _KIND_FFR, 0
+    if name == "za":
+        return _KIND_ZA, 0
+    if name[:1] in ("z", "p") and name[1:].isdigit():
+        index = int(name[1:])
+        if index < (Z_COUNT if name[0] == "z" else P_COUNT):
+            return (_KIND_Z if name[0] == "z" else _KIND_P), index
+    raise BackendError(f"the model moves {name!r}, which is no SVE/SME register")

@@ -27,8 +27,8 @@ from functools import lru_cache
 import capstone
 from capstone import arm64_const
 
-from vtlgen.isa import sve
-from vtlgen.lower.a64 import CONDITION_CODES
+from vtlgen.isa import registers, sve
+from vtlgen.isa.encoding import CONDITION_CODES
 
 _ALIASES = {"fp": "x29", "lr": "x30", "wsp": "sp"}
 _SCALAR = re.compile(r"^([wxbhsdqv])(\d+)$")
@@ -328,9 +328,7 @@ _BITFIELD_ALIASES = frozenset(
     ["ubfx", "sbfx", "ubfiz", "sbfiz", "sxtw", "sxth", "sxtb", "uxtb", "uxth", "uxtw", "lsl", "lsr", "asr"]
 )
 _COMPARES = frozenset(("cmp", "cmn", "tst"))
-ANY_REGISTER = frozenset(
-    [*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv"]
-)  # what an inexact instruction may read or write
+ANY_REGISTER = frozenset(registers.MODELLED)  # what an inexact instruction may read or write
 
 
 def _register_operands(insn: capstone.CsInsn) -> list[str]:
@@ -383,7 +381,7 @@ def _names(insn: capstone.CsInsn, ids: list[int]) -> frozenset[str]:
 
 # State in the spec's names (vtlgen/isa/registers.py). A Z register is its low 128 bits (qN)
 # and its share of `z_upper`, the spec's one name for the bits above 127 of all 32.
-_SVE_STATE = frozenset([*(f"q{n}" for n in range(32)), "z_upper", *(f"p{n}" for n in range(16)), "ffr"])
+_SVE_STATE = frozenset([*(f"q{n}" for n in range(32)), *registers.SVE_STATE])
 _VECTOR_UNIT = {"z": "vl", "p": "pl", "za": "svl"}
 
 

@@ -29,8 +29,6 @@ from vtlgen.plan import (
 )
 from vtlgen.spec.context_layout import context_layout, register_classes, shared_slots
 from vtlgen.spec.hypervisor_model import (
-    MODELED,
-    VECTOR_STATE,
     declared_preserved,
     hypervisor_model,
     preserved_registers,
@@ -218,7 +216,7 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
         system_registers=tuple((n, r.class_.value, r.writable) for n, r in spec.system_registers.items()),
         not_modelled=_not_modelled(spec),
         vector_groups=tuple(
-            k for k in spec.registers if set(registers.expand(k)) & {*VECTOR_STATE, "svcr.sm", "svcr.za"}
+            k for k in spec.registers if set(registers.expand(k)) & {*registers.VL_SCALED_STATE, "svcr.sm", "svcr.za"}
         ),
         constants=tuple(_constants(convention, prefix, arguments)),
         frame=frame,
@@ -490,7 +488,7 @@ def _constants(convention: Convention, prefix: str, arguments: Iterable[Argument
 def _not_modelled(spec: Spec) -> tuple[str, ...]:
     """Classified state no validation backend runs: ZT0 (SME2; qemu 7.2 has none), FPCR/FPSR,
     and system registers. Lint checks their classes; every other group is validated."""
-    covered = {*MODELED, *VECTOR_STATE, "svcr.sm", "svcr.za"}
+    covered = {*registers.MODELLED, *registers.VL_SCALED_STATE, "svcr.sm", "svcr.za"}
     groups = [key for key in spec.registers if not set(registers.expand(key)) <= covered]
     return (*groups, *spec.system_registers)
 

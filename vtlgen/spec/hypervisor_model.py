@@ -11,11 +11,6 @@ from vtlgen.plan import ArgumentValue, ByteRange, HypervisorModel, Requirement, 
 from vtlgen.spec.context_layout import register_classes, vl_elements
 from vtlgen.spec.schema import Convention, RegisterClass, Spec
 
-# Registers the validator models: GPRs, SP, the 128-bit vector registers and NZCV.
-# SVE/SME state is classified by the spec but no backend runs it (unicorn and the
-# qemu-user harness have no SVE/SME).
-MODELED = (*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv")
-
 
 def is_smccc(convention: Convention) -> bool:
     """An SMCCC call: `hvc #0`/`smc #0`, or a convention that names a function ID
@@ -44,18 +39,18 @@ def kept_registers(spec: Spec, convention: Convention) -> tuple[str, ...]:
     except the registers the convention itself makes the stub or the call write (its
     arguments, and the SMCCC status in x0)."""
     classes = register_classes(spec)
-    special = {registers.FRAME_POINTER, registers.LINK_REGISTER, "sp"}
+    special = set(registers.FRAME_REGISTERS)
     written = {argument.reg for argument in convention.arguments}
     if convention.function_id is not None:
         written.add("x0")
     private = {n for n, c in classes.items() if c is RegisterClass.PRIVATE and n.startswith("x")}
     kept = (private - special - written) | {registers.PLATFORM_REGISTER}
-    return tuple(n for n in MODELED if n in kept)
+    return tuple(n for n in registers.MODELLED if n in kept)
 
 
-# SVE/SME state the vector model runs (qemu-user -cpu max; unicorn with vtlgen's model of the
-# SVE forms it encodes). ZT0 (SME2) is not: qemu 7.2 has no SME2.
-VECTOR_STATE = ("z_upper", *(f"p{n}" for n in range(16)), "ffr", "za")
+# The vector model runs registers.VL_SCALED_STATE, under both backends (qemu-user -cpu max;
+# unicorn with vtlgen's model of the SVE forms it encodes). ZT0 (SME2) is not in it: qemu 7.2
+# has no SME2.
 # Vector lengths validation runs at (bytes): the smallest, one that is not a power of two
 # (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), a common one, the largest.
 VECTOR_LENGTHS = (16, 48, 64, 256)
@@ -93,7 +88,7 @@ def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot])
     homed = {"z_upper" if s.q else s.register for s in slots}
     in_registers = convention.transport == "registers"
     randomized, kept = [], []
-    for name in VECTOR_STATE:
+    for name in registers.VL_SCALED_STATE:
         if name in preserved:
             kept.append(name)
         elif classes[name] in (RegisterClass.CLOBBERED, RegisterClass.UNSPECIFIED) or name not in homed:
@@ -117,7 +112,7 @@ def hypervisor_model(
     spec: Spec, convention: Convention, slots: list[Slot], arguments: list[ArgumentValue]
 ) -> HypervisorModel:
     """What the hypervisor does at the trap: exchange, preserve or randomize."""
-    preserved = preserved_registers(spec, convention) & set(MODELED)
+    preserved = preserved_registers(spec, convention) & set(registers.MODELLED)
     if convention.transport == "registers":
         # The hypervisor exchanges the register bank; registers the convention says it
         # preserves are not moved by the stub.
@@ -128,7 +123,7 @@ def hypervisor_model(
     vector = vector_model(spec, convention, register_slots)
     # Q registers homed in a Z slot are exchanged by the vector model, whole with their Z.
     exchanged = {s.register for s in register_slots} | {s.q for s in vector.slots if s.q}
-    randomized = tuple(n for n in MODELED if n not in preserved and n not in exchanged)
+    randomized = tuple(n for n in registers.MODELLED if n not in preserved and n not in exchanged)
     results = tuple(n for g in convention.results for n in registers.expand(g))
     context = spec.context
     return HypervisorModel(
@@ -139,7 +134,7 @@ def hypervisor_model(
         arguments=tuple(arguments),
         register_slots=tuple(register_slots),
         memory_slots=tuple(memory_slots),
-        preserved=tuple(n for n in MODELED if n in preserved),
+        preserved=tuple(n for n in registers.MODELLED if n in preserved),
         randomized=randomized,
         results=results,
         status_register="x0" if convention.function_id is not None else None,

@@ -21,6 +21,7 @@ from vtlgen.guard import safepath
 from vtlgen.guard.quoting import one_line
 from vtlgen.isa import stubsource
 from vtlgen.isa.assembler import AssemblyError
+from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, is_architectural
 from vtlgen.lower import convention
 from vtlgen.plan import Plan
 from vtlgen.report import html_page, sarif, tables
@@ -354,8 +355,8 @@ def validate(
         Optional[list[int]],
         typer.Option(
             "--vector-length",
-            min=16,
-            max=256,
+            min=MIN_VECTOR_LENGTH,
+            max=MAX_VECTOR_LENGTH,
             help="SVE vector length in bytes (a multiple of 16; repeat for several); default 16, 48, 64 and 256.",
         ),
     ] = None,
@@ -377,7 +378,7 @@ def validate(
     loaded_specs = load_specs(spec)
     _one_stub(loaded_specs, stub, convention)
     for length in vector_length or ():
-        if length % 16:
+        if not is_architectural(length):
             fail(f"error: --vector-length {length}: expected a multiple of 16 bytes in 16..256")
     if with_proof and replay is None:
         from vtlgen.prove import run as proof  # z3 and SLEIGH load only when a proof runs

@@ -120,7 +120,8 @@ def _sve_hint_findings(spec: Spec, convention: Convention, fid: FunctionId, path
     yield Finding("smccc-sve-hint", "the SVE live-state hint (bit 16) is set", path, convention.id)
     classes = register_classes(spec)
     shared = [name for name in registers.SVE_STATE if classes.get(name) is RegisterClass.SHARED]
-    kept = [name for name in registers.SVE_STATE if name in preserved_registers(spec, convention)]
+    preserved = preserved_registers(classes, convention)
+    kept = [name for name in registers.SVE_STATE if name in preserved]
     if shared or kept:
         what = " and ".join(
             f"{verb} {registers.compress(names)}" for verb, names in (("shares", shared), ("keeps", kept)) if names
@@ -139,7 +140,7 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         yield Finding(
             "smccc-function-id-missing", f"`{conduit.text}` needs an SMCCC function ID", (*path, "conduit"), cid
         )
-    preserved = preserved_registers(spec, convention)
+    preserved = preserved_registers(register_classes(spec), convention)
     for name, why in KERNEL_REGISTERS.items():
         if name not in preserved:
             message = f"the switch may load or clobber {name}: {why}"

@@ -15,6 +15,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from vtlgen.isa.encoding import encode_function_id, exception_word
+from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, VL_GRANULE
+from vtlgen.plan import BYTES_PER_VQ
+
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SPEC_ID = r"^[a-z][a-z0-9_]*$"
 SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"
@@ -129,11 +133,8 @@ class VlKind(str, Enum):
 
     @property
     def bytes_per_vq(self) -> int:
-        """Element size per quadword of VL (zreg, preg); ZA is quadratic (see layout.py)."""
-        return {"zreg": 16, "preg": 2, "za": 0}[self.value]
-
-
-MAX_VL = 256  # bytes: 2048 bits, the architectural maximum (Arm ARM, ZCR_ELx.LEN)
+        """Element size per quadword of VL (zreg, preg); ZA is quadratic (see context_layout.py)."""
+        return BYTES_PER_VQ.get(self.value, 0)
 
 
 class VlField(Model):
@@ -147,7 +148,13 @@ class VlScaled(Model):
     sized by the vector length, as Linux lays out `struct sve_context` (Z, then P, then FFR)."""
 
     offset: int = Field(ge=0, le=MAX_CONTEXT, description="where the VL-scaled part starts (a fixed offset)")
-    max_vl: int = Field(default=MAX_VL, ge=16, le=MAX_VL, multiple_of=16, description="largest VL, bytes")
+    max_vl: int = Field(
+        default=MAX_VECTOR_LENGTH,
+        ge=MIN_VECTOR_LENGTH,
+        le=MAX_VECTOR_LENGTH,
+        multiple_of=VL_GRANULE,
+        description="largest VL, bytes",
+    )
     fields: list[VlField] = Field(min_length=1, max_length=8)
     sources: SourceRefs
     note: Prose | None = None
@@ -230,9 +237,8 @@ class Conduit(Model):
 
     @property
     def encoding(self) -> int:
-        """`hvc #imm` = 0xD4000002 | imm16 << 5; `smc` ends in 3 (Arm ARM C6.2 HVC/SMC; OpenVMM hvdef)."""
-        low = 2 if self.instruction == "hvc" else 3
-        return 0xD4000000 | (self.imm16 << 5) | low
+        """The instruction word (Arm ARM C6.2 HVC/SMC; OpenVMM hvdef)."""
+        return exception_word(self.instruction, self.imm16)
 
     @property
     def text(self) -> str:
@@ -272,13 +278,13 @@ class FunctionId(Model):
 
     @property
     def encoded(self) -> int:
-        return (
-            (1 << 31 if self.call == "fast" else 0)
-            | (1 << 30 if self.convention == "smc64" else 0)
-            | (self.owner_number << 24)
-            | (self.reserved << 17)
-            | (1 << 16 if self.sve_hint else 0)
-            | self.number
+        return encode_function_id(
+            fast=self.call == "fast",
+            smc64=self.convention == "smc64",
+            owner=self.owner_number,
+            number=self.number,
+            sve_hint=self.sve_hint,
+            reserved=self.reserved,
         )
 
 

@@ -23,9 +23,9 @@ FieldPath = tuple[str | int, ...]
 # Registers the kernel needs valid at all times (arm64 review of mshv_vtl_return_call,
 # point 2; AAPCS64; the shadow call stack).
 KERNEL_REGISTERS = {
-    "x29": "the frame pointer must be valid at all times for reliable stack traces",
-    "x18": "x18 holds the shadow call stack pointer",
-    "sp": "SP is the kernel's stack",
+    registers.FRAME_POINTER: "the frame pointer must be valid at all times for reliable stack traces",
+    registers.PLATFORM_REGISTER: "x18 holds the shadow call stack pointer",
+    registers.STACK_POINTER: "SP is the kernel's stack",
 }
 SMCCC_REGISTERS = set(registers.SMCCC_RESULT_GPRS)  # x0-x17
 

@@ -27,7 +27,7 @@ from vtlgen.plan import Plan
 from vtlgen.report import html_page, sarif, tables
 from vtlgen.spec import diff as abi_diff
 from vtlgen.spec import discover
-from vtlgen.spec.lint import Finding, counts
+from vtlgen.spec.lint import LintFinding, counts
 from vtlgen.spec.lint import lint as lint_spec
 from vtlgen.spec.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.spec.rules import RULES
@@ -158,7 +158,7 @@ def _output_failure(error: OSError) -> NoReturn:
     fail(f"error: cannot write {where}: {error.strerror or error}; the old tree is left as it was")
 
 
-def _echo_findings(loaded: LoadedSpec, findings: list[Finding]) -> None:
+def _echo_findings(loaded: LoadedSpec, findings: list[LintFinding]) -> None:
     for f in findings:
         line, column = loaded.locate(f.path)
         scope = f"{f.convention}: " if f.convention else ""

@@ -394,7 +394,7 @@ def _arguments(convention: Convention, prefix: str) -> list[ArgumentValue]:
         if argument.value == "context":
             out.append(ArgumentValue(argument.reg, None, argument.name or "CONTEXT", "the context's address", 64))
         elif argument.value == "function-id":
-            assert convention.function_id is not None  # semantics.py
+            assert convention.function_id is not None  # spec/checks.py
             out.append(
                 ArgumentValue(
                     argument.reg, convention.function_id.encoded, f"{prefix}_FUNCTION_ID", "SMCCC function ID", 32

@@ -2,7 +2,7 @@
 
 Models are frozen and forbid unknown keys. They check shape and local ranges only;
 relations between parts of a spec (overlaps, double mappings, unknown sources) are
-checked in `semantics.py`, so that every problem can be reported at its own location.
+checked in `checks.py`, so that every problem can be reported at its own location.
 No I/O happens here.
 """
 

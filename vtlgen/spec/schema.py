@@ -15,7 +15,14 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from vtlgen.isa.encoding import encode_function_id, exception_word
+from vtlgen.isa.encoding import (
+    FUNCTION_NUMBER_MAX,
+    IMM16_MAX,
+    OWNER_MAX,
+    RESERVED_MAX,
+    encode_function_id,
+    exception_word,
+)
 from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, VL_GRANULE
 from vtlgen.plan import BYTES_PER_VQ
 
@@ -233,7 +240,7 @@ class SystemRegister(Model):
 
 class Conduit(Model):
     instruction: Literal["hvc", "smc"]
-    imm16: int = Field(ge=0, le=0xFFFF)
+    imm16: int = Field(ge=0, le=IMM16_MAX)
 
     @property
     def encoding(self) -> int:
@@ -265,10 +272,12 @@ class FunctionId(Model):
 
     call: Literal["fast", "yielding"]
     convention: Literal["smc32", "smc64"]
-    owner: Union[Literal[tuple(OWNERS)], Annotated[int, Field(ge=0, le=63)]]  # type: ignore[valid-type]
-    number: int = Field(ge=0, le=0xFFFF)
+    owner: Union[Literal[tuple(OWNERS)], Annotated[int, Field(ge=0, le=OWNER_MAX)]]  # type: ignore[valid-type]
+    number: int = Field(ge=0, le=FUNCTION_NUMBER_MAX)
     sve_hint: bool = Field(default=False, description="SMCCC v1.3 bit 16")
-    reserved: int = Field(default=0, ge=0, le=0x7F, description="bits 23:17, must be zero; lint reports otherwise")
+    reserved: int = Field(
+        default=0, ge=0, le=RESERVED_MAX, description="bits 23:17, must be zero; lint reports otherwise"
+    )
     service: Literal["hypervisor", "secure-monitor", "trusted-os", "trusted-app", "sip", "oem"]
     value: int | None = Field(default=None, description="Optional cross-check: the ID as published, e.g. 0x46000001")
 

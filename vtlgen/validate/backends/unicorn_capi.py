@@ -31,6 +31,7 @@ CPACR = regs.UC_ARM64_REG_CPACR_EL1
 FPSR = regs.UC_ARM64_REG_FPSR
 X_BY_NUMBER = [GPR_IDS[f"x{n}"] for n in range(31)] + [SP]  # 31 = SP (the SVE forms' Xn|SP)
 Q_BY_NUMBER = [Q_IDS[f"q{n}"] for n in range(32)]
+_MASK64 = (1 << 64) - 1
 
 
 class RegisterBank:
@@ -46,8 +47,12 @@ class RegisterBank:
         self.buffer = ctypes.create_string_buffer(16 * max(count, 1))
         base = ctypes.addressof(self.buffer)
         self.pointers = (ctypes.c_void_p * count)(*(base + 16 * i for i in range(count)))
-        self.wide = [n.startswith("q") for n in self.names]
-        self.layout = struct.Struct("<" + "".join("QQ" if w else "Q8x" for w in self.wide))
+        # Each register as two 64-bit halves: a Q register is both, an X register the low one
+        # (unicorn writes 8 bytes of it; the high half's mask is 0).
+        self.wide = any(n.startswith("q") for n in self.names)
+        self.high_masks = [_MASK64 if n.startswith("q") else 0 for n in self.names]
+        self.narrow_layout = struct.Struct("<" + "Q8x" * count)
+        self.halves_layout = struct.Struct("<" + "QQ" * count)
 
     def write(self, values: Sequence[int]) -> None:
         if not values:
@@ -61,18 +66,11 @@ class RegisterBank:
             return []
         if _uclib.uc_reg_read_batch(self.handle, self.ids, self.pointers, self.count) != 0:
             raise UcError(_uclib.uc_errno(self.handle))
-        flat = self.layout.unpack(self.buffer.raw[: self.layout.size])
-        if not any(self.wide):
-            return list(flat)
-        out, position = [], 0
-        for wide in self.wide:
-            if wide:
-                out.append(flat[position] | (flat[position + 1] << 64))
-                position += 2
-            else:
-                out.append(flat[position])
-                position += 1
-        return out
+        if not self.wide:
+            return list(self.narrow_layout.unpack_from(self.buffer))
+        halves = self.halves_layout.unpack_from(self.buffer)
+        pairs = zip(halves[::2], halves[1::2], self.high_masks, strict=True)
+        return [low | (high & mask) << 64 for low, high, mask in pairs]
 
     def read_map(self) -> dict[str, int]:
         return dict(zip(self.names, self.read(), strict=True))

@@ -7,7 +7,9 @@ general registers (`reg_write_batch`) and the context, calls `emu_start`, and ha
 interrupt hook that steps over the trap; its inputs are drawn before it is timed. Beside it,
 for reference and without a target, the same loop writing every modelled register through
 unicorn's C API (`unicorn_capi.RegisterBank`), the floor of any harness. The validated loop
-is the unicorn backend's trials through the judge, every property judged.
+is the unicorn backend's trials through the judge, every property judged, at VL 0; beside it
+`validate` itself, as `vtlgen validate --no-proof` runs it (the model's vector lengths, so
+SVE/SME state in every trial), with its own ratio. The target holds for both.
 Peak memory of a whole `validate` at 1,000 and 10,000 trials on both backends (each in a
 fresh process, the qemu-user harness included) shows it stays flat as trials grow. The
 qemu-user SVE/SME mode's time per trial at each vector length is printed too (no target).
@@ -40,6 +42,7 @@ from vtlgen.validate.backends.unicorn import CODE, CODE_SIZE, RETURN_ADDRESS, Un
 from vtlgen.validate.backends.unicorn_capi import RegisterBank
 from vtlgen.validate.contract import Judge
 from vtlgen.validate.results import StubSource
+from vtlgen.validate.run import validate
 from vtlgen.validate.trial import CONTEXT_WINDOW, ENTRY_GPRS, STACK_WINDOW, WINDOW_SIZE, TrialFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +111,20 @@ def bare_round(plan: Plan, assembly: Assembly, c_api: bool = False) -> Round:
         rate = TRIALS / (time.perf_counter() - start)
         assert uc.reg_read(pc) == RETURN_ADDRESS, "the bare loop must run the stub to its return"
         return rate
+
+    return one_round
+
+
+def validate_round(plan: Plan, code: StubCode) -> Round:
+    """Rounds of `validate` as `vtlgen validate --no-proof` calls it: the model's vector
+    lengths, every trial judged and collected into the report."""
+    seeds = itertools.count(1, TRIALS)
+    assert not validate(plan, code.text, code.file, trials=1).violations, "the stub must validate before it is timed"
+
+    def one_round() -> float:
+        start = time.perf_counter()
+        validate(plan, code.text, code.file, trials=TRIALS, seed=next(seeds))
+        return TRIALS / (time.perf_counter() - start)
 
     return one_round
 
@@ -210,20 +227,27 @@ def main() -> int:
     # rendered in memory. `vector_rates` prints the 2.0.0 stubs at each vector length beside them.
     fixture = ROOT / "tests" / "data" / "hyperv_vtl_1.0.0.yaml"
     failed = False
-    header = f"{'convention':<12}{'validated/s':>14}{'bare/s':>10}{'ratio':>7}{'target':>8}{'C-API bare/s':>14}"
-    print(header + f"{'insns':>7}")
+    # validated: the backend's trials through the judge at VL 0; validate: the library call the
+    # CLI makes, at the model's vector lengths (VectorMachine state in every trial). The ratio
+    # to the bare loop is judged on both.
+    print(
+        f"{'convention':<12}{'validated/s':>12}{'ratio':>6}{'validate/s':>11}{'ratio':>6}{'bare/s':>8}"
+        f"{'target':>7}{'C-API bare/s':>13}{'insns':>6}"
+    )
     for plan in lower(load(fixture).spec, fixture.name):
         code = stub_code(plan, fixture.name)
-        validated, bare, floor = best_of(
-            validated_round(plan, code), bare_round(plan, code.assembly), bare_round(plan, code.assembly, c_api=True)
+        validated, whole, bare, floor = best_of(
+            validated_round(plan, code),
+            validate_round(plan, code),
+            bare_round(plan, code.assembly),
+            bare_round(plan, code.assembly, c_api=True),
         )
-        ratio = validated / bare
         instructions = len(_one(plan, code).trace)
         print(
-            f"{plan.convention_id:<12}{validated:>14.0f}{bare:>10.0f}{ratio:>7.0%}{TARGET_RATIO:>8.0%}"
-            f"{floor:>14.0f}{instructions:>7}"
+            f"{plan.convention_id:<12}{validated:>12.0f}{validated / bare:>6.0%}{whole:>11.0f}{whole / bare:>6.0%}"
+            f"{bare:>8.0f}{TARGET_RATIO:>7.0%}{floor:>13.0f}{instructions:>6}"
         )
-        failed |= validated < TARGET_VALIDATED or ratio < TARGET_RATIO
+        failed |= validated < TARGET_VALIDATED or min(validated, whole) / bare < TARGET_RATIO
     vector_rates()
     if not os.environ.get("BENCH_THROUGHPUT_ONLY"):
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -6,9 +6,10 @@ import pytest
 
 from tests.conftest import ROOT, SPEC
 from vtlgen.isa.assembler import assemble
+from vtlgen.isa.encoding import is_conduit
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
-from vtlgen.validate.backends.unicorn import Harness, is_conduit
+from vtlgen.validate.backends.unicorn import Harness
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 
@@ -43,13 +44,15 @@ def test_bare_runs_make_the_same_switch_but_observe_nothing() -> None:
     assert bare.trace == [] and bare.accesses == [] and bare.steps == []  # nothing observed
 
 
-def test_an_error_inside_the_hook_is_raised_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    harness = _harness("smccc")
+@pytest.mark.parametrize("reference", [False, True])
+def test_an_error_inside_the_hook_is_raised_not_swallowed(monkeypatch: pytest.MonkeyPatch, reference: bool) -> None:
+    text = (ROOT / "generated/hyperv_vtl/smccc/hyperv_vtl_smccc.S").read_text()
+    harness = Harness(PLANS["smccc"], assemble(text), vector_length=64, reference=reference)
 
     def broken(*_: object) -> None:
         raise RuntimeError("bug in a check")
 
-    monkeypatch.setattr(harness, "_on_instruction", broken)
+    monkeypatch.setattr(harness, "_step_after", broken)  # called from the code hooks in both modes
     with pytest.raises(RuntimeError, match="bug in a check"):
         harness.run(0)
 

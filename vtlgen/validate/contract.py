@@ -269,21 +269,21 @@ class Judge:
         flagged: set[int] = set()
         addresses = state.addresses
         stack_low, stack_high, entry_sp = addresses.stack_low, addresses.stack_high, addresses.entry_sp
-        context, writable = addresses.context, self.writable
+        context, writable, readable_size = addresses.context, self.writable, self.readable_size
         for a in obs.accesses:
             address = a.address
             # The common cases first, decided without building anything: a well-formed
-            # access to the stub's frame, a store to a shared slot.
+            # access to the stub's frame, a store to a shared slot, a load from the context.
             if stack_low <= address < stack_high:
                 if a.low <= address and address + a.size <= entry_sp and not (a.sp_based and a.sp & 15):
                     continue
-            elif (
-                a.write
-                and 0 <= address - context <= len(writable) - a.size
-                and writable.find(0, address - context, address - context + a.size) < 0
-            ):
-                continue
-            elif not a.write and obs.code_range[0] <= address < obs.code_range[1]:
+            elif a.write:
+                relative = address - context
+                if 0 <= relative <= len(writable) - a.size and writable.find(0, relative, relative + a.size) < 0:
+                    continue
+            elif 0 <= address - context <= readable_size - a.size:
+                continue  # as `access` decides a read inside the readable context
+            elif obs.code_range[0] <= address < obs.code_range[1]:
                 continue  # the stub's own constants (a literal pool): read-only VTL2 code
             finding = self.access(state, a)
             if finding is not None:

@@ -249,6 +249,8 @@ class TrialFactory:
         self._caller_gprs = [f"x{n}" for n in range(1, 29) if f"x{n}" not in _ALWAYS_TAGGED]
         self._caller_vectors = [q for q in VECTORS if q not in _ALWAYS_TAGGED]
         self._groups: dict[int, _SlotGroups] = {}
+        # Where each of the plan's slots lies in the region: (start, end, size).
+        self._slot_spans = [(GUARD + s.offset, GUARD + s.offset + s.size, s.size) for s in plan.slots]
 
     def _hunted_slots(self, hunt: _Hunter, tag: int, slots: tuple[Slot, ...]) -> list[tuple[Slot, int]]:
         """Tagged random values for `slots` (the top byte `tag`, the next the slot's index,
@@ -288,8 +290,8 @@ class TrialFactory:
         tagged = [tag | (r & _LOW48) for tag, r in zip(self._entry_tags, randoms, strict=True)]
         halves = tagged[29:]
         entry = dict(zip(ENTRY_GPRS[:29], tagged[:29], strict=True))
-        for n in range(32):
-            entry[f"q{n}"] = (halves[2 * n] << 64) | halves[2 * n + 1]
+        q_values = [(high << 64) | low for high, low in zip(halves[::2], halves[1::2], strict=True)]
+        entry.update(zip(VECTORS, q_values, strict=True))
         gprs, vectors = (
             (self._caller_gprs, self._caller_vectors) if caller_side else (self._hunted_gprs, self._hunted_vectors)
         )
@@ -302,9 +304,10 @@ class TrialFactory:
         entry["nzcv"] = rng.getrandbits(4) << 28
         region = bytearray(rng.randbytes(self.region_size))
         context_hunt = _Hunter(rng, hunting and not caller_side)
-        for slot, value in self._hunted_slots(context_hunt, TAG_VTL0, self.plan.slots):
-            start = GUARD + slot.offset
-            region[start : start + slot.size] = value.to_bytes(slot.size, "little")
+        for (start, end, size), (_, value) in zip(
+            self._slot_spans, self._hunted_slots(context_hunt, TAG_VTL0, self.plan.slots), strict=True
+        ):
+            region[start:end] = value.to_bytes(size, "little")
         vtl2 = set(tagged[1:29]) | set(halves)
         state = InitialState(seed, rng, hunting, addresses, entry, bytes(region), vtl2)
         if self.vector is not None:

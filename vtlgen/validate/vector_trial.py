@@ -36,9 +36,11 @@ def streaming_length(vector_length: int) -> int:
 
 def _words(rng: random.Random, tag: int, register: int, count: int) -> bytes:
     """`count` tagged 8-byte words: origin in the top byte, register number in the next."""
-    randoms = struct.unpack(f"<{count}Q", rng.randbytes(8 * count))
-    top = (tag << 56) | ((register & 0xFF) << 48)
-    return struct.pack(f"<{count}Q", *(top | (r & ((1 << 48) - 1)) for r in randoms))
+    # Little-endian words: bytes 0-5 random, byte 6 the register, byte 7 the origin.
+    words = bytearray(rng.randbytes(8 * count))
+    words[6::8] = bytes((register & 0xFF,)) * count
+    words[7::8] = bytes((tag,)) * count
+    return bytes(words)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,10 @@ class VectorTrials:
         state.update({p: rng.randbytes(self.p_size) for p in P_REGISTERS})
         state["ffr"], _ = self._ffr(rng, set())
         state["za"] = rng.randbytes(self.svl * self.svl)  # ZA live at entry: a caller's
-        words = {w for n in range(32) for w in struct.unpack(f"<{self.vl // 8}Q", state[f"z{n}"])[2:]}
+        upper = struct.Struct(f"<{self.vl // 8 - 2}Q")  # each Z's words above its Q
+        words: set[int] = set()
+        for z in Z_REGISTERS:
+            words.update(upper.unpack_from(state[z], 16))
         return state, words
 
     def fill_context(self, rng: random.Random, region: bytearray, guard: int, entry_ffr: bytes) -> None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import FIRST, ROOT, SPEC, edited
-from tests.stubs import named
+from tests.support.stubs import named
 from vtlgen import __version__
 from vtlgen.cli import app
 from vtlgen.lower.convention import lower
@@ -319,7 +319,7 @@ def test_waived_lint_errors_do_not_block_generation(workdir: Path) -> None:
 def test_every_malformed_spec_case_exits_2_with_located_lines(workdir: Path) -> None:
     import re
 
-    from tests.test_loader import CASES
+    from tests.spec.test_loader import CASES
 
     located = re.compile(r"^spec/hyperv_vtl\.yaml:\d+:\d+: \S+.*$")
     spec = workdir / "spec" / "hyperv_vtl.yaml"

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import kernel_files, kernel_tree
 from tests.conftest import require_tool
-from tests.kernel_files import BUILT, CONVENTIONS, GENERATED, KERNEL
-from tests.kernel_tree import Toolchain
+from tests.support import kernel_files, kernel_tree
+from tests.support.kernel_files import BUILT, CONVENTIONS, GENERATED, KERNEL
+from tests.support.kernel_tree import Toolchain
 
 BTI_C = bytes.fromhex("5f2403d5")  # `bti c` = hint #34 (Arm ARM, C6.2 "BTI")
 BINUTILS = "binutils-aarch64-linux-gnu"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import kbuild
 from tests.conftest import ROOT, require_tool
-from tests.kernel_files import BUILT, KERNEL
+from tests.support import kbuild
+from tests.support.kernel_files import BUILT, KERNEL
 from vtlgen.generate import render
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan

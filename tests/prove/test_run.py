@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 from ruamel.yaml import YAML
 
-from tests import mutation
 from tests.conftest import DATA, FIRST, edited
-from tests.stubs import corpus, plan_for
+from tests.support import mutation
+from tests.support.stubs import corpus, plan_for
 from vtlgen.generate import artifacts, render
 from vtlgen.isa.assembler import AssemblyError, assemble
 from vtlgen.lower.convention import lower

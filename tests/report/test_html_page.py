@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import IN_CI, ROOT, SPEC, require_tool
-from tests.stubs import named
+from tests.support.stubs import named
 from vtlgen.cli import app
 from vtlgen.isa.assembler import assemble
 from vtlgen.isa.disassembler import decode

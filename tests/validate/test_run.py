@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import FIRST, ROOT, SPEC
-from tests.stubs import CorpusStub, corpus, named, plan_for
+from tests.support.stubs import CorpusStub, corpus, named, plan_for
 from vtlgen.generate import render
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan

@@ -224,7 +224,7 @@ def test_a_streaming_stub_that_never_ends_is_a_limit() -> None:
 
 def sve_corpus_run(vl: int, old: str = "", new: str = "") -> list[TrialObservation]:
     """The corpus's correct 2.0.0 hvc3 SVE stub (edited: `old` -> `new`) on the factory's trials."""
-    from tests.stubs import STUBS
+    from tests.support.stubs import STUBS
 
     text = (STUBS / "hvc3_sve_ok_variant.S").read_text()  # GNU as reads it: keystone has no SVE
     if old:

@@ -15,7 +15,7 @@ from vtlgen.spec.loader import load
 from vtlgen.validate.trial import GUARD, TrialFactory
 from vtlgen.validate.vector_trial import TAG_CLOBBER, TAG_VTL0, TAG_VTL0_NEW, TAG_VTL2, streaming_length
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LENGTHS = (16, 48, 64, 256)
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import ROOT, SPEC, require_tool
-from tests.stubs import CorpusStub, corpus, named, plan_for
+from tests.support.stubs import CorpusStub, corpus, named, plan_for
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 from vtlgen.validate.backends.qemu_user import LIMITS, TOOLS, wrap_stub
@@ -92,7 +92,7 @@ def test_backends_agree_on_mutants(conv: str, stride: int) -> None:
     """Beyond the corpus: mutants of the generated stubs get the same verdict on both backends
     (every SMCCC mutant; every 23rd of the 600-odd 2.0.0 hvc3 mutants, each needing a cross build
     per vector length)."""
-    from tests.mutation import mutants
+    from tests.support.mutation import mutants
     from vtlgen.isa.assembler import AssemblyError, assemble
 
     text = (ROOT / f"generated/hyperv_vtl/{conv}/hyperv_vtl_{conv}.S").read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vtlgen.generate.linux import KernelFlavour
 
-SHIM = Path(__file__).resolve().parent / "shim"
+SHIM = Path(__file__).resolve().parents[1] / "shim"
 _MARKER = re.compile(r'^\s*\.ascii\s*"->(\S+) [#$]*(\S+) (.*)"')
 
 

@@ -10,7 +10,7 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import SPEC
-from tests.stubs import named
+from tests.support.stubs import named
 from vtlgen.isa.assembler import Assembly, assemble
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan

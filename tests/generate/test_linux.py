@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import kbuild
 from tests.conftest import require_tool
-from tests.kernel_files import BUILT, CONVENTIONS, FIELDS, GENERATED, KERNEL, asm_offset_values, hand_definition
-from tests.kernel_files import paths as kernel_paths
+from tests.support import kbuild
+from tests.support.kernel_files import BUILT, CONVENTIONS, FIELDS, GENERATED, KERNEL, asm_offset_values, hand_definition
+from tests.support.kernel_files import paths as kernel_paths
 from vtlgen.generate import linux
 from vtlgen.lower.a64 import instruction
 

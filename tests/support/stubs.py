@@ -22,7 +22,7 @@ from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
 from vtlgen.spec.loader import load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STUBS = ROOT / "tests" / "data" / "stubs"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT, SPEC
-from tests.stubs import STUBS, named
+from tests.support.stubs import STUBS, named
 from vtlgen.isa.assembler import assemble
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.support import kernel_files, kernel_tree
+from tests.support import kernel_files, kernel_tree, require_tool
 from tests.support.kernel_files import BUILT, CONVENTIONS, GENERATED, KERNEL
 from tests.support.kernel_tree import Toolchain
 

@@ -10,7 +10,7 @@ import sys
 import venv
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_installed_wheel_generates_the_golden_bytes(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, require_tool
-from tests.test_toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
+from tests.support import DATA, require_tool
+from tests.support.toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
 from vtlgen.cli import app
 from vtlgen.generate import artifacts, render, sync
 from vtlgen.spec.lint import lint

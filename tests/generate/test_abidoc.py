@@ -10,7 +10,7 @@ import docutils.core
 import docutils.nodes
 import pytest
 
-from tests.conftest import SPEC
+from tests.support import SPEC
 from vtlgen.generate import abidoc
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load

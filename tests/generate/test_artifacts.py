@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import DATA, FIRST, ROOT, SPEC
+from tests.support import DATA, FIRST, ROOT, SPEC
 from vtlgen import __version__
 from vtlgen.generate import render, sync
 from vtlgen.generate.artifacts import build, files_of

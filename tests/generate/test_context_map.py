@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIRST, SPEC, edited
+from tests.support import FIRST, SPEC, edited
 from vtlgen.generate import context_map
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan

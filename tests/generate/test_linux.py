@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.support import kbuild
+from tests.support import kbuild, require_tool
 from tests.support.kernel_files import BUILT, CONVENTIONS, FIELDS, GENERATED, KERNEL, asm_offset_values, hand_definition
 from tests.support.kernel_files import paths as kernel_paths
 from vtlgen.generate import linux

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SPEC, require_tool
+from tests.support import ROOT, SHIM, SPEC, require_tool
 from vtlgen.generate import render
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
-SHIM = Path(__file__).resolve().parents[1] / "shim"
 HEADERS = sorted(h for h in GENERATED.glob("*/*.h") if not h.name.endswith("_linux.h"))
 KERNEL_HEADERS = sorted(GENERATED.glob("*/*_linux.h"))
 FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror"]

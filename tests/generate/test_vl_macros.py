@@ -18,8 +18,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import DATA, SPEC, edited, invoke, require_file, require_tool
-from tests.support import kbuild
+from tests.support import DATA, SPEC, edited, invoke, kbuild, require_file, require_tool
 from vtlgen.generate import arch_extension, linux, render, vl_macros
 from vtlgen.guard import quoting
 from vtlgen.lower.a64 import instruction

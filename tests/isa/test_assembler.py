@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 from vtlgen.isa.assembler import AssemblyError, assemble
 
 

@@ -1,7 +1,7 @@
 """vtlgen.isa.sve against the real assemblers: every form, every register, every immediate bound.
 
 Each cross-check batches all statements into ONE GNU as or llvm-mc run. Outside CI a missing
-tool skips with the Debian package to install; with CI=true it fails (tests/conftest.py).
+tool skips with the Debian package to install; with CI=true it fails (tests/support/requirements.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, SPEC, invoke, require_tool
+from tests.support import ROOT, SPEC, invoke, require_tool
 from vtlgen.isa import sve
 from vtlgen.isa.assembler import AssemblyError, assemble
 from vtlgen.isa.disassembler import decode as decode_code

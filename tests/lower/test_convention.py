@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, FIRST, SPEC, edited
+from tests.support import DATA, FIRST, SPEC, edited
 from vtlgen.lower.convention import LoweringError, lower
 from vtlgen.plan import Plan
 from vtlgen.spec.loader import load, load_text

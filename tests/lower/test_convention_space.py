@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from tests.conftest import SPEC
+from tests.support import SPEC
 from vtlgen.lower.convention import LoweringError, lower
 from vtlgen.spec.loader import SpecError, load_text
 

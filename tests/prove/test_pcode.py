@@ -7,7 +7,7 @@ import pytest
 import z3
 from pypcode import OpCode
 
-from tests.conftest import SPEC
+from tests.support import SPEC
 from vtlgen.lower.convention import lower
 from vtlgen.prove import pcode
 from vtlgen.prove import world as w

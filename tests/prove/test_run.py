@@ -10,8 +10,7 @@ from dataclasses import replace
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import DATA, FIRST, edited
-from tests.support import mutation
+from tests.support import DATA, FIRST, edited, mutation
 from tests.support.stubs import corpus, plan_for
 from vtlgen.generate import artifacts, render
 from vtlgen.isa.assembler import AssemblyError, assemble

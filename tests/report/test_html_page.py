@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import IN_CI, ROOT, SPEC, require_tool
+from tests.support import IN_CI, ROOT, SPEC, require_tool
 from tests.support.stubs import named
 from vtlgen.cli import app
 from vtlgen.isa.assembler import assemble

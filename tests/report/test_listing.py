@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, SPEC
+from tests.support import ROOT, SPEC
 from tests.support.stubs import STUBS, named
 from vtlgen.isa.assembler import assemble
 from vtlgen.lower.convention import lower

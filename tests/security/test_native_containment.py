@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SPEC, require_tool
-from tests.security.conftest import SECRET, assert_no_secret, invoke
+from tests.support import SPEC, invoke, require_tool
+from tests.support.host_secret import SECRET, assert_no_secret
 from vtlgen.guard import sandbox
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load

@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from tests.conftest import SPEC
-from tests.security.conftest import invoke
+from tests.support import SPEC, invoke
 from vtlgen.generate.artifacts import ConventionArtifacts, build
 from vtlgen.spec.loader import SpecError, load_text
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, SPEC, edited, invoke
+from tests.support import DATA, SPEC, edited, invoke
 from vtlgen.spec.diff import actual_bump, bump_ok, diff, required_bump
 from vtlgen.spec.loader import load, load_text
 from vtlgen.spec.schema import Spec

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, SPEC, edited
+from tests.support import DATA, SPEC, edited
 from vtlgen.spec.lint import Finding, counts, lint
 from vtlgen.spec.loader import LoadedSpec, SpecError, load, load_text
 from vtlgen.spec.rules import RULES

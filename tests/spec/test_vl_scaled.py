@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import edited, invoke
+from tests.support import edited, invoke
 from vtlgen.spec.loader import SpecError, load_text
 from vtlgen.spec.schema import MAX_CONTEXT
 

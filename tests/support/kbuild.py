@@ -13,9 +13,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from tests.support import SHIM
 from vtlgen.generate.linux import KernelFlavour
 
-SHIM = Path(__file__).resolve().parents[1] / "shim"
 _MARKER = re.compile(r'^\s*\.ascii\s*"->(\S+) [#$]*(\S+) (.*)"')
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import ROOT, SPEC
+from tests.support import ROOT, SPEC
 from vtlgen.generate import render, vl_macros
 from vtlgen.generate.artifacts import build
 from vtlgen.plan import ContextLayout

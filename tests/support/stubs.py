@@ -18,12 +18,12 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from tests.support import DATA, ROOT
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
 from vtlgen.spec.loader import load
 
-ROOT = Path(__file__).resolve().parents[2]
-STUBS = ROOT / "tests" / "data" / "stubs"
+STUBS = DATA / "stubs"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ DEFAULT_SPEC = "hyperv_vtl_1.0.0.yaml"
 @cache
 def _plans(spec: str) -> dict[str, Plan]:
     spec = spec or DEFAULT_SPEC
-    path = ROOT / spec if "/" in spec else ROOT / "tests" / "data" / spec
+    path = ROOT / spec if "/" in spec else DATA / spec
     return {p.convention_id: p for p in lower(load(path).spec, path.name)}
 
 

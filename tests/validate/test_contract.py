@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.conftest import SPEC
+from tests.support import SPEC
 from tests.support.stubs import named
 from vtlgen.isa.assembler import Assembly, assemble
 from vtlgen.lower.convention import lower

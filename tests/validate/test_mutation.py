@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import DATA, ROOT, SPEC
-from tests.support import mutation
+from tests.support import DATA, ROOT, SPEC, mutation
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 

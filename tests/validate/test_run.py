@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import FIRST, ROOT, SPEC
+from tests.support import FIRST, ROOT, SPEC
 from tests.support.stubs import CorpusStub, corpus, named, plan_for
 from vtlgen.generate import render
 from vtlgen.lower.convention import lower

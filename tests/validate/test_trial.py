@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from tests.conftest import SPEC
+from tests.support import SPEC
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 from vtlgen.validate.trial import GUARD, TAG_VTL0, TAG_VTL2, GivenTrial, TrialFactory, replayable

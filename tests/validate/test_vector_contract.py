@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.validate.test_vector_trial import current, first
+from tests.support.plans import current, first
 from vtlgen.plan import Plan
 from vtlgen.validate import contract, vector_contract
 from vtlgen.validate.backends.base import Trap

@@ -4,33 +4,14 @@ model's move at the trap follow the classes, at every vector length."""
 from __future__ import annotations
 
 import struct
-from functools import cache
-from pathlib import Path
 
 import pytest
 
-from vtlgen.lower.convention import lower
-from vtlgen.plan import Plan
-from vtlgen.spec.loader import load
+from tests.support.plans import current, first
 from vtlgen.validate.trial import GUARD, TrialFactory
 from vtlgen.validate.vector_trial import TAG_CLOBBER, TAG_VTL0, TAG_VTL0_NEW, TAG_VTL2, streaming_length
 
-ROOT = Path(__file__).resolve().parents[2]
 LENGTHS = (16, 48, 64, 256)
-
-
-@cache
-def plans(spec: str) -> dict[str, Plan]:
-    path = ROOT / spec
-    return {p.convention_id: p for p in lower(load(path).spec, path.name)}
-
-
-def current(convention: str) -> Plan:
-    return plans("spec/hyperv_vtl.yaml")[convention]
-
-
-def first(convention: str) -> Plan:
-    return plans("tests/data/hyperv_vtl_1.0.0.yaml")[convention]
 
 
 def tags(value: bytes) -> set[int]:

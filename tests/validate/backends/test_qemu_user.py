@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import ROOT, SPEC, require_tool
+from tests.support import ROOT, SPEC, require_tool
 from tests.support.stubs import CorpusStub, corpus, named, plan_for
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load

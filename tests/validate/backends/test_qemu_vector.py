@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import SPEC, require_tool
+from tests.support import SPEC, require_tool
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 from vtlgen.validate.backends.base import BackendError, Observable, TrialObservation

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SPEC, require
+from tests.support import SPEC, require
 from vtlgen.generate import render
 from vtlgen.isa.assembler import assemble
 from vtlgen.isa.sve import SveInstruction as I

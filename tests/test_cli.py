@@ -185,6 +185,7 @@ def test_validate_checks_what_generate_would_write_not_stale_files(workdir: Path
     assert runner.invoke(app, ["validate", "--trials", "5"]).exit_code == 0  # nothing on disk needed
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("conv", ["hvc3", "smccc"])
 def test_validate_on_qemu_user(workdir: Path, conv: str) -> None:
     from tests.support import require_tool

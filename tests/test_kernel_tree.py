@@ -22,6 +22,8 @@ from tests.support import kernel_files, kernel_tree, require_tool
 from tests.support.kernel_files import BUILT, CONVENTIONS, GENERATED, KERNEL
 from tests.support.kernel_tree import Toolchain
 
+pytestmark = [pytest.mark.kernel, pytest.mark.toolchain]
+
 BTI_C = bytes.fromhex("5f2403d5")  # `bti c` = hint #34 (Arm ARM, C6.2 "BTI")
 BINUTILS = "binutils-aarch64-linux-gnu"
 

@@ -17,6 +17,8 @@ from tests.support.kernel_files import BUILT, KERNEL
 from tests.support.toolchains import ASSEMBLERS, BINUTILS, FLAGS, assemble_with, compile_kernel_flavour
 from vtlgen.isa.assembler import assemble
 
+pytestmark = [pytest.mark.toolchain]
+
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 CONVENTIONS = ["hvc3", "smccc"]
 
@@ -84,6 +86,7 @@ int main(void) {{
 """
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_layout_on_aarch64_matches_the_bindings(tmp_path: Path, conv: str) -> None:
     gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")

@@ -166,6 +166,7 @@ def test_function_id_bit_fields(value: int, expected: list[str]) -> None:
     assert [field.meaning for field in abidoc.function_id_fields(value)] == expected
 
 
+@pytest.mark.sphinx
 def test_page_builds_with_sphinx_warnings_as_errors(tmp_path: Path, page: str) -> None:
     text = sphinx_build(tmp_path, page, "text") / "index.txt"
     rendered = text.read_text()
@@ -177,6 +178,7 @@ def test_page_builds_with_sphinx_warnings_as_errors(tmp_path: Path, page: str) -
 EVIL = ".. raw:: html\n\n   <script>alert('title')</script>\n\n*bold* |sub| `x`_ :raw:`<b>` javascript:alert(1)::"
 
 
+@pytest.mark.sphinx
 def test_hostile_spec_text_stays_text(tmp_path: Path, spec: Spec) -> None:
     evil_decision = spec.decisions[0].model_copy(update={"topic": EVIL, "reason": EVIL})
     evil_source = spec.sources["tlfs-vsm"].model_copy(update={"title": EVIL, "url": "javascript:alert(2)"})

@@ -87,17 +87,20 @@ def _compile_existing(tmp_path: Path, definition: str, define_mode: bool = True)
     return subprocess.run([*command, str(source), "-o", str(tmp_path / "e.o")], capture_output=True, text=True)
 
 
+@pytest.mark.toolchain
 def test_existing_definition_mode_accepts_the_kernels_own_struct(tmp_path: Path) -> None:
     assert KERNEL["hvc3"].existing_macro == "MSHV_VTL_CPU_CONTEXT_EXISTING"
     result = _compile_existing(tmp_path, hand_definition())
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.toolchain
 def test_without_the_mode_two_definitions_collide(tmp_path: Path) -> None:
     result = _compile_existing(tmp_path, hand_definition(), define_mode=False)
     assert result.returncode != 0 and re.search(r"redefinition of .struct mshv_vtl_cpu_context.", result.stderr)
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("field", FIELDS)
 def test_existing_definition_with_one_wrong_offset_fails_naming_the_field(tmp_path: Path, field: str) -> None:
     result = _compile_existing(tmp_path, hand_definition(field))
@@ -107,6 +110,7 @@ def test_existing_definition_with_one_wrong_offset_fails_naming_the_field(tmp_pa
     assert not failed & set(FIELDS[: FIELDS.index(field)])  # the fields before it are still right
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_offline_asm_offsets_agree_with_the_spec(tmp_path: Path, conv: str) -> None:
     gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")

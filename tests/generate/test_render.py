@@ -37,6 +37,7 @@ def test_both_conventions_have_headers() -> None:
     assert [h.name for h in KERNEL_HEADERS] == ["hyperv_vtl_hvc3_linux.h", "hyperv_vtl_smccc_linux.h"]
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("header", HEADERS, ids=lambda p: p.name)
 @pytest.mark.parametrize("flavour", ["userspace", "kernel", "assembly"])
 def test_header_compiles(tmp_path: Path, header: Path, flavour: str) -> None:
@@ -56,6 +57,7 @@ def test_header_compiles(tmp_path: Path, header: Path, flavour: str) -> None:
     subprocess.run([cc, *FLAGS, *extra, "-c", str(source), "-o", str(tmp_path / "t.o")], check=True)
 
 
+@pytest.mark.toolchain
 def test_broken_layout_fails_to_compile(tmp_path: Path) -> None:
     """The static_asserts have teeth: a header whose macro disagrees must not compile."""
     cc = require_tool("gcc", "gcc")
@@ -70,6 +72,7 @@ def test_broken_layout_fails_to_compile(tmp_path: Path) -> None:
     assert result.returncode != 0 and "q offset" in result.stderr
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("header", HEADERS, ids=lambda p: p.name)
 def test_c_layout_equals_ctypes_layout(tmp_path: Path, header: Path) -> None:
     cc = require_tool("gcc", "gcc")
@@ -106,6 +109,7 @@ def _rendered(tmp_path: Path, kernel: bool) -> list[Path]:
     return paths
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("flavour", ["userspace", "kernel"])
 def test_rendered_headers_of_both_conventions_compile_together(tmp_path: Path, flavour: str) -> None:
     """Each header defines the VL-scaled macros once (a guard), the numbers its static asserts
@@ -128,6 +132,7 @@ def test_rendered_headers_of_both_conventions_compile_together(tmp_path: Path, f
     assert "#define MSHV_VTL_CPU_CONTEXT_VL_OFFSET 1024" in dump.splitlines()
 
 
+@pytest.mark.toolchain
 def test_vl_macros_work_from_assembly(tmp_path: Path) -> None:
     """From a .S, the userspace header's macros at a constant vq assemble to the Python offset."""
     gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")

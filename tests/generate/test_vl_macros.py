@@ -72,6 +72,7 @@ def test_the_default_spec_has_an_extended_part_and_the_view_matches_it() -> None
     assert vl_macros.view(lower(load(DATA / "hyperv_vtl_1.0.0.yaml").spec, "x")[0].context) is None
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("vq", VQS)
 def test_c_macros_evaluated_by_gcc_equal_the_python_layout(tmp_path: Path, vq: int) -> None:
     """vq is passed as `vq - 1 + 1` and as a variable, so a macro that does not parenthesize
@@ -124,6 +125,8 @@ def test_the_bindings_refuse_a_vector_length_the_spec_does_not_allow(tmp_path: P
         module.vl_layout(vl)
 
 
+@pytest.mark.kernel
+@pytest.mark.toolchain
 def test_linux_sve_signal_frame_macros_space_z_p_and_ffr_as_ours(tmp_path: Path) -> None:
     """Where the order is Linux's (32 zreg, 16 preg, one preg: struct sve_context), every
     offset relative to the start of the registers is SVE_SIG_*'s, at every vq."""
@@ -159,6 +162,7 @@ def test_linux_sve_signal_frame_macros_space_z_p_and_ffr_as_ours(tmp_path: Path)
     assert result.returncode != 0 and f"{p}_OFFSET(3, 0)" in result.stderr
 
 
+@pytest.mark.toolchain
 def test_a_wrong_vl_macro_fails_its_static_assert(tmp_path: Path) -> None:
     """The numbers the header asserts come from Python: a formula that drifts fails the build."""
     cc = require_tool("gcc", "gcc")
@@ -310,6 +314,7 @@ def _text_section(obj: Path, section: str) -> bytes:
     return out.read_bytes()
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("conv", sorted(PLANS))
 def test_stubs_with_sve_assemble_alike_with_gnu_as_llvm_mc_and_the_kernel_flavour(tmp_path: Path, conv: str) -> None:
     gas = require_tool("aarch64-linux-gnu-as", BINUTILS)
@@ -340,6 +345,7 @@ def test_stubs_with_sve_assemble_alike_with_gnu_as_llvm_mc_and_the_kernel_flavou
         assert _text_section(obj, ".noinstr.text") == code, compiler
 
 
+@pytest.mark.toolchain
 def test_entry_requirements_reach_every_header_as_inert_wrapped_comments(tmp_path: Path) -> None:
     cc = require_tool("gcc", "gcc")
     plan = PLANS["hvc3"]
@@ -399,6 +405,7 @@ def _za_plan() -> Plan:
     return lower(load_text(text, "za.yaml").spec, "za.yaml")[1]
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize(("vq", "svq"), [(1, 1), (3, 4), (16, 1), (4, 16)])
 def test_za_is_sized_by_svq_in_c_in_the_bindings_and_in_python(tmp_path: Path, vq: int, svq: int) -> None:
     cc = require_tool("gcc", "gcc")

@@ -115,6 +115,7 @@ def test_the_corpus_covers_every_form_register_and_immediate_bound() -> None:
     }
 
 
+@pytest.mark.toolchain
 def test_every_form_assembles_as_gnu_as_does(tmp_path: Path) -> None:
     statements = [text for _, text in STATEMENTS]
     ours = [encode(text) for text in statements]
@@ -123,6 +124,7 @@ def test_every_form_assembles_as_gnu_as_does(tmp_path: Path) -> None:
     assert not difference, difference
 
 
+@pytest.mark.toolchain
 def test_every_form_assembles_as_llvm_mc_does(tmp_path: Path) -> None:
     statements = [text for _, text in STATEMENTS]
     ours = [encode(text) for text in statements]
@@ -164,6 +166,7 @@ def _near_words(count: int, seed: int) -> list[int]:
     return out
 
 
+@pytest.mark.toolchain
 def test_decode_agrees_with_gnu_objdump(tmp_path: Path) -> None:
     """In both directions: objdump prints one of these forms for a word exactly when vtlgen decodes it."""
     objdump = require_tool("aarch64-linux-gnu-objdump", BINUTILS)
@@ -297,6 +300,7 @@ f:\tstp x29, x30, [sp, #-16]!
 """
 
 
+@pytest.mark.toolchain
 def test_a_mixed_stub_assembles_as_gnu_as_assembles_it(tmp_path: Path) -> None:
     assembly = assemble(MIXED, "mixed.S")
     gnu = _gnu_as_words(MIXED.splitlines(), tmp_path, "mixed")
@@ -306,6 +310,8 @@ def test_a_mixed_stub_assembles_as_gnu_as_assembles_it(tmp_path: Path) -> None:
     assert assembly.source_lines[3] == 7 and assembly.text_of(12) == "addvl sp, sp, #-2"
 
 
+@pytest.mark.qemu
+@pytest.mark.toolchain
 def test_the_qemu_path_assembles_sve_stubs_with_gnu_as_to_the_same_bytes(request: pytest.FixtureRequest) -> None:
     """qemu_user.build runs GNU as on the canonical text and compares its bytes with vtlgen's."""
     from vtlgen.lower.convention import lower
@@ -420,6 +426,7 @@ def test_changing_streaming_mode_resets_every_vector_register() -> None:
     assert "za" in start.writes and "za" not in stop_sm.writes
 
 
+@pytest.mark.toolchain
 def test_the_generated_stubs_with_sve_lines_ship_gnu_as_bytes(tmp_path: Path) -> None:
     """End to end: the standalone stub `generate` writes, its bindings' MACHINE_CODE, and GNU as agree."""
     from vtlgen.generate import artifacts, render

@@ -162,6 +162,7 @@ def artifacts_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.browser
 def test_report_in_a_real_browser(tmp_path: Path, runs: list[html_page.StubRun]) -> None:
     folder = artifacts_dir(tmp_path)
     report = folder / "validate-report.html"

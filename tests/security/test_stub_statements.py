@@ -162,6 +162,7 @@ def test_operands_the_assemblers_read_differently_are_refused(statement: str) ->
         vet(f"nop\n{statement}\nret\n", "s.S")
 
 
+@pytest.mark.qemu
 def test_gnu_as_and_keystone_must_agree_on_the_qemu_path(tmp_path: Path) -> None:
     """The second wall: should a text pass vetting yet assemble differently, qemu-user refuses it."""
     from tests.support import SPEC, require_tool

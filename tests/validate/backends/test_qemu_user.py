@@ -13,6 +13,8 @@ from vtlgen.spec.loader import load
 from vtlgen.validate.backends.qemu_user import LIMITS, TOOLS, wrap_stub
 from vtlgen.validate.run import validate
 
+pytestmark = [pytest.mark.qemu]
+
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 # Properties qemu-user sees only in part (at the trap / at the end) or not at all.
 NOT_FULLY_OBSERVED = set(LIMITS)

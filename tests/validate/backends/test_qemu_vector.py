@@ -21,6 +21,8 @@ from vtlgen.validate.backends.qemu_vector import VectorShape, chunked
 from vtlgen.validate.trial import GUARD, InitialState, Switch, TrialFactory
 from vtlgen.validate.vector_trial import streaming_length
 
+pytestmark = [pytest.mark.qemu]
+
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
 LENGTHS = (16, 48, 64, 256)  # 256: the SVE record lives behind EXTRA_MAGIC
 SEEDS = (3, 4)

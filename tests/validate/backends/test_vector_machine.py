@@ -391,6 +391,7 @@ def _need_qemu() -> None:
     require(tools={"aarch64-linux-gnu-ld": "binutils-aarch64-linux-gnu"})
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("make", PROGRAMS, ids=lambda make: make.__name__.strip("_"))
 @pytest.mark.parametrize(("vl", "svl"), LENGTHS, ids=lambda n: str(n))
 def test_final_state_agrees_with_qemu(tmp_path: Path, make: Callable[[int, int], Program], vl: int, svl: int) -> None:
@@ -427,6 +428,7 @@ def test_final_state_agrees_with_qemu(tmp_path: Path, make: Callable[[int, int],
     assert out[DUMP:] == bytes(memory.data), "memory"
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize(
     ("steps", "trap"),
     [
@@ -624,6 +626,7 @@ CROSS_STUBS = {
 }
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("vl", UNICORN_LENGTHS)
 @pytest.mark.parametrize("conv", list(CROSS_STUBS))
 def test_unicorn_and_qemu_user_agree_on_vector_state(conv: str, vl: int) -> None:

@@ -4,7 +4,7 @@ For clang (BTI on) and GCC (BTI off, as the kernel forces): an external module b
 every convention's kernel flavour, through the generated asm-offsets and Kbuild lines,
 with W=1 and sparse (C=1) and CONFIG_WERROR, must build with no warning at all. Each stub
 sits in .noinstr.text, starts with `bti c`, and has the standalone stub's bytes. Every
-kernel-flavour file passes `checkpatch.pl --strict`. tests/kernel_tree.py keeps the tree.
+kernel-flavour file passes `checkpatch.pl --strict`. tests/support/kernel_tree.py keeps the tree.
 Outside CI these skip, naming the Debian packages; with CI=true a missing one fails.
 """
 

@@ -50,7 +50,7 @@ def test_the_symbol_has_the_stubs_size(tmp_path: Path, conv: str, assembler: str
 
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_kernel_flavour_assembles_to_the_same_bytes(tmp_path: Path, conv: str) -> None:
-    """Quick, offline: asm-offsets from the shim (tests/kbuild.py), then `gcc -c` with the
+    """Quick, offline: asm-offsets from the shim (tests/support/kbuild.py), then `gcc -c` with the
     linkage.h shim. tests/test_kernel_tree.py does the same in a real kernel tree."""
     assert compile_kernel_flavour(BUILT[conv].plan, GENERATED / conv, tmp_path) == _keystone(conv)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -31,6 +32,7 @@ def _entry(name: str, cls: str) -> dict[str, object]:
     return entry
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     gprs=st.lists(st.sampled_from(CLASSES), min_size=len(GROUPS), max_size=len(GROUPS)),

@@ -211,7 +211,9 @@ def test_a_store_exclusive_may_fail() -> None:
     assert prove(PLANS["smccc"], generated("smccc"), "stub.S").report.paths == 1
 
 
-@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+# hvc3's stub moves the SVE/SME state: many times smccc's mutants, each validated in full,
+# a minute or more alone; `nox -s tests` runs it, the quick loop keeps smccc.
+@pytest.mark.parametrize("conv", [pytest.param("hvc3", marks=pytest.mark.slow), "smccc"])
 def test_mutants_killed_agreeing_with_the_trials_and_replayed(conv: str) -> None:
     """Every sampled mutant: the proof kills it unless it is a listed equivalent mutant, agrees with
     the trials property by property (or is stronger, for a listed reason), and each counterexample

@@ -123,6 +123,7 @@ def _mutate(doc: object, path: tuple[object, ...], action: str, value: object) -
     return doc
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     mutations=st.lists(

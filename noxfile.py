@@ -11,9 +11,17 @@ TYPE_TOOLS = ["mypy==2.4.1"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite."""
+    """The whole test suite, integration tests included (what CI runs)."""
     session.install(".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The developer's inner loop: the unmarked tests, no qemu, kernel tree, toolchains, browser,
+    sphinx or wheel build, and no slow sweeps (markers in pyproject.toml)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", "-m", "not integration and not slow", *session.posargs)
 
 
 @nox.session

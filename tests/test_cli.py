@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import FIRST, ROOT, SPEC, edited
-from tests.stubs import named
+from tests.support import FIRST, ROOT, SPEC, edited
+from tests.support.stubs import named
 from vtlgen import __version__
 from vtlgen.cli import app
 from vtlgen.lower.convention import lower
@@ -185,9 +185,10 @@ def test_validate_checks_what_generate_would_write_not_stale_files(workdir: Path
     assert runner.invoke(app, ["validate", "--trials", "5"]).exit_code == 0  # nothing on disk needed
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("conv", ["hvc3", "smccc"])
 def test_validate_on_qemu_user(workdir: Path, conv: str) -> None:
-    from tests.conftest import require_tool
+    from tests.support import require_tool
     from vtlgen.validate.backends.qemu_user import TOOLS
 
     for tool, package in TOOLS.items():
@@ -319,7 +320,7 @@ def test_waived_lint_errors_do_not_block_generation(workdir: Path) -> None:
 def test_every_malformed_spec_case_exits_2_with_located_lines(workdir: Path) -> None:
     import re
 
-    from tests.test_loader import CASES
+    from tests.support.malformed_specs import CASES
 
     located = re.compile(r"^spec/hyperv_vtl\.yaml:\d+:\d+: \S+.*$")
     spec = workdir / "spec" / "hyperv_vtl.yaml"

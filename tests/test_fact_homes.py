@@ -98,16 +98,6 @@ SPELLINGS: tuple[Spelling, ...] = (
     ),
 )
 
-# Spellings whose owner switches them to the home after merging this branch. Each entry must
-# still be found (the test fails when one is fixed, so that its entry goes too).
-PENDING: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("validate/backends/unicorn.py", "the svc/hvc/smc encoding"),
-        ("validate/backends/unicorn.py", "the frame-register list"),
-        ("validate/backends/unicorn.py", "the modelled register set"),
-    }
-)
-
 
 def code_only(source: str) -> str:
     """`source` with comments and docstrings (string statements) blanked, lines kept in place."""
@@ -148,14 +138,8 @@ def package_spellings() -> list[tuple[str, int, str]]:
 
 def test_each_fact_is_spelled_only_in_its_home() -> None:
     found = package_spellings()
-    unexpected = [f"vtlgen/{m}:{n}: {fact}" for m, n, fact in found if (m, fact) not in PENDING]
+    unexpected = [f"vtlgen/{m}:{n}: {fact}" for m, n, fact in found]
     assert unexpected == [], "import these facts from their homes instead:\n" + "\n".join(unexpected)
-
-
-def test_pending_spellings_are_still_there() -> None:
-    """A PENDING entry that no longer matches is stale: remove it, so that the spelling cannot return."""
-    still = {(m, fact) for m, _, fact in package_spellings()}
-    assert sorted(PENDING - still) == []
 
 
 def test_every_home_exists() -> None:

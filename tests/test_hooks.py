@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 from vtlgen.cli import app
 
 HOOKS = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())

@@ -4,7 +4,7 @@ For clang (BTI on) and GCC (BTI off, as the kernel forces): an external module b
 every convention's kernel flavour, through the generated asm-offsets and Kbuild lines,
 with W=1 and sparse (C=1) and CONFIG_WERROR, must build with no warning at all. Each stub
 sits in .noinstr.text, starts with `bti c`, and has the standalone stub's bytes. Every
-kernel-flavour file passes `checkpatch.pl --strict`. tests/kernel_tree.py keeps the tree.
+kernel-flavour file passes `checkpatch.pl --strict`. tests/support/kernel_tree.py keeps the tree.
 Outside CI these skip, naming the Debian packages; with CI=true a missing one fails.
 """
 
@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests import kernel_files, kernel_tree
-from tests.conftest import require_tool
-from tests.kernel_files import BUILT, CONVENTIONS, GENERATED, KERNEL
-from tests.kernel_tree import Toolchain
+from tests.support import kernel_files, kernel_tree, require_tool
+from tests.support.kernel_files import BUILT, CONVENTIONS, GENERATED, KERNEL
+from tests.support.kernel_tree import Toolchain
+
+pytestmark = [pytest.mark.kernel, pytest.mark.toolchain]
 
 BTI_C = bytes.fromhex("5f2403d5")  # `bti c` = hint #34 (Arm ARM, C6.2 "BTI")
 BINUTILS = "binutils-aarch64-linux-gnu"

@@ -10,7 +10,11 @@ import sys
 import venv
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.support import ROOT
+
+pytestmark = [pytest.mark.wheel]
 
 
 def test_installed_wheel_generates_the_golden_bytes(tmp_path: Path) -> None:

@@ -12,56 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests import kbuild
-from tests.conftest import ROOT, require_tool
-from tests.kernel_files import BUILT, KERNEL
-from vtlgen.generate import render
+from tests.support import ROOT, SHIM, require_tool
+from tests.support.kernel_files import BUILT, KERNEL
+from tests.support.toolchains import ASSEMBLERS, BINUTILS, FLAGS, assemble_with, compile_kernel_flavour
 from vtlgen.isa.assembler import assemble
-from vtlgen.plan import Plan
+
+pytestmark = [pytest.mark.toolchain]
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
-SHIM = Path(__file__).resolve().parent / "shim"
 CONVENTIONS = ["hvc3", "smccc"]
-FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
-BINUTILS = "binutils-aarch64-linux-gnu"
-
-
-def _text_section(obj: Path, section: str = ".text") -> bytes:
-    objcopy = require_tool("aarch64-linux-gnu-objcopy", BINUTILS)
-    out = obj.with_suffix(".bin")
-    subprocess.run([objcopy, "-O", "binary", "-j", section, str(obj), str(out)], check=True)
-    return out.read_bytes()
 
 
 def _keystone(conv: str) -> bytes:
     return assemble((GENERATED / conv / f"hyperv_vtl_{conv}.S").read_text()).code
-
-
-ASSEMBLERS = {
-    "gnu-as": (["aarch64-linux-gnu-as"], BINUTILS),
-    "llvm-mc": (["llvm-mc", "-triple=aarch64", "-filetype=obj"], "llvm"),
-}
-
-
-def assemble_with(assembler: str, source: Path, tmp_path: Path) -> bytes:
-    """The .text bytes a real assembler makes of a standalone stub."""
-    command, package = ASSEMBLERS[assembler]
-    tool = require_tool(command[0], package)
-    obj = tmp_path / f"{source.stem}.{assembler}.o"
-    subprocess.run([tool, *command[1:], "-o", str(obj), str(source)], check=True)
-    return _text_section(obj)
-
-
-def compile_kernel_flavour(plan: Plan, folder: Path, tmp_path: Path) -> bytes:
-    """The kernel flavour as Kbuild builds it: asm-offsets first (tests/kbuild.py), then
-    `gcc -c` with the linkage.h shim; the `.noinstr.text` bytes."""
-    gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")
-    kernel = render.kernel_flavour(plan)
-    kbuild.asm_offsets(gcc, folder, kernel, tmp_path)
-    obj = tmp_path / "stub_linux.o"
-    command = [gcc, "-c", "-D__ASSEMBLY__", f"-I{SHIM}", f"-I{tmp_path}", f"-I{folder}"]
-    subprocess.run([*command, "-o", str(obj), str(folder / kernel.stub)], check=True)
-    return _text_section(obj, ".noinstr.text")
 
 
 @pytest.mark.parametrize("assembler", sorted(ASSEMBLERS))
@@ -87,7 +50,7 @@ def test_the_symbol_has_the_stubs_size(tmp_path: Path, conv: str, assembler: str
 
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_kernel_flavour_assembles_to_the_same_bytes(tmp_path: Path, conv: str) -> None:
-    """Quick, offline: asm-offsets from the shim (tests/kbuild.py), then `gcc -c` with the
+    """Quick, offline: asm-offsets from the shim (tests/support/kbuild.py), then `gcc -c` with the
     linkage.h shim. tests/test_kernel_tree.py does the same in a real kernel tree."""
     assert compile_kernel_flavour(BUILT[conv].plan, GENERATED / conv, tmp_path) == _keystone(conv)
 
@@ -123,6 +86,7 @@ int main(void) {{
 """
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("conv", CONVENTIONS)
 def test_layout_on_aarch64_matches_the_bindings(tmp_path: Path, conv: str) -> None:
     gcc = require_tool("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu")

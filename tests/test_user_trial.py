@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, invoke
+from tests.support import ROOT, invoke
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, require_tool
-from tests.test_toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
+from tests.support import DATA, require_tool
+from tests.support.toolchains import ASSEMBLERS, FLAGS, assemble_with, compile_kernel_flavour
 from vtlgen.cli import app
 from vtlgen.generate import artifacts, render, sync
 from vtlgen.spec.lint import lint
@@ -94,6 +94,7 @@ def _stub_path(name: str, conv: str, flavour: str) -> Path:
     return VARIANTS / name / conv / render.file_names(plan)[flavour]
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize("assembler", sorted(ASSEMBLERS))
 @pytest.mark.parametrize(("name", "conv"), _stubs())
 def test_real_assemblers_agree_with_keystone(tmp_path: Path, name: str, conv: str, assembler: str) -> None:
@@ -101,6 +102,7 @@ def test_real_assemblers_agree_with_keystone(tmp_path: Path, name: str, conv: st
     assert assemble_with(assembler, _stub_path(name, conv, "standalone"), tmp_path) == item.code
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize(("name", "conv"), _stubs())
 def test_kernel_flavour_agrees_with_keystone(tmp_path: Path, name: str, conv: str) -> None:
     """Biased bases appear as `#(MACRO - bias)`: the asm-offsets macros still give every offset."""
@@ -108,6 +110,7 @@ def test_kernel_flavour_agrees_with_keystone(tmp_path: Path, name: str, conv: st
     assert compile_kernel_flavour(item.plan, _stub_path(name, conv, "linux").parent, tmp_path) == item.code
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize(("name", "conv"), _stubs())
 def test_variant_header_compiles_with_its_layout_checks(tmp_path: Path, name: str, conv: str) -> None:
     """The header's static asserts hold the offsets and the size within max_size, 2 KiB included."""
@@ -126,6 +129,7 @@ def test_variant_stub_validates_on_unicorn(name: str, conv: str) -> None:
     assert report.instructions_per_round_trip == item.plan.budget.lower_bound
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("name", ["variant_smc_sip", "variant_extra_args", "variant_smc32"])
 def test_smccc_variants_validate_on_qemu_user(name: str) -> None:
     """`smc #0` and wide arguments on the second backend (qemu-user: the trap is a SIGILL)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import DATA, ROOT, edited
+from tests.support import DATA, ROOT, edited
 from vtlgen.cli import app
 
 runner = CliRunner()

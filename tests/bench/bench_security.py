@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.security.test_yaml_exhaustion import BOMBS  # noqa: E402
+from tests.support.yaml_bombs import BOMBS  # noqa: E402
 
 REFUSE = """
 import sys, time

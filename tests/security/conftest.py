@@ -1,4 +1,4 @@
-"""Shared pieces of the attack tests: a working folder shaped like a checkout, and the CLI."""
+"""The attack tests' fixture: a working folder shaped like a checkout, with a host secret beside it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, invoke
-
-__all__ = ["SECRET", "assert_no_secret", "checkout", "invoke"]
-
-SECRET = "vtlgen-test-secret-7f3a9c"  # planted in host files and the environment; must never come out
+from tests.support import ROOT
+from tests.support.host_secret import SECRET
 
 
 @pytest.fixture
@@ -26,8 +23,3 @@ def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(work)
     monkeypatch.setenv("VTLGEN_TEST_TOKEN", SECRET)
     return work
-
-
-def assert_no_secret(text: str) -> None:
-    assert SECRET not in text
-    assert "root:x:0:0" not in text  # /etc/passwd

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SPEC, require_tool
-from tests.security.conftest import SECRET, assert_no_secret, invoke
+from tests.support import SPEC, invoke, require_tool
+from tests.support.host_secret import SECRET, assert_no_secret
 from vtlgen.guard import sandbox
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
@@ -123,6 +123,7 @@ def _openat_stub(path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.qemu
 def test_a_stub_that_makes_system_calls_leaves_no_trace_on_the_host(checkout: Path) -> None:
     for tool, package in (("qemu-aarch64", "qemu-user"), ("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
                           ("bwrap", sandbox.BWRAP_PACKAGE)):  # fmt: skip
@@ -139,6 +140,7 @@ def test_a_stub_that_makes_system_calls_leaves_no_trace_on_the_host(checkout: Pa
         assert_no_secret(result.output)
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize(
     "stub",
     ["\tbl system\n\tret\n", "\tadrp x1, vtlgen_after\n\tret\n", "\tb vtlgen_return_point\n"],
@@ -155,6 +157,7 @@ def test_a_stub_that_borrows_the_harness_symbols_is_refused(stub: str, checkout:
     assert result.output.startswith("borrow.S:1:1: ")  # keystone refuses the unknown symbol first
 
 
+@pytest.mark.qemu
 def test_gnu_as_output_with_an_undefined_symbol_is_never_linked(scratch: Path) -> None:
     """The second wall: should a symbol pass vetting, the harness is not linked against it."""
     for tool, package in qemu_user.TOOLS.items():

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import SECRET, assert_no_secret, invoke
+from tests.support import invoke
+from tests.support.host_secret import SECRET, assert_no_secret
 
 GENERATED = Path("generated/hyperv_vtl")
 

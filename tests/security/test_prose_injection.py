@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from tests.conftest import SPEC
-from tests.security.conftest import invoke
+from tests.support import SPEC, invoke
 from vtlgen.generate.artifacts import ConventionArtifacts, build
 from vtlgen.spec.loader import SpecError, load_text
 
@@ -153,6 +152,7 @@ def test_known_attacks_stay_inert(path: tuple[str | int, ...], attack: str) -> N
     _assert_inert(path, attack)
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(PROSE_FIELDS), text=st.text(max_size=80))
 @example(path=("conventions", 0, "title"), text="*/\n#define x 1\n/*")
@@ -169,6 +169,7 @@ FILE_NAMES = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.text(st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)), min_size=1, max_size=40))
 def test_arbitrary_file_names_stay_inert(name: str) -> None:

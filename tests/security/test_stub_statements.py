@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.security.conftest import assert_no_secret, invoke
+from tests.support import invoke
+from tests.support.host_secret import assert_no_secret
 from vtlgen.isa.assembler import AssemblyError, assemble
 from vtlgen.isa.stubsource import StubSyntaxError, a64_mnemonics, vet
 
@@ -161,9 +162,10 @@ def test_operands_the_assemblers_read_differently_are_refused(statement: str) ->
         vet(f"nop\n{statement}\nret\n", "s.S")
 
 
+@pytest.mark.qemu
 def test_gnu_as_and_keystone_must_agree_on_the_qemu_path(tmp_path: Path) -> None:
     """The second wall: should a text pass vetting yet assemble differently, qemu-user refuses it."""
-    from tests.conftest import SPEC, require_tool
+    from tests.support import SPEC, require_tool
     from vtlgen.lower.convention import lower
     from vtlgen.spec.loader import load
     from vtlgen.validate.backends import qemu_user

@@ -3,7 +3,7 @@
 Register names are normalised to the spec's: `fp` -> x29, `lr` -> x30, `wN` -> xN and
 `dN`/`sN`/`vN` -> qN, so that a register class has one meaning everywhere.
 
-Capstone 5's register lists are wrong for some instructions (tests/test_disassembler.py
+Capstone 5's register lists are wrong for some instructions (tests/isa/test_disassembler.py
 pins each correction against the Arm ARM's definition): cbz/cbnz do not read NZCV;
 cmp/cmn/tst read their first operand and write only NZCV; the bitfield aliases
 (ubfx, sxtw, lsl #imm, ...) do not read their destination; `ret` reads x30; `mrs Xt, nzcv`
@@ -57,11 +57,6 @@ class DecodedAccess:
     shift: int  # index << shift
     displacement: int
     post_index: bool  # `[base], #imm`: the access is at base
-
-
-# The old name, until validate/backends/unicorn.py imports DecodedAccess (it already uses that
-# name); vtlgen.validate.backends.base.Access is the observed access, a different thing.
-Access = DecodedAccess
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Pure data and functions, no I/O. `encode` reads one statement in GNU as syntax and gives
 its word, `decode` reads a word back, and `disassemble` prints the canonical text, which
 GNU as (`-march=armv9-a+sve+sme`) and llvm-mc (`-mattr=+sve,+sme`) assemble to the same
-word (tests/test_sve_encoding.py checks every form against both).
+word (tests/isa/test_sve.py checks every form against both).
 
 Encodings follow the Arm Architecture Reference Manual for A-profile (DDI 0487), the
 instruction pages named at each form below, and Arm's SME supplement (DDI 0616) for

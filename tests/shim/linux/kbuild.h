@@ -1,7 +1,7 @@
 /*
  * Minimal stand-in for the kernel's <linux/kbuild.h>, for compile tests only: each
  * DEFINE() leaves a "->SYMBOL #value expression" line in the compiler's assembly output,
- * which tests/kbuild.py turns into #defines as Kbuild's filechk_offsets does.
+ * which tests/support/kbuild.py turns into #defines as Kbuild's filechk_offsets does.
  */
 #ifndef VTLGEN_TEST_SHIM_LINUX_KBUILD_H
 #define VTLGEN_TEST_SHIM_LINUX_KBUILD_H

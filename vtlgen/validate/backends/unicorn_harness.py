@@ -35,8 +35,7 @@ from unicorn.unicorn_py3.unicorn import Uc, UcError
 
 from vtlgen.isa import registers, sve
 from vtlgen.isa.assembler import Assembly
-from vtlgen.isa.disassembler import Access as DecodedAccess
-from vtlgen.isa.disassembler import Decoded, decode
+from vtlgen.isa.disassembler import Decoded, DecodedAccess, decode
 from vtlgen.isa.encoding import is_conduit
 from vtlgen.isa.stubsource import CODE_REGION
 from vtlgen.plan import Plan

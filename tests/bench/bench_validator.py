@@ -24,7 +24,7 @@ from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 from vtlgen.validate.backends.base import Observable
 from vtlgen.validate.backends.unicorn import Harness
-from vtlgen.validate.contract import Judge
+from vtlgen.validate.contract import TrialJudge
 from vtlgen.validate.results import StubSource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ ROUNDS = 5
 TRIALS = 600
 
 
-def rate(harness: Harness, judge: Judge | None) -> float:
+def rate(harness: Harness, judge: TrialJudge | None) -> float:
     """Best of several rounds: the least disturbed measurement of the same work."""
     best = 0.0
     seed = 0
@@ -118,13 +118,13 @@ def vector_rates() -> None:
     for plan in lower(fixture.spec, "hyperv_vtl_1.0.0.yaml"):
         assembly = assemble(render.standalone_asm(plan, "hyperv_vtl_1.0.0.yaml"))
         harness = Harness(plan, assembly)
-        judge = Judge(plan, StubSource(assembly, "stub.S"), frozenset(Observable))
+        judge = TrialJudge(plan, StubSource(assembly, "stub.S"), frozenset(Observable))
         print(f"{plan.convention_id + ' 1.0.0':<12}{'-':>5}{rate(harness, judge):>14.0f}")
     for plan in lower(load(ROOT / "spec" / "hyperv_vtl.yaml").spec, "hyperv_vtl.yaml"):
         assembly = assemble(render.standalone_asm(plan, "hyperv_vtl.yaml"))
         for length in VECTOR_LENGTHS:
             harness = Harness(plan, assembly, vector_length=length)
-            judge = Judge(plan, StubSource(assembly, "stub.S"), frozenset(Observable))
+            judge = TrialJudge(plan, StubSource(assembly, "stub.S"), frozenset(Observable))
             assert not judge.trial(harness.run(0)), "the stub must validate at this VL before it is timed"
             print(f"{plan.convention_id:<12}{length:>5}{rate(harness, judge):>14.0f}")
 
@@ -142,7 +142,7 @@ def main() -> int:
         assembly = assemble(render.standalone_asm(plan, fixture.name), path)
         checked = Harness(plan, assembly, checks=True)
         bare = Harness(plan, assembly, checks=False)
-        judge = Judge(plan, StubSource(assembly, path), frozenset(Observable))
+        judge = TrialJudge(plan, StubSource(assembly, path), frozenset(Observable))
         assert not judge.trial(checked.run(0)), "the generated stub must validate before it is timed"
         validated_rate, bare_rate = rate(checked, judge), rate(bare, None)
         ratio = validated_rate / bare_rate

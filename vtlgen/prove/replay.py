@@ -15,7 +15,7 @@ from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
 from vtlgen.prove.counterexample import Concrete
 from vtlgen.validate.backends.unicorn import RETURN_ADDRESS, Harness, UnicornBackend
-from vtlgen.validate.contract import Judge
+from vtlgen.validate.contract import TrialJudge
 from vtlgen.validate.results import StubSource, Violation
 from vtlgen.validate.trial import GUARD, Addresses, GivenTrial, InitialState, Switch, TrialFactory
 
@@ -93,5 +93,5 @@ def replay(plan: Plan, stub_text: str, stub_file: str, concrete: Concrete) -> tu
         raise ReplayError("the counterexample needs addresses outside the windows the trials map")
     assembly = assemble(stub_text, stub_file)
     harness = Harness(plan, assembly, factory=given_trial(plan, concrete))
-    judge = Judge(plan, StubSource(assembly, stub_file), UnicornBackend.observes)
+    judge = TrialJudge(plan, StubSource(assembly, stub_file), UnicornBackend.observes)
     return tuple(judge.trial(harness.run(REPLAY_SEED)))

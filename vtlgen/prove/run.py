@@ -19,13 +19,14 @@ import z3
 from vtlgen.isa import sve
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
+from vtlgen.properties import PROPERTIES
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
 from vtlgen.prove.obligations import Failure, Shown
 from vtlgen.prove.replay import REPLAY_SEED, dump, replay
 from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
 from vtlgen.validate.finding import fmt
-from vtlgen.validate.results import PROPERTIES, ConventionReport, StubSource, Violation, in_order
+from vtlgen.validate.results import ConventionReport, StubSource, Violation, in_order
 
 BACKEND = "proof"
 PROVED, VIOLATED, UNPROVEN = "PROVED", "VIOLATED", "UNPROVEN"

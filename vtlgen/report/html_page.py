@@ -25,9 +25,9 @@ from vtlgen import __version__
 from vtlgen.generate import context_map, render, sync
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
+from vtlgen.properties import statements
 from vtlgen.report import listing
 from vtlgen.spec.class_meaning import meaning
-from vtlgen.validate.results import PROPERTIES
 
 TEMPLATE = "report.html.j2"
 
@@ -167,7 +167,7 @@ def _properties(report: Mapping[str, Any]) -> list[PropertyView]:
     checked = set(report.get("properties_checked", []))
     occurrences = report.get("occurrences", {})
     out = []
-    for pid, text in PROPERTIES.items():
+    for pid, text in statements().items():
         if pid in broken:
             status, detail = "violated", f"broken in {occurrences.get(pid, '?')} observation(s)"
         elif pid in proved:

@@ -1,4 +1,4 @@
-"""Validation results: the property list, violations, and the report for humans and CI."""
+"""Validation results: violations, and the report for humans and CI (the properties: `vtlgen.properties`)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 from vtlgen.isa.assembler import Assembly
 from vtlgen.isa.disassembler import decode
-
-# The register-preservation spec (README "What `validate` checks").
-PROPERTIES: dict[str, str] = {
-    "P1": "entry: at the trap, shared registers hold VTL0's values; SMCCC arguments in place",
-    "P2": "leak: at the trap, nothing VTL0 can see holds a VTL2 value",
-    "P3": "kernel registers: x18 never written; x30 scratch only while the live record holds it",
-    "P4": "exit: the context's shared slots hold what VTL0 left; other bytes unchanged",
-    "P5": "caller: x19-x28, x29, SP, d8-d15 as at entry; control returns to the entry x30",
-    "P6": "frame: at every instruction x29 is the caller's frame pointer or an 8-byte-aligned live record",
-    "P7": "stack: SP 16-byte aligned at SP-based accesses; nothing below SP or above the caller's SP",
-    "P8": "footprint: writes only to shared slots and the stub's frame; reads only from those",
-    "P9": "conduit: exactly one trap with the exact conduit; bounded length",
-    "P10": "results: after an SMCCC call the stub relies on no register the call may change",
-}
 
 
 @dataclass(frozen=True)

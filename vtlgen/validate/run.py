@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
+from vtlgen.properties import PROPERTIES
 from vtlgen.validate.backends.base import Backend, Observable, StubCode, TrialObservation
-from vtlgen.validate.contract import Judge
-from vtlgen.validate.results import PROPERTIES, Collector, ConventionReport, StubSource
+from vtlgen.validate.contract import TrialJudge
+from vtlgen.validate.results import Collector, ConventionReport, StubSource
 
 DEFAULT_TRIALS = 200
 
@@ -70,7 +71,7 @@ def validate(
         groups.setdefault(vector_length_of(trial_seed, lengths), []).append(trial_seed)
     collector = Collector()
     longest = observed = 0
-    judge = Judge(plan, source, runner.observes)  # one judge: it keeps what it needs per vector length
+    judge = TrialJudge(plan, source, runner.observes)  # one judge: it keeps what it needs per vector length
     for length, seeds in groups.items():
         if length:
             runner = BACKENDS[backend](vector_length=length)

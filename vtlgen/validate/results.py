@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
 
 from vtlgen.isa.assembler import Assembly
 from vtlgen.isa.disassembler import decode
+from vtlgen.plan import Plan
+from vtlgen.validate.backends.base import StubCode
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,12 @@ class ConventionReport:
                 f"\n  not modelled (no backend runs them; lint checks their classes): {', '.join(self.not_modelled)}"
             )
         return head
+
+
+class Checker(Protocol):
+    """Checks one stub against P1-P10 and reports in one shape, whatever does the checking:
+    trials on a backend (`vtlgen.validate.run.Trials`), the proof (`vtlgen.prove.run.ProofChecker`),
+    a counterexample replayed as one trial (`vtlgen.prove.replay.Replay`). `vtlgen.verify`
+    composes them."""
+
+    def check(self, plan: Plan, code: StubCode) -> ConventionReport: ...

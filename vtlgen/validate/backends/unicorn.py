@@ -26,6 +26,7 @@ import ctypes
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
+from typing import ClassVar
 
 from unicorn import (
     UC_ARCH_ARM64,
@@ -677,14 +678,18 @@ class UnicornBackend:
     """Every instruction observed: the reference backend. SVE/SME state through
     `VectorMachine` when made with a vector length (bytes; 0: none)."""
 
-    name = "unicorn"
-    observes = frozenset({Observable.STEPS, Observable.ACCESSES, Observable.TRACE, Observable.VECTOR})
-    limits: Mapping[str, str] = MappingProxyType({})
+    name: ClassVar[str] = "unicorn"
+    observes: ClassVar[frozenset[Observable]] = frozenset(
+        {Observable.STEPS, Observable.ACCESSES, Observable.TRACE, Observable.VECTOR}
+    )
+    limits: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
-    def __init__(self, vector_length: int = 0, streaming: bool = False):
-        self.vector_length, self.streaming = vector_length, streaming
+    def __init__(self, vector_length: int = 0, streaming: bool = False, factory: TrialFactory | None = None):
+        self.vector_length, self.streaming, self.factory = vector_length, streaming, factory
 
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
-        harness = Harness(plan, code.assembly, vector_length=self.vector_length, streaming=self.streaming)
+        harness = Harness(
+            plan, code.assembly, factory=self.factory, vector_length=self.vector_length, streaming=self.streaming
+        )
         for seed in trials:
             yield harness.run(seed)

@@ -85,7 +85,7 @@ def write_html(path: Path, verdicts: Sequence[StubVerdict], reproduce: Callable[
     """The trials' reports as one self-contained page; `reproduce(plan)` is the command that
     runs a convention again (the page adds --seed S --trials 1)."""
     runs = [
-        html_page.StubRun(v.plan, v.code.text, v.code.file, v.trials.as_dict(), reproduce(v.plan))
+        html_page.StubRun(v.plan, v.code.text, v.code.file, v.trials.as_dict(), reproduce(v.plan), v.code.assembly)
         for v in verdicts
         if v.trials is not None
     ]

@@ -23,7 +23,7 @@ import jinja2
 
 from vtlgen import __version__
 from vtlgen.generate import context_map, render, sync
-from vtlgen.isa.assembler import assemble
+from vtlgen.isa.assembler import Assembly, assemble
 from vtlgen.plan import Plan
 from vtlgen.properties import statements
 from vtlgen.report import listing
@@ -64,6 +64,7 @@ class StubRun:
     # source_file, source_line, register, expected, actual, seed}].
     report: Mapping[str, Any]
     reproduce: str  # the command that ran it; the page adds --seed S --trials 1
+    assembly: Assembly | None = None  # the stub as the checkers assembled it; assembled here when not given
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _properties(report: Mapping[str, Any]) -> list[PropertyView]:
 
 def run_view(index: int, run: StubRun) -> RunView:
     anchor = f"run{index}"
-    assembly = assemble(run.stub_text, run.stub_file)
+    assembly = run.assembly or assemble(run.stub_text, run.stub_file)
     rows = listing.annotate(run.plan, assembly)
     violations = []
     marks: dict[int, list[Mark]] = {}

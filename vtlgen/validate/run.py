@@ -87,7 +87,8 @@ class Trials:
         longest = observed = 0
         judge = TrialJudge(plan, source, kind.observes)  # one judge: it keeps what it needs per vector length
         for length, seeds in groups.items():
-            for observation in kind(vector_length=length).observe(plan, code, seeds):
+            runner = kind(vector_length=length) if length else kind()
+            for observation in runner.observe(plan, code, seeds):
                 observed += 1  # a backend may stop early, e.g. at a stub that does not end
                 longest = max(longest, len(observation.trace))
                 for violation in judge.trial(observation):

@@ -264,6 +264,12 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
 class Backend(str, Enum):
     unicorn = "unicorn"
     qemu_user = "qemu-user"
@@ -308,10 +314,12 @@ def _one_stub(loaded_specs: list[LoadedSpec], stub: Path | None, convention: str
         fail("error: --stub needs one spec and, when it has several conventions, --convention")
 
 
-def _print_reports(reports: list[ConventionReport], output: OutputFormat) -> None:
+def _print_reports(reports: list[ConventionReport], output: ReportFormat) -> None:
     ok = all(report.ok for report in reports)
-    if output is OutputFormat.json:
+    if output is ReportFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
+    elif output is ReportFormat.sarif:
+        typer.echo(json.dumps(sarif.violations(reports), indent=2))
     else:
         for report in reports:
             typer.echo(report.summary())
@@ -348,7 +356,7 @@ def validate(
     stub: StubOption = None,
     trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    output: Annotated[ReportFormat, typer.Option("--format", help="text, json or sarif.")] = ReportFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
     vector_length: Annotated[
         Optional[list[int]],
@@ -411,7 +419,7 @@ def prove(
     spec: SpecArgs = None,
     convention: ConventionOption = None,
     stub: StubOption = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    output: Annotated[ReportFormat, typer.Option("--format", help="text, json or sarif.")] = ReportFormat.text,
     counterexamples: Annotated[
         Optional[Path], typer.Option(help="Write each violation's counterexample here, for `validate --replay`.")
     ] = None,

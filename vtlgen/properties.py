@@ -47,7 +47,7 @@ IDS: tuple[str, ...] = tuple(PROPERTIES)
 
 def statements() -> dict[str, str]:
     """Property id -> its statement, in order (the ABI page's table, the HTML report's rows)."""
-    return {p.id: p.statement for p in _ALL}
+    return {p.id: p.statement for p in PROPERTIES.values()}
 
 
 # --- how a violation is worded, by property -----------------------------------------------------

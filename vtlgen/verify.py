@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from vtlgen.plan import Plan
 from vtlgen.report import html_page
 from vtlgen.validate.backends.base import StubCode
-from vtlgen.validate.results import ConventionReport
+from vtlgen.validate.results import Checker, ConventionReport
 from vtlgen.validate.run import DEFAULT_TRIALS, Trials, stub_code
 
 if TYPE_CHECKING:
@@ -64,20 +64,23 @@ def verify(
         code = stub_code(stub_text, stub_file)
         return StubVerdict(plan, code, [Replay(replay).check(plan, code)], None)
     code = stub_code(stub_text, stub_file)
-    checker = Trials(options.trials, options.seed, options.backend, options.vector_lengths, options.preconditions)
-    trials = checker.check(plan, code)
-    reports = [trials]
+    checkers: list[Checker] = [
+        Trials(options.trials, options.seed, options.backend, options.vector_lengths, options.preconditions)
+    ]
+    unlifted = None
     if options.proof:
         from vtlgen.prove import run as proof
 
-        first = proof.first_vector_instruction(code.assembly.code)
-        if first is None:
-            reports.append(proof.ProofChecker().check(plan, code))
-        else:
-            trials.notes.append(
-                f"proof not run: the symbolic engine lifts no SVE/SME (+0x{first[0]:x} `{first[1]}`); "
-                "the trials cover this stub at every vector length"
-            )
+        unlifted = proof.first_vector_instruction(code.assembly.code)
+        if unlifted is None:
+            checkers.append(proof.ProofChecker())
+    reports = [checker.check(plan, code) for checker in checkers]
+    trials = reports[0]
+    if unlifted is not None:
+        trials.notes.append(
+            f"proof not run: the symbolic engine lifts no SVE/SME (+0x{unlifted[0]:x} `{unlifted[1]}`); "
+            "the trials cover this stub at every vector length"
+        )
     return StubVerdict(plan, code, reports, trials)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 _EXCEPTION_BASE = 0xD4000000
 EXCEPTION_MASK = 0xFFE0001F
 _IMM16_SHIFT = 5
-_IMM16_MAX = 0xFFFF
+IMM16_MAX = 0xFFFF
 _EXCEPTION_LL: dict[str, int] = {"svc": 1, "hvc": 2, "smc": 3}
 _EXCEPTION_KIND = {low: kind for kind, low in _EXCEPTION_LL.items()}
 # The instructions a stub leaves through to the hypervisor or the secure monitor.
@@ -25,7 +25,7 @@ def exception_word(kind: str, imm: int) -> int:
     """The encoding of `hvc #imm`, `smc #imm` or `svc #imm`."""
     if kind not in _EXCEPTION_LL:
         raise ValueError(f"{kind!r} is not an exception-generating instruction (svc, hvc, smc)")
-    if not 0 <= imm <= _IMM16_MAX:
+    if not 0 <= imm <= IMM16_MAX:
         raise ValueError(f"{kind} #{imm}: the immediate is 16 bits")
     return _EXCEPTION_BASE | imm << _IMM16_SHIFT | _EXCEPTION_LL[kind]
 
@@ -35,7 +35,7 @@ def decode_exception(word: int) -> tuple[str, int] | None:
     kind = _EXCEPTION_KIND.get(word & 0x3)
     if kind is None or word & EXCEPTION_MASK != exception_word(kind, 0):
         return None
-    return kind, word >> _IMM16_SHIFT & _IMM16_MAX
+    return kind, word >> _IMM16_SHIFT & IMM16_MAX
 
 
 def conduit_patterns() -> tuple[int, ...]:
@@ -68,10 +68,10 @@ ADD_LIMIT = 0xFFF
 # (v1.3), bits 15:0 the function number.
 _FAST_BIT = 31
 _SMC64_BIT = 30
-_OWNER_SHIFT, _OWNER_MASK = 24, 0x3F
-_RESERVED_SHIFT, _RESERVED_MASK = 17, 0x7F
+_OWNER_SHIFT, OWNER_MAX = 24, 0x3F
+_RESERVED_SHIFT, RESERVED_MAX = 17, 0x7F
 _SVE_HINT_BIT = 16
-_NUMBER_MASK = 0xFFFF
+FUNCTION_NUMBER_MAX = 0xFFFF
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def encode_function_id(
     *, fast: bool, smc64: bool, owner: int, number: int, sve_hint: bool = False, reserved: int = 0
 ) -> int:
     """The 32-bit function ID from its fields."""
-    if not 0 <= owner <= _OWNER_MASK or not 0 <= reserved <= _RESERVED_MASK or not 0 <= number <= _NUMBER_MASK:
+    if not 0 <= owner <= OWNER_MAX or not 0 <= reserved <= RESERVED_MAX or not 0 <= number <= FUNCTION_NUMBER_MAX:
         raise ValueError(f"function ID field out of range: owner {owner}, reserved {reserved}, number {number}")
     return (
         int(fast) << _FAST_BIT
@@ -107,8 +107,8 @@ def decode_function_id(word: int) -> FunctionIdFields:
     return FunctionIdFields(
         fast=bool(word >> _FAST_BIT & 1),
         smc64=bool(word >> _SMC64_BIT & 1),
-        owner=word >> _OWNER_SHIFT & _OWNER_MASK,
-        reserved=word >> _RESERVED_SHIFT & _RESERVED_MASK,
+        owner=word >> _OWNER_SHIFT & OWNER_MAX,
+        reserved=word >> _RESERVED_SHIFT & RESERVED_MAX,
         sve_hint=bool(word >> _SVE_HINT_BIT & 1),
-        number=word & _NUMBER_MASK,
+        number=word & FUNCTION_NUMBER_MAX,
     )

@@ -78,7 +78,8 @@ FRAME_REGISTERS: tuple[str, ...] = (FRAME_POINTER, LINK_REGISTER, STACK_POINTER)
 CALLEE_SAVED_D: tuple[str, ...] = tuple(f"d{n}" for n in range(8, 16))
 CALLEE_SAVED_D_AS_Q: tuple[str, ...] = tuple(f"q{n}" for n in range(8, 16))
 # What the caller of the stub sees kept at its return: the callee-saved GPRs, the frame pointer,
-# SP and the callee-saved low halves of v8-v15 (read as q, whose upper halves may change).
+# SP and the callee-saved low halves of v8-v15 (read as q, whose upper halves may change)
+# (AAPCS64 "General-purpose Registers", "SIMD and Floating-Point Registers").
 CALLER_SAVED_VIEW: tuple[str, ...] = (*CALLEE_SAVED_GPRS, FRAME_POINTER, STACK_POINTER, *CALLEE_SAVED_D_AS_Q)
 # The state every validation backend and the disassembler's effects model: the GPRs, SP, the
 # 128-bit vector registers and NZCV. SVE/SME state (VL_SCALED_STATE) is modelled separately.

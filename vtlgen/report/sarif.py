@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vtlgen import __version__, properties
-from vtlgen.spec.lint import Finding
+from vtlgen.spec.lint import LintFinding
 from vtlgen.spec.loader import LoadedSpec
 from vtlgen.spec.rules import RULES
 from vtlgen.validate.results import ConventionReport
@@ -36,7 +36,7 @@ def _rule(rule_id: str) -> dict[str, object]:
     }
 
 
-def report(results: list[tuple[LoadedSpec, list[Finding]]]) -> dict[str, object]:
+def report(results: list[tuple[LoadedSpec, list[LintFinding]]]) -> dict[str, object]:
     rule_ids = list(RULES)
     sarif_results = []
     for loaded, findings in results:

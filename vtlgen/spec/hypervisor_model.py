@@ -6,9 +6,11 @@ The contract and every validation backend read them from the Plan and derive not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from vtlgen.isa import registers
 from vtlgen.plan import ArgumentValue, ByteRange, HypervisorModel, Requirement, Slot, VectorModel, VectorSlot
-from vtlgen.spec.context_layout import register_classes, vl_elements
+from vtlgen.spec.context_layout import vl_elements
 from vtlgen.spec.schema import Convention, RegisterClass, Spec
 
 
@@ -23,22 +25,21 @@ def declared_preserved(convention: Convention) -> set[str]:
     return {name for group in convention.preserved for name in registers.expand(group)}
 
 
-def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
+def preserved_registers(classes: Mapping[str, RegisterClass], convention: Convention) -> set[str]:
     """Registers whose caller value survives the switch: private ones, and those the
-    convention declares preserved. Everything else is exchanged or may change."""
-    classes = register_classes(spec)
+    convention declares preserved. Everything else is exchanged or may change. `classes` is
+    context_layout.register_classes(spec), computed once by the caller."""
     private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
     return private | declared_preserved(convention)
 
 
-def kept_registers(spec: Spec, convention: Convention) -> tuple[str, ...]:
+def kept_registers(classes: Mapping[str, RegisterClass], convention: Convention) -> tuple[str, ...]:
     """GPRs the stub must never write: x18 (the platform register; Linux keeps the shadow
     call stack there, AAPCS64 "General-purpose registers") and every other private GPR
     except x29 and x30, which may hold a frame record's address and scratch while the
     record is live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30), and
     except the registers the convention itself makes the stub or the call write (its
     arguments, and the SMCCC status in x0)."""
-    classes = register_classes(spec)
     special = set(registers.FRAME_REGISTERS)
     written = {argument.reg for argument in convention.arguments}
     if convention.function_id is not None:
@@ -80,10 +81,15 @@ def vector_slots(spec: Spec) -> list[VectorSlot]:
     return sorted(out, key=lambda s: (s.element.before, s.element.name, s.index))
 
 
-def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot]) -> VectorModel:
-    """The hypervisor's move on SVE/SME state, from the classes, as for the GPRs and Q."""
-    classes = register_classes(spec)
-    preserved = preserved_registers(spec, convention)
+def vector_model(
+    spec: Spec,
+    convention: Convention,
+    classes: Mapping[str, RegisterClass],
+    preserved: set[str],
+    register_slots: list[Slot],
+) -> VectorModel:
+    """The hypervisor's move on SVE/SME state, from the classes, as for the GPRs and Q;
+    `preserved` is preserved_registers(classes, convention)."""
     slots = vector_slots(spec)
     homed = {"z_upper" if s.q else s.register for s in slots}
     in_registers = convention.transport == "registers"
@@ -109,10 +115,16 @@ def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot])
 
 
 def hypervisor_model(
-    spec: Spec, convention: Convention, slots: list[Slot], arguments: list[ArgumentValue]
+    spec: Spec,
+    convention: Convention,
+    classes: Mapping[str, RegisterClass],
+    slots: list[Slot],
+    arguments: list[ArgumentValue],
 ) -> HypervisorModel:
-    """What the hypervisor does at the trap: exchange, preserve or randomize."""
-    preserved = preserved_registers(spec, convention) & set(registers.MODELLED)
+    """What the hypervisor does at the trap: exchange, preserve or randomize. `classes` is
+    context_layout.register_classes(spec), which the lowering computes once."""
+    preserved_anywhere = preserved_registers(classes, convention)
+    preserved = preserved_anywhere & set(registers.MODELLED)
     if convention.transport == "registers":
         # The hypervisor exchanges the register bank; registers the convention says it
         # preserves are not moved by the stub.
@@ -120,7 +132,7 @@ def hypervisor_model(
         memory_slots: list[Slot] = []
     else:
         register_slots, memory_slots = [], list(slots)
-    vector = vector_model(spec, convention, register_slots)
+    vector = vector_model(spec, convention, classes, preserved_anywhere, register_slots)
     # Q registers homed in a Z slot are exchanged by the vector model, whole with their Z.
     exchanged = {s.register for s in register_slots} | {s.q for s in vector.slots if s.q}
     randomized = tuple(n for n in registers.MODELLED if n not in preserved and n not in exchanged)
@@ -138,7 +150,7 @@ def hypervisor_model(
         randomized=randomized,
         results=results,
         status_register="x0" if convention.function_id is not None else None,
-        kept=kept_registers(spec, convention),
+        kept=kept_registers(classes, convention),
         # SMCCC (DEN0028 "Register use"): only declared results carry meaning after the
         # call; everything else the model randomizes is unknown to the stub.
         poisoned=tuple(n for n in randomized if n not in results),

@@ -30,6 +30,8 @@ from vtlgen import __version__
 from vtlgen.generate import render
 from vtlgen.guard import sandbox
 from vtlgen.guard.quoting import one_line
+from vtlgen.isa import encoding
+from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
 from vtlgen.validate import trial
 from vtlgen.validate.backends.base import BackendError, End, FrameStep, Observable, StubCode, Trap, TrialObservation
@@ -65,7 +67,6 @@ _KINDS = {"x": 0, "q": 1, "nzcv": 2}
 _DONE, _FAULT, _TIMEOUT, _EXCEPTION = range(4)
 _SWITCH = struct.Struct("<I I Q Q")
 _MEMORY = struct.Struct("<I I 16s")
-_HVC_SMC_MASK = 0xFFE0001F  # hvc/smc #imm16: 0xD4000002 / 0xD4000003 | imm16 << 5 (Arm ARM C6.2)
 
 
 class ToolMissing(BackendError):
@@ -137,8 +138,8 @@ def harness_source(plan: Plan, vector: VectorShape | None = None) -> str:
         # The signal frame goes on this stack: with SVE and ZA it holds the vector state too.
         "altstack": ALTSTACK + (vector.frame if vector else 0),
         "trial_microseconds": TRIAL_MICROSECONDS,
-        "conduit_mask": _HVC_SMC_MASK,
-        "conduit_patterns": (0xD4000002, 0xD4000003),
+        "conduit_mask": encoding.EXCEPTION_MASK,
+        "conduit_patterns": encoding.conduit_patterns(),
     }
     return render.render(
         "qemu_harness.c.j2",
@@ -344,7 +345,7 @@ class QemuUserBackend:
         def offset_of(pc: int) -> int | None:
             return pc - built.stub_start if built.stub_start <= pc < built.stub_end else None
 
-        frame_names = [*plan.model.kept, "x29", "x30", "sp"]
+        frame_names = [*plan.model.kept, *FRAME_REGISTERS]
         observed_traps, steps = [], []
         if traps >= 1:
             registers = trap_cpu | {"nzcv": 0}

@@ -92,6 +92,9 @@ def in_order(violations: Iterable[Violation]) -> list[Violation]:
 
 @dataclass
 class ConventionReport:
+    """What any checker says about one convention's stub: the trials', a replay's, and the
+    proof's (`vtlgen.prove.run.ProofReport` adds its verdict, paths and gaps to this shape)."""
+
     spec_id: str
     convention_id: str
     stub: str

@@ -81,3 +81,22 @@ def test_capabilities_are_read_off_the_class() -> None:
     assert isinstance(unicorn, type) and unicorn.name == "unicorn" and not unicorn.limits
     qemu = run.backend_class("qemu-user")
     assert isinstance(qemu, type) and qemu.limits["P7"].startswith("not observed")
+
+
+def test_validate_writes_sarif_with_the_exit_code_of_the_text(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from vtlgen.cli import app
+
+    broken = named("hvc3_p1_wrong_offset")
+    stub = broken.write(tmp_path)
+    args = ["validate", str(FIRST), "--convention", "hvc3", "--stub", str(stub), "--trials", "5", "--no-proof"]
+    text = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, [*args, "--format", "sarif"])
+    assert text.exit_code == result.exit_code == 1, result.output
+    run = json.loads(result.output)["runs"][0]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [f"P{n}" for n in range(1, 11)]
+    assert {r["ruleId"] for r in run["results"]} == {"P1"}
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == str(stub) for r in run["results"])

@@ -139,3 +139,22 @@ def wrong_conduit(conduit_text: str) -> str:
 
 def reads_clobbered(register: str) -> str:
     return f"reads {register}, which the call may change and is not a declared result"
+
+
+# --- what a violation shows as expected and as found, where both evaluators show the same ----
+
+ONE_TRAP, NO_TRAP = "one trap", "none"  # P9, never traps
+EXACTLY_ONE = "exactly one"  # P9, a second trap
+BOUNDED_RUN, UNBOUNDED = "a bounded run", "no end"  # P9, no end within the limit
+SP_ALIGNMENT = "a multiple of 16"  # P7 (AAPCS64: SP is 16-byte aligned at every SP-based access)
+A_SHARED_SLOT = "a shared slot"  # P8, a write outside them
+UNREAD, READ = "not read before written", "read"  # P10
+UNREADABLE_RECORD = "unreadable"  # P6, no frame record at x29
+
+
+def access_of(size: int, write: bool) -> str:
+    return f"{size}-byte {'write' if write else 'read'}"
+
+
+def readable_context(size: int) -> str:
+    return f"ctx+0..{size}"

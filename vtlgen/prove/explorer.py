@@ -100,7 +100,7 @@ class Explorer:
             # keeps going only because a store-exclusive failed every time (the trials' never fails).
             if any(str(v).startswith(f"{w.HYPERVISOR}monitor.") for c in state.path for v in w.symbols(c)):
                 raise Unproven(f"a loop did not end within {self.limit} instructions")
-            self.obligations.fail(state, "P9", say.NO_END, state.pc, "", "a bounded run", "no end")
+            self.obligations.fail(state, "P9", say.NO_END, state.pc, "", say.BOUNDED_RUN, say.UNBOUNDED)
             raise _Stop
         if not 0 <= state.pc < len(self.lifted) * 4:
             self.obligations.fail(state, "P5", say.LEAVES_STUB, state.pc, "pc", self.world.lr, f"code+{state.pc:#x}")
@@ -313,7 +313,7 @@ class Explorer:
         state.traps += 1
         state.trap_at = state.pc
         if state.traps > 1:
-            judge.fail(state, "P9", say.SECOND_TRAP, state.pc, "", "exactly one", str(state.traps))
+            judge.fail(state, "P9", say.SECOND_TRAP, state.pc, "", say.EXACTLY_ONE, str(state.traps))
         if lifted.word != model.conduit_encoding:
             message = say.wrong_conduit(model.conduit_text)
             judge.fail(state, "P9", message, state.pc, "", f"0x{model.conduit_encoding:08x}", f"0x{lifted.word:08x}")

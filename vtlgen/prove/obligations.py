@@ -262,7 +262,7 @@ class ProofObligations:
             problem = say.FP_RECORD_WRONG
             bad = z3.Or(saved_fp != world.fp, saved_lr != world.lr)
         expected = (world.fp, " or a record {", world.fp, ", ", world.lr, "}")
-        record: Shown = "unreadable" if saved_fp is None else ("{", saved_fp, ", ", saved_lr, "}")
+        record: Shown = say.UNREADABLE_RECORD if saved_fp is None else ("{", saved_fp, ", ", saved_lr, "}")
         actual = ("x29 ", fp, " (sp ", state.register("sp", world), ", record ", record, ")")
         self._sticky(previously, state, "P6", problem, offset, "x29", expected, actual, bad)
         return False
@@ -332,11 +332,25 @@ class ProofObligations:
             where = f"ctx{start:+#x}"
             if write and not all(b in self.shared_bytes for b in range(start, start + size)):
                 self.fail(
-                    state, "P8", say.outside_shared_slots(where), offset, where, "a shared slot", f"{size}-byte write"
+                    state,
+                    "P8",
+                    say.outside_shared_slots(where),
+                    offset,
+                    where,
+                    say.A_SHARED_SLOT,
+                    say.access_of(size, True),
                 )
             elif not write and (start < 0 or start + size > self.plan.context.size):
                 message = f"reads {where}, outside the context"
-                self.fail(state, "P8", message, offset, where, f"ctx+0..{self.plan.context.size}", f"{size}-byte read")
+                self.fail(
+                    state,
+                    "P8",
+                    message,
+                    offset,
+                    where,
+                    say.readable_context(self.plan.context.size),
+                    say.access_of(size, False),
+                )
             return located
         world = self.world
         now = self.offset_from(state.register("sp", world), world.sp)
@@ -347,7 +361,7 @@ class ProofObligations:
         if sp_base is not None:
             base = self.offset_from(sp_base, world.sp)
             if base is None or base % 16:
-                self.fail(state, "P7", say.MISALIGNED_SP, offset, "sp", "a multiple of 16", sp_base)
+                self.fail(state, "P7", say.MISALIGNED_SP, offset, "sp", say.SP_ALIGNMENT, sp_base)
         low = min(now, before)  # a pre-indexed push stores at its new SP, a post-indexed pop loads at the old
         where, shown = f"[sp{start:+#x}]", ("[", address, "]")
         if start < low:
@@ -368,14 +382,14 @@ class ProofObligations:
 
     def poisoned_read(self, state: State, offset: int, base: int) -> None:
         name = container_name(base)
-        self.fail(state, "P10", say.reads_clobbered(name), offset, name, "not read before written", "read")
+        self.fail(state, "P10", say.reads_clobbered(name), offset, name, say.UNREAD, say.READ)
 
     # --- P4, P5, P9: at the return ----------------------------------------------------------------
 
     def exit(self, state: State, offset: int) -> None:
         world = self.world
         if state.traps == 0:
-            self.fail(state, "P9", say.NEVER_TRAPS, offset, "", "one trap", "none")
+            self.fail(state, "P9", say.NEVER_TRAPS, offset, "", say.ONE_TRAP, say.NO_TRAP)
             return
         for name in registers.CALLER_SAVED_VIEW:
             got, want = state.register(name, world), self.initial.register(name, world)

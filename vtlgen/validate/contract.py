@@ -126,7 +126,7 @@ class FrameTracker:
         fp, lr, sp = now["x29"], now["x30"], now["sp"]
         fault = frame_pointer_fault(state, fp, sp, step.record)
         if fault and (fault != self.fault or fp != before["x29"]):
-            record = step.record.hex() if step.record else "unreadable"
+            record = step.record.hex() if step.record else say.UNREADABLE_RECORD
             want = f"{fmt(state.entry['x29'])} or a record {{{fmt(state.entry['x29'])}, {fmt(state.entry['x30'])}}}"
             actual = f"x29 {fmt(fp)} (sp {fmt(sp)}, record {record})"
             out.append(Finding("P6", fault, "x29", want, actual, offset=step.offset))
@@ -215,7 +215,7 @@ class TrialJudge:
         addresses = state.addresses
         if addresses.stack_low <= a.address < addresses.stack_high:
             if a.sp_based and a.sp % 16:
-                return Finding("P7", say.MISALIGNED_SP, "sp", "a multiple of 16", fmt(a.sp), a.offset)
+                return Finding("P7", say.MISALIGNED_SP, "sp", say.SP_ALIGNMENT, fmt(a.sp), a.offset)
             if a.address < a.low:
                 where = f"[sp{a.address - a.low:+#x}]"
                 return Finding("P7", say.below_sp(a.write), where, f">= sp {fmt(a.low)}", fmt(a.address), a.offset)
@@ -232,16 +232,16 @@ class TrialJudge:
                 return None
             if near:
                 where = f"ctx{relative:+#x}"
-                return Finding("P8", say.outside_shared_slots(where), where, "a shared slot",
-                               f"{a.size}-byte write", a.offset)  # fmt: skip
+                return Finding("P8", say.outside_shared_slots(where), where, say.A_SHARED_SLOT,
+                               say.access_of(a.size, True), a.offset)  # fmt: skip
             message = f"writes {fmt(a.address)} (ctx{relative:+#x}), outside the context and the frame"
-            return Finding("P8", message, OUTSIDE, "the context or the frame", f"{a.size}-byte write", a.offset)
+            return Finding("P8", message, OUTSIDE, "the context or the frame", say.access_of(a.size, True), a.offset)
         if relative >= 0 and relative + a.size <= self.readable_size:
             return None
         size = self.readable_size
         where = f"ctx{relative:+#x}" if near else OUTSIDE
         message = f"reads {fmt(a.address)} (ctx{relative:+#x}), outside the context"
-        return Finding("P8", message, where, f"ctx+0..{size}", f"{a.size}-byte read", a.offset)
+        return Finding("P8", message, where, say.readable_context(size), say.access_of(a.size, False), a.offset)
 
     def _at(self, state: InitialState) -> None:
         """Writable bytes and the readable size at the trial's vector length (P8): the
@@ -303,7 +303,7 @@ class TrialJudge:
                     Finding("P9", message, "", f"0x{model.conduit_encoding:08x}", f"0x{trap.word:08x}", trap.offset)
                 )
         if len(conduits) > 1:
-            findings.append(Finding("P9", say.SECOND_TRAP, "", "exactly one", str(len(conduits)), conduits[1].offset))
+            findings.append(Finding("P9", say.SECOND_TRAP, "", say.EXACTLY_ONE, str(len(conduits)), conduits[1].offset))
         first = conduits[0] if conduits else None
         if first is not None:
             vtl2 = Vtl2Values(state, [obs.code_range], [obs.return_address, state.addresses.context])
@@ -318,13 +318,13 @@ class TrialJudge:
             message = f"accesses {fmt(end.address)}, outside the context and the frame"
             findings.append(Finding("P8", message, OUTSIDE, "the context or the frame", "fault", end.offset))
         elif end.kind == "limit":
-            findings.append(Finding("P9", say.NO_END, "", "a bounded run", "no end", end.offset))
+            findings.append(Finding("P9", say.NO_END, "", say.BOUNDED_RUN, say.UNBOUNDED, end.offset))
         elif end.kind == "returned":
             if first is None:
                 # Blame the last conditional branch that ran: the usual way to miss the trap.
                 branches = [at for at in obs.trace if self.decoded[at >> 2].text.startswith(_CONDITIONAL)]
                 at = branches[-1] if branches else end.offset
-                findings.append(Finding("P9", say.NEVER_TRAPS, "", "one trap", "none", at))
+                findings.append(Finding("P9", say.NEVER_TRAPS, "", say.ONE_TRAP, say.NO_TRAP, at))
             else:
                 expected_vector = obs.switch.expected_vector
                 after = at_return(
@@ -357,7 +357,7 @@ class TrialJudge:
                 out.append(Finding("P10", message, "", "known effects", "unknown", offset))
                 break
             for name in sorted(decoded.reads & poisoned):
-                out.append(Finding("P10", say.reads_clobbered(name), name, "not read before written", "read", offset))
+                out.append(Finding("P10", say.reads_clobbered(name), name, say.UNREAD, say.READ, offset))
             poisoned -= decoded.writes
         return out
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from vtlgen import __version__
+from vtlgen import __version__, verify
 from vtlgen.generate import artifacts, render, sync
 from vtlgen.guard import safepath
 from vtlgen.guard.quoting import one_line
@@ -36,7 +36,6 @@ from vtlgen.validate.backends.base import BackendError
 from vtlgen.validate.backends.qemu_user import ToolMissing
 from vtlgen.validate.results import ConventionReport
 from vtlgen.validate.run import DEFAULT_TRIALS
-from vtlgen.validate.run import validate as run_validation
 
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
@@ -266,6 +265,12 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
 class Backend(str, Enum):
     unicorn = "unicorn"
     qemu_user = "qemu-user"
@@ -310,10 +315,12 @@ def _one_stub(loaded_specs: list[LoadedSpec], stub: Path | None, convention: str
         fail("error: --stub needs one spec and, when it has several conventions, --convention")
 
 
-def _print_reports(reports: list[ConventionReport], output: OutputFormat) -> None:
+def _print_reports(reports: list[ConventionReport], output: ReportFormat) -> None:
     ok = all(report.ok for report in reports)
-    if output is OutputFormat.json:
+    if output is ReportFormat.json:
         typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
+    elif output is ReportFormat.sarif:
+        typer.echo(json.dumps(sarif.violations(reports), indent=2))
     else:
         for report in reports:
             typer.echo(report.summary())
@@ -326,20 +333,21 @@ def _print_reports(reports: list[ConventionReport], output: OutputFormat) -> Non
 MAX_REPLAY_BYTES = 1 << 20
 
 
-def _replay(plan: Plan, text: str, name: str, path: Path) -> ConventionReport:
-    from vtlgen.prove import run as proof
-    from vtlgen.prove.replay import ReplayError
+def _verify(plan: Plan, text: str, name: str, options: verify.Options, replay: Path | None) -> verify.StubVerdict:
+    if replay is None:
+        return verify.verify(plan, text, name, options)
+    from vtlgen.prove.replay import ReplayError  # z3 loads only for a replay or a proof
     from vtlgen.prove.replay import load as load_replay
 
     try:
-        concrete = load_replay(safepath.read_text(path, MAX_REPLAY_BYTES, "the replay file"))
-        return proof.replay_report(plan, text, name, concrete)
+        concrete = load_replay(safepath.read_text(replay, MAX_REPLAY_BYTES, "the replay file"))
+        return verify.verify(plan, text, name, options, concrete)
     except safepath.UnsafePath as error:
-        fail(f"{safepath.shown(path)}:1:1: {str(error).split(': ', 1)[-1]}")
+        fail(f"{safepath.shown(replay)}:1:1: {str(error).split(': ', 1)[-1]}")
     except (OSError, UnicodeDecodeError) as error:
-        fail(f"{safepath.shown(path)}:1:1: cannot read the replay file: {getattr(error, 'strerror', None) or error}")
+        fail(f"{safepath.shown(replay)}:1:1: cannot read the replay file: {getattr(error, 'strerror', None) or error}")
     except ReplayError as error:
-        fail(f"{safepath.shown(path)}:1:1: replay: {error}")
+        fail(f"{safepath.shown(replay)}:1:1: replay: {error}")
 
 
 @app.command()
@@ -349,7 +357,7 @@ def validate(
     stub: StubOption = None,
     trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    output: Annotated[ReportFormat, typer.Option("--format", help="text, json or sarif.")] = ReportFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
     vector_length: Annotated[
         Optional[list[int]],
@@ -380,47 +388,31 @@ def validate(
     for length in vector_length or ():
         if not is_architectural(length):
             fail(f"error: --vector-length {length}: expected a multiple of 16 bytes in 16..256")
-    if with_proof and replay is None:
-        from vtlgen.prove import run as proof  # z3 and SLEIGH load only when a proof runs
-    reports: list[ConventionReport] = []
-    runs = []
+    # The CLI's validate runs the precondition trials too: its report says what a caller that
+    # breaks an entry requirement gets (library callers ask for them, see `verify.Options`).
+    options = verify.Options(trials, seed, backend.value, vector_length, with_proof, preconditions=True)
+    verdicts: list[verify.StubVerdict] = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
             text, name = _stub_source(loaded, plan, stub, out)
             try:
-                if replay is not None:
-                    reports.append(_replay(plan, text, name, replay))
-                    continue
-                report = run_validation(
-                    plan, text, name, trials=trials, seed=seed, backend=backend.value, vector_lengths=vector_length
-                )
-                reports.append(report)
-                if with_proof:
-                    first = proof.vector_instruction(text, name)
-                    if first is None:
-                        reports.append(proof.prove(plan, text, name).report)
-                    else:
-                        report.notes.append(
-                            f"proof not run: the symbolic engine lifts no SVE/SME (+0x{first[0]:x} `{first[1]}`); "
-                            "the trials cover this stub at every vector length"
-                        )
+                verdicts.append(_verify(plan, text, name, options, replay))
             except AssemblyError as error:
                 fail(str(error))
             except ToolMissing as error:
                 fail(f"error: --backend qemu-user needs {error}")
             except BackendError as error:
                 fail(f"{name}:1:1: {error}")
-            command = html_page.reproduce_command(
-                plan, stub.as_posix() if stub else None, backend.value, None if out == DEFAULT_OUT else out.as_posix()
-            )
-            runs.append(html_page.StubRun(plan, text, name, report.as_dict(), command))
     if html is not None:
+        stub_shown, out_shown = stub.as_posix() if stub else None, None if out == DEFAULT_OUT else out.as_posix()
         try:
-            html_page.write(html, runs)
+            verify.write_html(
+                html, verdicts, lambda plan: html_page.reproduce_command(plan, stub_shown, backend.value, out_shown)
+            )
         except OSError as error:
             fail(f"error: cannot write {safepath.shown(html)}: {error.strerror or error}")
         typer.echo(f"HTML report: {safepath.shown(html)}", err=True)  # stderr: --format json stays one document
-    _print_reports(reports, output)
+    _print_reports([report for verdict in verdicts for report in verdict.reports], output)
 
 
 @app.command()
@@ -428,7 +420,7 @@ def prove(
     spec: SpecArgs = None,
     convention: ConventionOption = None,
     stub: StubOption = None,
-    output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    output: Annotated[ReportFormat, typer.Option("--format", help="text, json or sarif.")] = ReportFormat.text,
     counterexamples: Annotated[
         Optional[Path], typer.Option(help="Write each violation's counterexample here, for `validate --replay`.")
     ] = None,

@@ -40,7 +40,7 @@ from vtlgen.spec.loader import load
 from vtlgen.validate.backends.base import StubCode, TrialObservation
 from vtlgen.validate.backends.unicorn import CODE, CODE_SIZE, RETURN_ADDRESS, UnicornBackend
 from vtlgen.validate.backends.unicorn_capi import RegisterBank
-from vtlgen.validate.contract import Judge
+from vtlgen.validate.contract import TrialJudge
 from vtlgen.validate.results import StubSource
 from vtlgen.validate.run import validate
 from vtlgen.validate.trial import CONTEXT_WINDOW, ENTRY_GPRS, STACK_WINDOW, WINDOW_SIZE, TrialFactory
@@ -58,7 +58,7 @@ Round = Callable[[], float]  # one timed round of TRIALS round trips: their rate
 def validated_round(plan: Plan, code: StubCode, vector_length: int = 0) -> Round:
     """Rounds of validated trials: the unicorn backend's observations, each judged on every property."""
     backend = UnicornBackend(vector_length)
-    judge = Judge(plan, StubSource(code.assembly, code.file), backend.observes)
+    judge = TrialJudge(plan, StubSource(code.assembly, code.file), backend.observes)
     first = next(backend.observe(plan, code, [0]))
     assert first.end.kind == "returned" and not judge.trial(first), "the stub must validate before it is timed"
     seeds = itertools.count(1, TRIALS)

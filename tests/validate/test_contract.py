@@ -18,7 +18,7 @@ from vtlgen.spec.loader import load
 from vtlgen.validate import run
 from vtlgen.validate.backends.base import Access, Observable, StubCode, TrialObservation
 from vtlgen.validate.backends.unicorn import Harness
-from vtlgen.validate.contract import Judge
+from vtlgen.validate.contract import TrialJudge
 from vtlgen.validate.results import StubSource
 from vtlgen.validate.run import validate
 
@@ -42,7 +42,7 @@ class EndsOnly:
 
 @pytest.fixture
 def ends_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(run.BACKENDS, "ends-only", EndsOnly)
+    monkeypatch.setitem(run.BACKENDS, "ends-only", lambda: EndsOnly)  # a loader of the class
 
 
 @pytest.mark.usefixtures("ends_only")
@@ -80,5 +80,5 @@ def _assembled(name: str) -> Assembly:
     return assemble(named(name).text, f"{name}.S")
 
 
-def _judge(name: str) -> Judge:
-    return Judge(PLANS["smccc"], StubSource(_assembled(name), f"{name}.S"), frozenset(Observable))
+def _judge(name: str) -> TrialJudge:
+    return TrialJudge(PLANS["smccc"], StubSource(_assembled(name), f"{name}.S"), frozenset(Observable))

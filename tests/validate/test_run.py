@@ -11,9 +11,9 @@ from tests.support.stubs import CorpusStub, corpus, named, plan_for
 from vtlgen.generate import render
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
+from vtlgen.properties import PROPERTIES
 from vtlgen.spec.hypervisor_model import VECTOR_LENGTHS
 from vtlgen.spec.loader import load
-from vtlgen.validate.results import PROPERTIES
 from vtlgen.validate.run import validate
 
 PLANS: dict[str, Plan] = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}

@@ -105,17 +105,22 @@ def test_exit_state_in_the_extended_context(length: int, convention: str) -> Non
     registers = state.entry
     good = after_return(plan, state, switch)
     assert (
-        contract.exit(plan, state, registers, bytes(good), switch.expected_slots, set(), switch.expected_vector) == []
+        contract.at_return(plan, state, registers, bytes(good), switch.expected_slots, set(), switch.expected_vector)
+        == []
     )
     lost = bytearray(good)
     slot = plan.model.vector.slots[-1]  # FFR, the last one stored
     start = GUARD + slot.offset(length)
     lost[start : start + slot.size(length)] = vector_contract.slot_bytes(slot, state, state.region)
-    findings = contract.exit(plan, state, registers, bytes(lost), switch.expected_slots, set(), switch.expected_vector)
+    findings = contract.at_return(
+        plan, state, registers, bytes(lost), switch.expected_slots, set(), switch.expected_vector
+    )
     assert [(f.property, f.location) for f in findings] == [("P4", vector_contract.where(slot, state))]
     gap = bytearray(good)
     gap[GUARD + plan.context.size + 8] ^= 0xFF  # between the fixed part and the extended one: no slot
-    findings = contract.exit(plan, state, registers, bytes(gap), switch.expected_slots, set(), switch.expected_vector)
+    findings = contract.at_return(
+        plan, state, registers, bytes(gap), switch.expected_slots, set(), switch.expected_vector
+    )
     assert properties(findings) == {"P8"}
 
 

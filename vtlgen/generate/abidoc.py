@@ -20,11 +20,11 @@ from vtlgen.generate import context_map, entry_state, render, rst, vl_macros
 from vtlgen.isa import registers
 from vtlgen.isa.encoding import decode_function_id
 from vtlgen.plan import Plan
+from vtlgen.properties import statements
 from vtlgen.spec.class_meaning import meaning, ranges
 from vtlgen.spec.lint import lint
 from vtlgen.spec.rules import RULES
 from vtlgen.spec.schema import OWNERS, TRUSTED_APP_OWNERS, TRUSTED_OS_OWNERS, Convention, RegisterEntry, Spec
-from vtlgen.validate.results import PROPERTIES
 
 TEMPLATE = "abi.rst.j2"
 
@@ -257,7 +257,7 @@ def page(spec: Spec, spec_name: str, plans: list[Plan]) -> str:
             waived=waived,
             rules=RULES,
             unwaived=len(findings) - len(waived),
-            properties=PROPERTIES,
+            properties=statements(),
             not_modelled=first.not_modelled,
         )
     )

@@ -76,8 +76,15 @@ def _hex_chunks(code: bytes, width: int = 32) -> list[str]:
     return [code[i : i + width].hex() for i in range(0, len(code), width)]
 
 
+# `bti c` as the standalone flavour writes it: HINT #34 (Arm ARM C6.2 "BTI"), which assemblers
+# without FEAT_BTI accept too. The listing reads it to know the generated stub's first line.
+BTI_C_AS_WRITTEN = "hint #34"
+
+
 def standalone_asm(plan: Plan, spec_name: str) -> str:
-    return render("stub.S.j2", plan=plan, banner=banner(plan, spec_name), sve=arch_extension.needs_sve(plan))
+    return render(
+        "stub.S.j2", plan=plan, banner=banner(plan, spec_name), sve=arch_extension.needs_sve(plan), bti=BTI_C_AS_WRITTEN
+    )
 
 
 def linux_asm(plan: Plan, spec_name: str) -> str:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import z3
 from pypcode import OpCode, PcodeOp, Varnode
 
+from vtlgen import properties as say
 from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
 from vtlgen.prove import hypervisor, pcode
 from vtlgen.prove import world as w
 from vtlgen.prove.lifter import Lifted, lift, relative_target
-from vtlgen.prove.obligations import Failure, Gap, Judge, bytes_of
+from vtlgen.prove.obligations import Failure, Gap, ProofObligations, bytes_of
 from vtlgen.prove.state import CONTAINERS, State, Unproven
 
 MAX_PATHS = 64
@@ -54,7 +55,7 @@ class Explorer:
         self.base = code_base
         self.lifted: tuple[Lifted, ...] = lift(code, code_base)
         self.world = w.World(plan, code_base, len(code), reference)
-        self.judge = Judge(plan, self.world)
+        self.obligations = ProofObligations(plan, self.world)
         self.limit = 4 * plan.budget.lower_bound + 256  # the trials' bound on a round trip
         model = plan.model
         poison = [r for r in model.randomized if r not in model.results]
@@ -68,7 +69,7 @@ class Explorer:
         work = [State(self.world.entry_registers(), {}, [], 0)]
         while work:
             if self.paths >= MAX_PATHS:
-                self.judge.gap(None, f"more than {MAX_PATHS} paths")
+                self.obligations.gap(None, f"more than {MAX_PATHS} paths")
                 break
             state = work.pop()
             try:
@@ -76,11 +77,11 @@ class Explorer:
             except _Stop:
                 pass
             except Unproven as gap:
-                self.judge.gap(state.pc, str(gap))
+                self.obligations.gap(state.pc, str(gap))
             self.paths += 1
             self.longest = max(self.longest, state.steps)
         return Exploration(
-            tuple(self.judge.failures.values()), tuple(self.judge.gaps.values()), self.paths, self.longest
+            tuple(self.obligations.failures.values()), tuple(self.obligations.gaps.values()), self.paths, self.longest
         )
 
     # --- instructions ---------------------------------------------------------------------------
@@ -99,11 +100,10 @@ class Explorer:
             # keeps going only because a store-exclusive failed every time (the trials' never fails).
             if any(str(v).startswith(f"{w.HYPERVISOR}monitor.") for c in state.path for v in w.symbols(c)):
                 raise Unproven(f"a loop did not end within {self.limit} instructions")
-            self.judge.fail(state, "P9", "did not finish within the limit", state.pc, "", "a bounded run", "no end")
+            self.obligations.fail(state, "P9", say.NO_END, state.pc, "", say.BOUNDED_RUN, say.UNBOUNDED)
             raise _Stop
         if not 0 <= state.pc < len(self.lifted) * 4:
-            message = "control leaves the stub without returning to the entry x30"
-            self.judge.fail(state, "P5", message, state.pc, "pc", self.world.lr, f"code+{state.pc:#x}")
+            self.obligations.fail(state, "P5", say.LEAVES_STUB, state.pc, "pc", self.world.lr, f"code+{state.pc:#x}")
             raise _Stop
         lifted = self.lifted[state.pc // 4]
         if lifted.error:
@@ -117,7 +117,7 @@ class Explorer:
         """After an instruction: the frame rules (P3, P6), then the next instruction."""
         if state.frame_dirty:
             state.frame_dirty = False
-            self.judge.frame(state, state.pc)
+            self.obligations.frame(state, state.pc)
         state.pc, state.op = target, 0
 
     def _execute(self, state: State, lifted: Lifted, work: list[State]) -> int:
@@ -145,8 +145,10 @@ class Explorer:
     def _fork(self, state: State, condition: z3.BoolRef, work: list[State], op: PcodeOp) -> int | None:
         """A conditional branch: None to fall through, or the next instruction when taken."""
         simple = z3.simplify(condition)
-        taken = not z3.is_false(simple) and (z3.is_true(simple) or self.judge.feasible(state.path, condition))
-        stays = not z3.is_true(simple) and (z3.is_false(simple) or self.judge.feasible(state.path, z3.Not(condition)))
+        taken = not z3.is_false(simple) and (z3.is_true(simple) or self.obligations.feasible(state.path, condition))
+        stays = not z3.is_true(simple) and (
+            z3.is_false(simple) or self.obligations.feasible(state.path, z3.Not(condition))
+        )
         if taken and stays:
             twin = state.fork()
             twin.path.append(condition)
@@ -173,14 +175,13 @@ class Explorer:
         simple = z3.simplify(target)
         if z3.is_bv_value(simple):
             return int(simple.as_long()) - self.base  # into the stub, or out of it (P5 at the next step)
-        world, judge = self.world, self.judge
+        world, judge = self.world, self.obligations
         if judge.equal(state, target, world.lr):
             judge.exit(state, state.pc)
             raise _Stop
         inside = z3.ULT(target - self.base, len(self.code))
-        message = "control leaves the stub without returning to the entry x30"
         if judge.fail(
-            state, "P5", message, state.pc, "pc", world.lr, target, z3.And(target != world.lr, z3.Not(inside))
+            state, "P5", say.LEAVES_STUB, state.pc, "pc", world.lr, target, z3.And(target != world.lr, z3.Not(inside))
         ):
             raise _Stop
         raise Unproven("an indirect branch that may land inside the stub")
@@ -200,7 +201,7 @@ class Explorer:
             if state.poisoned:
                 touched = set(w.FLAGS.values()) if offset == w.NZCV else set(range(offset, offset + size))
                 for base in sorted({CONTAINERS[b][0] for b in state.poisoned & touched}):
-                    self.judge.poisoned_read(state, state.pc, base)
+                    self.obligations.poisoned_read(state, state.pc, base)
             try:
                 return state.read_register(offset, size, self.world)
             except KeyError:
@@ -273,13 +274,13 @@ class Explorer:
     def _load(self, state: State, op: PcodeOp) -> None:
         address = self._read(state, op.inputs[1])
         size = _size(op)
-        located = self.judge.access(state, state.pc, address, size, False, self._sp_source(state, op))
+        located = self.obligations.access(state, state.pc, address, size, False, self._sp_source(state, op))
         if located is None:  # an access anywhere: the memory model ends here, as a trial faults (P8)
             raise _Stop
         self._write(state, op.output, state.load(located[0], located[1], size, self.world), None)
 
     def _store(self, state: State, address: z3.BitVecRef, value: z3.BitVecRef, sp: z3.BitVecRef | None) -> None:
-        located = self.judge.access(state, state.pc, address, value.size() // 8, True, sp)
+        located = self.obligations.access(state, state.pc, address, value.size() // 8, True, sp)
         if located is None:
             raise _Stop
         state.store(located[0], located[1], value)
@@ -299,7 +300,7 @@ class Explorer:
             self._write(state, op.output, z3.BitVecVal(0, 8 * _size(op)), None)
         elif name in _FAULTS:
             message = f"raises an exception that is not the conduit ({_FAULTS[name]})"
-            self.judge.fail(state, "P9", message, state.pc, "", "one trap, the conduit", _FAULTS[name])
+            self.obligations.fail(state, "P9", message, state.pc, "", "one trap, the conduit", _FAULTS[name])
             raise _Stop
         elif name not in _NO_EFFECT:
             raise Unproven(f"the p-code operation {name} is not modelled")
@@ -308,17 +309,17 @@ class Explorer:
 
     def _trap(self, state: State, lifted: Lifted) -> None:
         """The conduit (P9), the entry contract (P1, P2), then the hypervisor's move."""
-        judge, model = self.judge, self.plan.model
+        judge, model = self.obligations, self.plan.model
         state.traps += 1
         state.trap_at = state.pc
         if state.traps > 1:
-            judge.fail(state, "P9", "a second trap", state.pc, "", "exactly one", str(state.traps))
+            judge.fail(state, "P9", say.SECOND_TRAP, state.pc, "", say.EXACTLY_ONE, str(state.traps))
         if lifted.word != model.conduit_encoding:
-            message = f"wrong conduit, expected `{model.conduit_text}`"
+            message = say.wrong_conduit(model.conduit_text)
             judge.fail(state, "P9", message, state.pc, "", f"0x{model.conduit_encoding:08x}", f"0x{lifted.word:08x}")
         if state.traps == 1:
             judge.entry(state, state.pc)
-        sp = self.judge.offset_from(state.registers[w.SP], self.world.sp)
+        sp = self.obligations.offset_from(state.registers[w.SP], self.world.sp)
         hypervisor.move(self.plan.model, state, sp)
         state.poisoned = set(self.poison)
         state.frame_dirty = True

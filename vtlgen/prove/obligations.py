@@ -1,10 +1,10 @@
-"""P1-P10 as formulas over one path's symbolic state.
+"""The proof's evaluator of P1-P10 (`vtlgen.properties`): formulas over one path's symbolic state.
 
 Each check asks z3 whether some input reaching this point breaks the property: a
 satisfiable violation is recorded with its condition, from which `counterexample` builds
 concrete inputs; an unsatisfiable one is proved for every input. The rules follow the
-register-preservation spec that the trials check (contract.py), instruction by
-instruction where the property says so.
+register-preservation spec that the trials check (`vtlgen.validate.contract`), instruction
+by instruction where the property says so, and word a violation as the trials do.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any, Union
 
 import z3
 
+from vtlgen import properties as say
 from vtlgen.isa import registers
 from vtlgen.plan import Plan
 from vtlgen.prove import world as w
 from vtlgen.prove.state import State, Unproven
-from vtlgen.validate import contract
 
 SOLVER_TIMEOUT_MS = 20_000
 
@@ -106,7 +106,7 @@ def bytes_of(name: str) -> set[int]:
 
 
 @dataclass
-class Judge:
+class ProofObligations:
     plan: Plan
     world: w.World
     solver: z3.Solver = field(default_factory=z3.Solver)
@@ -198,10 +198,12 @@ class Judge:
             got = state.register(slot.register, self.world)
             if not self.equal(state, got, want):
                 leak = self.world.is_vtl2(z3.simplify(got))
-                prop, what = ("P2", "would see a VTL2 value") if leak else ("P1", "does not hold VTL0's value")
-                message = f"{slot.register} {what} from ctx->{slot.field}[{slot.index}] at the trap"
-                if leak:
-                    message = f"VTL0 would see a VTL2 value in {slot.register} at the trap"
+                prop = "P2" if leak else "P1"
+                message = (
+                    say.vtl2_value_visible(slot.register)
+                    if leak
+                    else say.not_vtl0_value(slot.register, slot.field, slot.index)
+                )
                 self.fail(state, prop, message, offset, slot.register, want, got, got != want)
         for slot in model.memory_slots:
             want = self.initial.load("ctx", slot.offset, slot.size, self.world)
@@ -209,15 +211,12 @@ class Judge:
             if not self.equal(state, got, want):
                 where = f"ctx->{slot.field}[{slot.index}]"
                 prop = "P2" if self.world.is_vtl2(z3.simplify(got)) else "P1"
-                self.fail(state, prop, f"{where} changed before the trap", offset, where, want, got, got != want)
+                self.fail(state, prop, say.changed_before_trap(where), offset, where, want, got, got != want)
         for argument in model.arguments:
             got = state.register(argument.register, self.world)
             want = self.world.ctx if argument.value is None else z3.BitVecVal(argument.value, 64)
             if not self.equal(state, got, want):
-                # A 32-bit argument (the SMCCC function ID, DEN0028 "Function Identifiers") is
-                # written as wN, which zero-extends: bits 63:32 are part of what is passed.
-                what = f"the zero-extended 32-bit {argument.name}" if argument.width == 32 else argument.name
-                message = f"{argument.register} does not hold {what} at the trap"
+                message = say.argument_missing(argument.register, argument.name, argument.width)
                 self.fail(state, "P1", message, offset, argument.register, want, got, got != want)
 
     # --- P3, P6: after every instruction -------------------------------------------------------
@@ -230,7 +229,7 @@ class Judge:
         for name in self.plan.model.kept:
             got, want = state.register(name, world), self.initial.register(name, world)
             if not self.equal(state, got, want):
-                message = f"writes {name}, which the stub must keep"
+                message = say.writes_kept(name)
                 self._sticky(previously, state, "P3", message, offset, name, want, got, got != want)
         fp = state.register("x29", world)
         live = not self.equal(state, fp, world.fp) and self._record(state, offset, fp, previously)
@@ -238,7 +237,7 @@ class Judge:
         # scratch exactly while the live record at x29 holds the entry x30 (stacktrace.c).
         lr = state.register("x30", world)
         if not live and not self.equal(state, lr, world.lr):
-            message = "writes x30 while no live frame record holds the return address"
+            message = say.X30_WITHOUT_RECORD
             self._sticky(previously, state, "P3", message, offset, "x30", world.lr, lr, lr != world.lr)
 
     def _record(self, state: State, offset: int, fp: z3.BitVecRef, previously: frozenset[tuple[str, str]]) -> bool:
@@ -252,18 +251,18 @@ class Judge:
         saved_fp = saved_lr = None
         bad: z3.BoolRef | None = fp != world.fp
         if relative is not None and relative % 8:
-            problem = "x29 is not 8-byte aligned (the unwinder rejects fp & 7)"
+            problem = say.FP_MISALIGNED
         elif relative is None or sp is None or not sp <= relative <= -16:
-            problem = "x29 does not point into the stub's frame, between SP and the caller's SP"
+            problem = say.FP_OUTSIDE_FRAME
         else:
             saved_fp = state.load("stack", relative, 8, world)
             saved_lr = state.load("stack", relative + 8, 8, world)
             if self.equal(state, saved_fp, world.fp) and self.equal(state, saved_lr, world.lr):
                 return True
-            problem = "the record at x29 does not hold {caller x29, return address}"
+            problem = say.FP_RECORD_WRONG
             bad = z3.Or(saved_fp != world.fp, saved_lr != world.lr)
         expected = (world.fp, " or a record {", world.fp, ", ", world.lr, "}")
-        record: Shown = "unreadable" if saved_fp is None else ("{", saved_fp, ", ", saved_lr, "}")
+        record: Shown = say.UNREADABLE_RECORD if saved_fp is None else ("{", saved_fp, ", ", saved_lr, "}")
         actual = ("x29 ", fp, " (sp ", state.register("sp", world), ", record ", record, ")")
         self._sticky(previously, state, "P6", problem, offset, "x29", expected, actual, bad)
         return False
@@ -317,7 +316,7 @@ class Judge:
     def access(
         self, state: State, offset: int, address: z3.BitVecRef, size: int, write: bool, sp_base: z3.BitVecRef | None
     ) -> tuple[str, int] | None:
-        verb = "writes" if write else "reads"
+        verb = "writes" if write else "reads"  # for the messages only the proof gives
         located = self.locate(state, address)
         if not isinstance(located, tuple):
             outside = z3.Not(self._allowed(state, address, size, write))
@@ -332,11 +331,26 @@ class Judge:
         if region == "ctx":
             where = f"ctx{start:+#x}"
             if write and not all(b in self.shared_bytes for b in range(start, start + size)):
-                message = f"writes {where}, outside the shared slots"
-                self.fail(state, "P8", message, offset, where, "a shared slot", f"{size}-byte write")
+                self.fail(
+                    state,
+                    "P8",
+                    say.outside_shared_slots(where),
+                    offset,
+                    where,
+                    say.A_SHARED_SLOT,
+                    say.access_of(size, True),
+                )
             elif not write and (start < 0 or start + size > self.plan.context.size):
                 message = f"reads {where}, outside the context"
-                self.fail(state, "P8", message, offset, where, f"ctx+0..{self.plan.context.size}", f"{size}-byte read")
+                self.fail(
+                    state,
+                    "P8",
+                    message,
+                    offset,
+                    where,
+                    say.readable_context(self.plan.context.size),
+                    say.access_of(size, False),
+                )
             return located
         world = self.world
         now = self.offset_from(state.register("sp", world), world.sp)
@@ -347,16 +361,13 @@ class Judge:
         if sp_base is not None:
             base = self.offset_from(sp_base, world.sp)
             if base is None or base % 16:
-                message = "accesses memory through a misaligned SP"
-                self.fail(state, "P7", message, offset, "sp", "a multiple of 16", sp_base)
+                self.fail(state, "P7", say.MISALIGNED_SP, offset, "sp", say.SP_ALIGNMENT, sp_base)
         low = min(now, before)  # a pre-indexed push stores at its new SP, a post-indexed pop loads at the old
         where, shown = f"[sp{start:+#x}]", ("[", address, "]")
         if start < low:
-            self.fail(state, "P7", f"{verb} below SP", offset, where, (">= sp ", world.sp + low), address, None, shown)
+            self.fail(state, "P7", say.below_sp(write), offset, where, (">= sp ", world.sp + low), address, None, shown)
         elif start + size > 0:
-            self.fail(
-                state, "P7", f"{verb} above the caller's SP", offset, where, ("< ", world.sp), address, None, shown
-            )
+            self.fail(state, "P7", say.above_caller_sp(write), offset, where, ("< ", world.sp), address, None, shown)
         return located
 
     def _allowed(self, state: State, address: z3.BitVecRef, size: int, write: bool) -> z3.BoolRef:
@@ -371,29 +382,28 @@ class Judge:
 
     def poisoned_read(self, state: State, offset: int, base: int) -> None:
         name = container_name(base)
-        message = f"reads {name}, which the call may change and is not a declared result"
-        self.fail(state, "P10", message, offset, name, "not read before written", "read")
+        self.fail(state, "P10", say.reads_clobbered(name), offset, name, say.UNREAD, say.READ)
 
     # --- P4, P5, P9: at the return ----------------------------------------------------------------
 
     def exit(self, state: State, offset: int) -> None:
         world = self.world
         if state.traps == 0:
-            self.fail(state, "P9", "never traps", offset, "", "one trap", "none")
+            self.fail(state, "P9", say.NEVER_TRAPS, offset, "", say.ONE_TRAP, say.NO_TRAP)
             return
-        for name in contract.CALLER_SAVED_VIEW:
+        for name in registers.CALLER_SAVED_VIEW:
             got, want = state.register(name, world), self.initial.register(name, world)
             shown = name
             if name.startswith("q"):  # only the low 64 bits of v8-v15 are callee-saved (aapcs64)
                 got, want, shown = z3.Extract(63, 0, got), z3.Extract(63, 0, want), f"d{registers.number(name)}"
             if not self.equal(state, got, want):
-                self.fail(state, "P5", f"{shown} is not as at entry", offset, shown, want, got, got != want)
+                self.fail(state, "P5", say.not_as_at_entry(shown), offset, shown, want, got, got != want)
         for slot in self.plan.slots:
             got = state.load("ctx", slot.offset, slot.size, world)
             want = state.expected.get(slot.register, self.initial.load("ctx", slot.offset, slot.size, world))
             if not self.equal(state, got, want):
                 where = f"ctx->{slot.field}[{slot.index}]"
-                message = f"{where} does not hold VTL0's {slot.register}"
+                message = say.slot_not_vtl0s(where, slot.register)
                 # Blamed on the last store to the slot, else on the trap (as the trials do).
                 blame = state.writers.get(slot.offset, state.trap_at)
                 self.fail(state, "P4", message, blame, where, want, got, got != want)

@@ -2,25 +2,32 @@
 
 The file holds every concrete input (registers, context bytes, the stack words the
 violation depends on, the hypervisor's move), so `vtlgen validate --replay FILE` shows the
-same violation on the other semantics, with no solver involved.
+same violation on the other semantics, with no solver involved. The replay goes through the
+backend interface like any trial: a `UnicornBackend` made with the counterexample as its
+`GivenTrial`, judged by the trials' `TrialJudge`.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
+from vtlgen.properties import PROPERTIES
 from vtlgen.prove.counterexample import Concrete
-from vtlgen.validate.backends.unicorn import RETURN_ADDRESS, Harness, UnicornBackend
-from vtlgen.validate.contract import Judge
-from vtlgen.validate.results import StubSource, Violation
+from vtlgen.validate.backends.base import StubCode
+from vtlgen.validate.backends.unicorn import RETURN_ADDRESS, UnicornBackend
+from vtlgen.validate.contract import TrialJudge
+from vtlgen.validate.results import ConventionReport, StubSource, Violation, in_order
 from vtlgen.validate.trial import GUARD, Addresses, GivenTrial, InitialState, Switch, TrialFactory
 
 FORMAT = "vtlgen-replay/1"
 REPLAY_SEED = -1  # no random seed: the inputs are in the file
+BACKEND = "unicorn-replay"
 
 
 class ReplayError(ValueError):
@@ -83,6 +90,12 @@ def given_trial(plan: Plan, concrete: Concrete) -> GivenTrial:
 
 def replay(plan: Plan, stub_text: str, stub_file: str, concrete: Concrete) -> tuple[Violation, ...]:
     """Run the counterexample as one unicorn trial; the contract's violations."""
+    check_fits(plan, concrete)  # before the stub is assembled: a file for another plan says so first
+    return _violations(plan, StubCode(stub_text, stub_file, assemble(stub_text, stub_file)), concrete)
+
+
+def check_fits(plan: Plan, concrete: Concrete) -> None:
+    """Raise ReplayError unless the counterexample is one of this plan's trials."""
     if (concrete.spec_id, concrete.convention_id) != (plan.spec_id, plan.convention_id):
         raise ReplayError(f"the file is for {concrete.spec_id}/{concrete.convention_id}")
     if len(concrete.context) != plan.context.size or len(concrete.guard) + len(concrete.context) != (
@@ -91,7 +104,37 @@ def replay(plan: Plan, stub_text: str, stub_file: str, concrete: Concrete) -> tu
         raise ReplayError(f"context: expected {plan.context.size} bytes")
     if not concrete.at_trial_addresses(RETURN_ADDRESS):
         raise ReplayError("the counterexample needs addresses outside the windows the trials map")
-    assembly = assemble(stub_text, stub_file)
-    harness = Harness(plan, assembly, factory=given_trial(plan, concrete))
-    judge = Judge(plan, StubSource(assembly, stub_file), UnicornBackend.observes)
-    return tuple(judge.trial(harness.run(REPLAY_SEED)))
+
+
+def _violations(plan: Plan, code: StubCode, concrete: Concrete) -> tuple[Violation, ...]:
+    check_fits(plan, concrete)
+    backend = UnicornBackend(factory=given_trial(plan, concrete))
+    judge = TrialJudge(plan, StubSource(code.assembly, code.file), UnicornBackend.observes)
+    return tuple(
+        violation
+        for observation in backend.observe(plan, code, [REPLAY_SEED])
+        for violation in judge.trial(observation)
+    )
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The replay's checker: one unicorn trial from a counterexample, reported like any validation."""
+
+    concrete: Concrete
+
+    def check(self, plan: Plan, code: StubCode) -> ConventionReport:
+        violations = in_order(_violations(plan, code, self.concrete))
+        return ConventionReport(
+            spec_id=plan.spec_id,
+            convention_id=plan.convention_id,
+            stub=code.file,
+            backend=BACKEND,
+            trials=1,
+            instructions_per_round_trip=0,
+            lower_bound=plan.budget.lower_bound,
+            properties_checked=list(PROPERTIES),
+            not_modelled=[*plan.vector_groups, *plan.not_modelled],
+            violations=violations,
+            occurrences=dict(sorted(Counter(v.property for v in violations).items())),
+        )

@@ -1,9 +1,10 @@
 """`vtlgen prove`: P1-P10 for every input, as a report of the same shape as the trials'.
 
-The one place the proof backend meets the rest of vtlgen: it assembles the stub, runs
-the symbolic explorer (vtlgen/prove/) on its machine code at the trials' code address,
-and turns each violation into a `Violation` whose values come from a concrete
-counterexample that a unicorn trial replays (`vtlgen validate --replay FILE`).
+The proof's checker (`vtlgen.validate.results.Checker`), and the one place the proof meets
+the rest of vtlgen: it assembles the stub, runs the symbolic explorer (vtlgen/prove/) on its
+machine code at the trials' code address, and turns each violation into a `Violation` whose
+values come from a concrete counterexample that a unicorn trial replays (`vtlgen validate
+--replay FILE`).
 
 Verdicts: PROVED (every path ends, no obligation can fail), VIOLATED (a counterexample
 exists), UNPROVEN (a path the engine could not finish; never a pass).
@@ -11,7 +12,6 @@ exists), UNPROVEN (a path the engine could not finish; never a pass).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import z3
@@ -19,13 +19,15 @@ import z3
 from vtlgen.isa import sve
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
+from vtlgen.properties import PROPERTIES
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
 from vtlgen.prove.obligations import Failure, Shown
-from vtlgen.prove.replay import REPLAY_SEED, dump, replay
+from vtlgen.prove.replay import REPLAY_SEED, dump
+from vtlgen.validate.backends.base import StubCode
 from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
 from vtlgen.validate.finding import fmt
-from vtlgen.validate.results import PROPERTIES, ConventionReport, StubSource, Violation, in_order
+from vtlgen.validate.results import ConventionReport, StubSource, Violation, in_order
 
 BACKEND = "proof"
 PROVED, VIOLATED, UNPROVEN = "PROVED", "VIOLATED", "UNPROVEN"
@@ -79,7 +81,11 @@ def vector_instruction(stub_text: str, stub_file: str) -> tuple[int, str] | None
     """The stub's first SVE/SME instruction (offset, text): SLEIGH lifts these to p-code
     operations the symbolic engine has no semantics for (`SVE_addvl`, ...), so a proof of
     such a stub can only be UNPROVEN; the trials cover it at every vector length instead."""
-    code = assemble(stub_text, stub_file).code
+    return first_vector_instruction(assemble(stub_text, stub_file).code)
+
+
+def first_vector_instruction(code: bytes) -> tuple[int, str] | None:
+    """`vector_instruction` of machine code."""
     for offset in range(0, len(code), 4):
         decoded = sve.decode(int.from_bytes(code[offset : offset + 4], "little"))
         if decoded is not None:
@@ -87,8 +93,20 @@ def vector_instruction(stub_text: str, stub_file: str) -> tuple[int, str] | None
     return None
 
 
+@dataclass(frozen=True)
+class ProofChecker:
+    """The proof as a checker beside the trials: the report of `prove` (see there)."""
+
+    def check(self, plan: Plan, code: StubCode) -> ConventionReport:
+        return prove_assembled(plan, code).report
+
+
 def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
-    assembly = assemble(stub_text, stub_file)
+    return prove_assembled(plan, StubCode(stub_text, stub_file, assemble(stub_text, stub_file)))
+
+
+def prove_assembled(plan: Plan, code: StubCode) -> Proof:
+    assembly, stub_file = code.assembly, code.file
     source = StubSource(assembly, stub_file)
     explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS))
     result = explorer.run()
@@ -158,24 +176,6 @@ def _violation(source: StubSource, failure: Failure, model: z3.ModelRef | None) 
         _shown(model, failure.expected),
         _shown(model, failure.actual),
         REPLAY_SEED,
-    )
-
-
-def replay_report(plan: Plan, stub_text: str, stub_file: str, concrete: Concrete) -> ConventionReport:
-    """One unicorn trial from a counterexample file, reported like any validation."""
-    violations = in_order(replay(plan, stub_text, stub_file, concrete))
-    return ConventionReport(
-        spec_id=plan.spec_id,
-        convention_id=plan.convention_id,
-        stub=stub_file,
-        backend="unicorn-replay",
-        trials=1,
-        instructions_per_round_trip=0,
-        lower_bound=plan.budget.lower_bound,
-        properties_checked=list(PROPERTIES),
-        not_modelled=[*plan.vector_groups, *plan.not_modelled],
-        violations=violations,
-        occurrences=dict(sorted(Counter(v.property for v in violations).items())),
     )
 
 

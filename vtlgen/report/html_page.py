@@ -23,11 +23,11 @@ import jinja2
 
 from vtlgen import __version__
 from vtlgen.generate import context_map, render, sync
-from vtlgen.isa.assembler import assemble
+from vtlgen.isa.assembler import Assembly, assemble
 from vtlgen.plan import Plan
+from vtlgen.properties import statements
 from vtlgen.report import listing
 from vtlgen.spec.class_meaning import meaning
-from vtlgen.validate.results import PROPERTIES
 
 TEMPLATE = "report.html.j2"
 
@@ -64,6 +64,7 @@ class StubRun:
     # source_file, source_line, register, expected, actual, seed}].
     report: Mapping[str, Any]
     reproduce: str  # the command that ran it; the page adds --seed S --trials 1
+    assembly: Assembly | None = None  # the stub as the checkers assembled it; assembled here when not given
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ def _properties(report: Mapping[str, Any]) -> list[PropertyView]:
     checked = set(report.get("properties_checked", []))
     occurrences = report.get("occurrences", {})
     out = []
-    for pid, text in PROPERTIES.items():
+    for pid, text in statements().items():
         if pid in broken:
             status, detail = "violated", f"broken in {occurrences.get(pid, '?')} observation(s)"
         elif pid in proved:
@@ -184,7 +185,7 @@ def _properties(report: Mapping[str, Any]) -> list[PropertyView]:
 
 def run_view(index: int, run: StubRun) -> RunView:
     anchor = f"run{index}"
-    assembly = assemble(run.stub_text, run.stub_file)
+    assembly = run.assembly or assemble(run.stub_text, run.stub_file)
     rows = listing.annotate(run.plan, assembly)
     violations = []
     marks: dict[int, list[Mark]] = {}

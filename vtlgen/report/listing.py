@@ -1,7 +1,7 @@
 """A stub's listing, annotated per instruction: its role and the context slots it touches.
 
 Roles come from the Plan's blocks when the stub is the one vtlgen generates from that
-Plan (the same machine code); a hand-written stub's roles are unknown, except the trap,
+Plan (the Plan's instructions, as written); a hand-written stub's roles are unknown, except the trap,
 which is the convention's conduit word. Slots come from following the context pointer
 through the straight-line code: it arrives in x0 (AAPCS64: `void f(ctx)`), moves with
 `mov`, and may be spilled to and reloaded from the stack. Where that cannot be followed
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from vtlgen.generate import context_map, render
-from vtlgen.isa.assembler import Assembly, assemble
+from vtlgen.isa.assembler import Assembly
 from vtlgen.isa.disassembler import Decoded, decode
 from vtlgen.plan import Plan
 
@@ -53,15 +53,23 @@ class Row:
 
 
 def generated_roles(plan: Plan, assembly: Assembly) -> list[tuple[str, str]] | None:
-    """(role, block title) per instruction, when `assembly` is the stub generated from `plan`."""
-    generated = assemble(render.standalone_asm(plan, plan.spec_file), f"{plan.spec_id}/{plan.convention_id}")
-    if generated.code != assembly.code:
-        return None
-    roles = [("frame", "entry: bti c landing pad")] if plan.bti else []
+    """(role, block title) per instruction, when `assembly` is the stub generated from `plan`:
+    its instructions, as written, are the Plan's (the standalone flavour, `templates/stub.S.j2`),
+    read off the Plan rather than rendered and assembled again."""
+    planned = [(render.BTI_C_AS_WRITTEN, "frame", "entry: bti c landing pad")] if plan.bti else []
     for block in plan.blocks:
         role = ROLES.get(block.title.split()[0], block.title)
-        roles += [(role, block.title)] * len(block.instructions)
-    return roles if len(roles) * 4 == len(assembly.code) else None
+        planned += [(f"{i.mnemonic} {i.literal}", role, block.title) for i in block.instructions]
+    if len(planned) != len(assembly.source_text):
+        return None
+    for (text, _, _), written in zip(planned, assembly.source_text, strict=True):
+        if _spaced(text) != _spaced(written):
+            return None
+    return [(role, title) for _, role, title in planned]
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _immediate(text: str) -> int:

@@ -1,17 +1,19 @@
-"""The register-preservation contract: every verdict, P1-P10, from plain observations.
+"""The trials' evaluator of P1-P10 (`vtlgen.properties`): every verdict from plain observations.
 
-A backend observes a trial (`vtlgen.validate.backends.base.TrialObservation`) and `Judge.trial`
-decides. Facts about the ABI come from `plan.model`; facts about an instruction (which
-registers it reads and writes) from `vtlgen.isa.disassembler`. Each fault is reported once,
-at the instruction that caused it: register and frame faults when the value changes,
-memory faults at the access, entry and exit faults at the last instruction that wrote
-what they name.
+A backend observes a trial (`vtlgen.validate.backends.base.TrialObservation`) and
+`TrialJudge.trial` decides; the proof's evaluator of the same properties is
+`vtlgen.prove.obligations`, and both word a violation with `vtlgen.properties`. Facts about
+the ABI come from `plan.model`; facts about an instruction (which registers it reads and
+writes) from `vtlgen.isa.disassembler`. Each fault is reported once, at the instruction
+that caused it: register and frame faults when the value changes, memory faults at the
+access, entry and exit faults at the last instruction that wrote what they name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from vtlgen import properties as say
 from vtlgen.isa import registers
 from vtlgen.plan import Plan
 from vtlgen.validate import vector_contract
@@ -55,10 +57,10 @@ def entry(
         # Still the caller's value (hunting trials never make a context value equal to it),
         # or any tagged VTL2 value: VTL0 would see it.
         if got == state.entry[slot.register] or vtl2(got, slot.size):
-            message = f"VTL0 would see a VTL2 value in {slot.register} at the trap"
+            message = say.vtl2_value_visible(slot.register)
             out.append(Finding("P2", message, slot.register, fmt(want), fmt(got), blame_register=slot.register))
         else:
-            message = f"{slot.register} does not hold VTL0's value from ctx->{slot.field}[{slot.index}] at the trap"
+            message = say.not_vtl0_value(slot.register, slot.field, slot.index)
             out.append(Finding("P1", message, slot.register, fmt(want), fmt(got), blame_register=slot.register))
     memory_slots = plan.model.memory_slots if region != state.region else ()  # untouched: the common case
     for slot in memory_slots:
@@ -69,17 +71,15 @@ def entry(
             where = f"ctx->{slot.field}[{slot.index}]"
             prop = "P2" if vtl2(got, slot.size) else "P1"
             out.append(
-                Finding(prop, f"{where} changed before the trap", where, fmt(want), fmt(got), blame_context=slot.offset)
+                Finding(prop, say.changed_before_trap(where), where, fmt(want), fmt(got), blame_context=slot.offset)
             )
     for argument in plan.model.arguments:
         got = at_trap[argument.register]
         want = state.addresses.context if argument.value is None else argument.value
         if got != want:
-            # A 32-bit argument (the SMCCC function ID in w0, DEN0028 "Function Identifiers")
-            # is written as wN, which zero-extends; junk above it, e.g. movk into a register
-            # that still holds a pointer, is not the value the ABI passes.
-            what = f"the zero-extended 32-bit {argument.name}" if argument.width == 32 else argument.name
-            message = f"{argument.register} does not hold {what} at the trap"
+            # Junk above a 32-bit argument, e.g. movk into a register that still holds a
+            # pointer, is not the value the ABI passes (say.argument_missing).
+            message = say.argument_missing(argument.register, argument.name, argument.width)
             out.append(Finding("P1", message, argument.register, fmt(want), fmt(got), blame_register=argument.register))
     return out
 
@@ -94,12 +94,12 @@ def frame_pointer_fault(state: InitialState, fp: int, sp: int, record: bytes) ->
     if fp == state.entry["x29"]:
         return None
     if fp % 8:
-        return "x29 is not 8-byte aligned (the unwinder rejects fp & 7)"
+        return say.FP_MISALIGNED
     if not sp <= fp <= state.addresses.entry_sp - 16:
-        return "x29 does not point into the stub's frame, between SP and the caller's SP"
+        return say.FP_OUTSIDE_FRAME
     saved = (int.from_bytes(record[:8], "little"), int.from_bytes(record[8:16], "little")) if record else None
     if saved != (state.entry["x29"], state.entry["x30"]):
-        return "the record at x29 does not hold {caller x29, return address}"
+        return say.FP_RECORD_WRONG
     return None
 
 
@@ -121,12 +121,12 @@ class FrameTracker:
             return out
         for name in self.plan.model.kept:
             if name in now and now[name] != before[name] and now[name] != state.entry[name]:
-                message = f"writes {name}, which the stub must keep"
+                message = say.writes_kept(name)
                 out.append(Finding("P3", message, name, fmt(state.entry[name]), fmt(now[name]), offset=step.offset))
         fp, lr, sp = now["x29"], now["x30"], now["sp"]
         fault = frame_pointer_fault(state, fp, sp, step.record)
         if fault and (fault != self.fault or fp != before["x29"]):
-            record = step.record.hex() if step.record else "unreadable"
+            record = step.record.hex() if step.record else say.UNREADABLE_RECORD
             want = f"{fmt(state.entry['x29'])} or a record {{{fmt(state.entry['x29'])}, {fmt(state.entry['x30'])}}}"
             actual = f"x29 {fmt(fp)} (sp {fmt(sp)}, record {record})"
             out.append(Finding("P6", fault, "x29", want, actual, offset=step.offset))
@@ -135,14 +135,14 @@ class FrameTracker:
         live = fp != state.entry["x29"] and fault is None
         x30_bad = lr != state.entry["x30"] and not live
         if x30_bad and (not self.x30_bad or lr != before["x30"]):
-            message = "writes x30 while no live frame record holds the return address"
+            message = say.X30_WITHOUT_RECORD
             out.append(Finding("P3", message, "x30", fmt(state.entry["x30"]), fmt(lr), offset=step.offset))
         self.values.update(now)
         self.fault, self.x30_bad = fault, x30_bad
         return out
 
 
-def exit(
+def at_return(
     plan: Plan,
     state: InitialState,
     after: Mapping[str, int],
@@ -160,7 +160,7 @@ def exit(
         else:
             got, want, shown = after[name], state.entry[name], name
         if got != want:
-            out.append(Finding("P5", f"{shown} is not as at entry", shown, fmt(want), fmt(got), blame_register=name))
+            out.append(Finding("P5", say.not_as_at_entry(shown), shown, fmt(want), fmt(got), blame_register=name))
     expected = state.expected_region(plan, expected_slots)
     if expected_vector:
         expected = vector_contract.expected_region(plan, state, bytearray(expected), expected_vector)
@@ -175,7 +175,7 @@ def exit(
         got = int.from_bytes(region[start : start + slot.size], "little")
         if got != want:
             where = f"ctx->{slot.field}[{slot.index}]"
-            message = f"{where} does not hold VTL0's {slot.register}"
+            message = say.slot_not_vtl0s(where, slot.register)
             out.append(Finding("P4", message, where, fmt(want), fmt(got), blame_context=slot.offset))
     for index, (now, was) in enumerate(zip(region, state.region, strict=True)):
         relative = index - GUARD
@@ -187,8 +187,9 @@ def exit(
     return out
 
 
-class Judge:
-    """Every verdict for one plan and one stub, trial by trial."""
+class TrialJudge:
+    """Every verdict for one plan and one stub, trial by trial (the proof's counterpart:
+    `vtlgen.prove.obligations.ProofObligations`)."""
 
     def __init__(self, plan: Plan, source: StubSource, observes: frozenset[Observable]):
         self.plan = plan
@@ -212,17 +213,15 @@ class Judge:
         Locations are relative (to SP, to the context), so that the same fault in trials with
         different addresses is one report; the absolute address is in the message."""
         addresses = state.addresses
-        verb = "writes" if a.write else "reads"
         if addresses.stack_low <= a.address < addresses.stack_high:
             if a.sp_based and a.sp % 16:
-                message = "accesses memory through a misaligned SP"
-                return Finding("P7", message, "sp", "a multiple of 16", fmt(a.sp), a.offset)
+                return Finding("P7", say.MISALIGNED_SP, "sp", say.SP_ALIGNMENT, fmt(a.sp), a.offset)
             if a.address < a.low:
                 where = f"[sp{a.address - a.low:+#x}]"
-                return Finding("P7", f"{verb} below SP", where, f">= sp {fmt(a.low)}", fmt(a.address), a.offset)
+                return Finding("P7", say.below_sp(a.write), where, f">= sp {fmt(a.low)}", fmt(a.address), a.offset)
             if a.address + a.size > addresses.entry_sp:
                 where = f"[caller sp{a.address - addresses.entry_sp:+#x}]"
-                message = f"{verb} above the caller's SP"
+                message = say.above_caller_sp(a.write)
                 return Finding("P7", message, where, f"< {fmt(addresses.entry_sp)}", fmt(a.address), a.offset)
             return None
         relative = a.address - addresses.context
@@ -233,16 +232,16 @@ class Judge:
                 return None
             if near:
                 where = f"ctx{relative:+#x}"
-                return Finding("P8", f"writes {where}, outside the shared slots", where, "a shared slot",
-                               f"{a.size}-byte write", a.offset)  # fmt: skip
+                return Finding("P8", say.outside_shared_slots(where), where, say.A_SHARED_SLOT,
+                               say.access_of(a.size, True), a.offset)  # fmt: skip
             message = f"writes {fmt(a.address)} (ctx{relative:+#x}), outside the context and the frame"
-            return Finding("P8", message, OUTSIDE, "the context or the frame", f"{a.size}-byte write", a.offset)
+            return Finding("P8", message, OUTSIDE, "the context or the frame", say.access_of(a.size, True), a.offset)
         if relative >= 0 and relative + a.size <= self.readable_size:
             return None
         size = self.readable_size
         where = f"ctx{relative:+#x}" if near else OUTSIDE
         message = f"reads {fmt(a.address)} (ctx{relative:+#x}), outside the context"
-        return Finding("P8", message, where, f"ctx+0..{size}", f"{a.size}-byte read", a.offset)
+        return Finding("P8", message, where, say.readable_context(size), say.access_of(a.size, False), a.offset)
 
     def _at(self, state: InitialState) -> None:
         """Writable bytes and the readable size at the trial's vector length (P8): the
@@ -299,12 +298,12 @@ class Judge:
                     Finding("P9", message, "", f"`{model.conduit_text}`", f"0x{trap.word:08x}", trap.offset)
                 )
             elif trap.word != model.conduit_encoding:
-                message = f"wrong conduit, expected `{model.conduit_text}`"
+                message = say.wrong_conduit(model.conduit_text)
                 findings.append(
                     Finding("P9", message, "", f"0x{model.conduit_encoding:08x}", f"0x{trap.word:08x}", trap.offset)
                 )
         if len(conduits) > 1:
-            findings.append(Finding("P9", "a second trap", "", "exactly one", str(len(conduits)), conduits[1].offset))
+            findings.append(Finding("P9", say.SECOND_TRAP, "", say.EXACTLY_ONE, str(len(conduits)), conduits[1].offset))
         first = conduits[0] if conduits else None
         if first is not None:
             vtl2 = Vtl2Values(state, [obs.code_range], [obs.return_address, state.addresses.context])
@@ -314,22 +313,21 @@ class Judge:
                 findings.append(self._blame(finding, obs, first.trace_index, first.offset))
         end = obs.end
         if end.kind == "left":
-            message = "control leaves the stub without returning to the entry x30"
-            findings.append(Finding("P5", message, "pc", fmt(obs.return_address), fmt(end.pc), end.offset))
+            findings.append(Finding("P5", say.LEAVES_STUB, "pc", fmt(obs.return_address), fmt(end.pc), end.offset))
         elif end.kind == "fault":
             message = f"accesses {fmt(end.address)}, outside the context and the frame"
             findings.append(Finding("P8", message, OUTSIDE, "the context or the frame", "fault", end.offset))
         elif end.kind == "limit":
-            findings.append(Finding("P9", "did not finish within the limit", "", "a bounded run", "no end", end.offset))
+            findings.append(Finding("P9", say.NO_END, "", say.BOUNDED_RUN, say.UNBOUNDED, end.offset))
         elif end.kind == "returned":
             if first is None:
                 # Blame the last conditional branch that ran: the usual way to miss the trap.
                 branches = [at for at in obs.trace if self.decoded[at >> 2].text.startswith(_CONDITIONAL)]
                 at = branches[-1] if branches else end.offset
-                findings.append(Finding("P9", "never traps", "", "one trap", "none", at))
+                findings.append(Finding("P9", say.NEVER_TRAPS, "", say.ONE_TRAP, say.NO_TRAP, at))
             else:
                 expected_vector = obs.switch.expected_vector
-                after = exit(
+                after = at_return(
                     plan, state, end.registers, end.region, obs.switch.expected_slots, flagged, expected_vector
                 )
                 after += vector_contract.caller(plan, state, end.vector, end.registers.get("svcr"))
@@ -359,8 +357,7 @@ class Judge:
                 out.append(Finding("P10", message, "", "known effects", "unknown", offset))
                 break
             for name in sorted(decoded.reads & poisoned):
-                message = f"reads {name}, which the call may change and is not a declared result"
-                out.append(Finding("P10", message, name, "not read before written", "read", offset))
+                out.append(Finding("P10", say.reads_clobbered(name), name, say.UNREAD, say.READ, offset))
             poisoned -= decoded.writes
         return out
 

@@ -1,27 +1,16 @@
-"""Validation results: the property list, violations, and the report for humans and CI."""
+"""Validation results: violations, and the report for humans and CI (the properties: `vtlgen.properties`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
 
 from vtlgen.isa.assembler import Assembly
 from vtlgen.isa.disassembler import decode
-
-# The register-preservation spec (README "What `validate` checks").
-PROPERTIES: dict[str, str] = {
-    "P1": "entry: at the trap, shared registers hold VTL0's values; SMCCC arguments in place",
-    "P2": "leak: at the trap, nothing VTL0 can see holds a VTL2 value",
-    "P3": "kernel registers: x18 never written; x30 scratch only while the live record holds it",
-    "P4": "exit: the context's shared slots hold what VTL0 left; other bytes unchanged",
-    "P5": "caller: x19-x28, x29, SP, d8-d15 as at entry; control returns to the entry x30",
-    "P6": "frame: at every instruction x29 is the caller's frame pointer or an 8-byte-aligned live record",
-    "P7": "stack: SP 16-byte aligned at SP-based accesses; nothing below SP or above the caller's SP",
-    "P8": "footprint: writes only to shared slots and the stub's frame; reads only from those",
-    "P9": "conduit: exactly one trap with the exact conduit; bounded length",
-    "P10": "results: after an SMCCC call the stub relies on no register the call may change",
-}
+from vtlgen.plan import Plan
+from vtlgen.validate.backends.base import StubCode
 
 
 @dataclass(frozen=True)
@@ -103,6 +92,9 @@ def in_order(violations: Iterable[Violation]) -> list[Violation]:
 
 @dataclass
 class ConventionReport:
+    """What any checker says about one convention's stub: the trials', a replay's, and the
+    proof's (`vtlgen.prove.run.ProofReport` adds its verdict, paths and gaps to this shape)."""
+
     spec_id: str
     convention_id: str
     stub: str
@@ -158,3 +150,12 @@ class ConventionReport:
                 f"\n  not modelled (no backend runs them; lint checks their classes): {', '.join(self.not_modelled)}"
             )
         return head
+
+
+class Checker(Protocol):
+    """Checks one stub against P1-P10 and reports in one shape, whatever does the checking:
+    trials on a backend (`vtlgen.validate.run.Trials`), the proof (`vtlgen.prove.run.ProofChecker`),
+    a counterexample replayed as one trial (`vtlgen.prove.replay.Replay`). `vtlgen.verify`
+    composes them."""
+
+    def check(self, plan: Plan, code: StubCode) -> ConventionReport: ...

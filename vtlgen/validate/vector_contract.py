@@ -8,7 +8,7 @@ The same properties as for the GPRs and Q (`vtlgen.validate.contract`), over the
   hold no VTL2 word either (the TLFS lets the switch leave them as they are).
 - P1 at the trap for memory transport: the stub has not changed VTL0's slots before it.
 - P4 after the return: the extended context's shared slots hold what VTL0 left; P8 any
-  other byte of it changed (both through `contract.exit`, which sees the whole region).
+  other byte of it changed (both through `contract.at_return`, which sees the whole region).
 - P5 after the return: what the stub must return as it found it (ZA and PSTATE.ZA when the
   spec makes them the caller's: AAPCS64's SME rules for a private-ZA function).
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
+from vtlgen import properties as say
 from vtlgen.plan import Plan, VectorSlot
 from vtlgen.validate.backends.base import Trap
 from vtlgen.validate.finding import Finding
@@ -73,7 +74,7 @@ def entry(plan: Plan, state: InitialState, trap: Trap) -> list[Finding]:
             if got != want:
                 prop = "P2" if _vtl2_words(got, state) else "P1"
                 place = where(slot, state)
-                message = f"{place} changed before the trap"
+                message = say.changed_before_trap(place)
                 offset = slot.offset(state.vector_length, state.streaming_length)
                 out.append(Finding(prop, message, place, shown(want), shown(got), blame_context=offset))
     return out
@@ -117,7 +118,7 @@ def exit_slots(
         want = expected.get(slot.register, slot_bytes(slot, state, state.region))
         if got != want:
             place = where(slot, state)
-            message = f"{place} does not hold VTL0's {slot.register}"
+            message = say.slot_not_vtl0s(place, slot.register)
             out.append(Finding("P4", message, place, shown(want), shown(got), blame_context=start))
     return out
 

@@ -40,7 +40,7 @@ from vtlgen.validate.backends.vector_machine import (
     ZaDisabled,
     z_read,
 )
-from vtlgen.validate.contract import Judge
+from vtlgen.validate.contract import TrialJudge
 from vtlgen.validate.results import StubSource
 from vtlgen.validate.trial import GUARD, InitialState, Switch, TrialFactory
 
@@ -474,7 +474,7 @@ def _hvc3() -> str:
 
 def _judged(plan: Plan, text: str, vl: int, seeds: range) -> list[str]:
     harness = Harness(plan, assemble(text), vector_length=vl)
-    judge = Judge(plan, StubSource(harness.assembly, "stub.S"), UnicornBackend.observes)
+    judge = TrialJudge(plan, StubSource(harness.assembly, "stub.S"), UnicornBackend.observes)
     return [v.describe() for seed in seeds for v in judge.trial(harness.run(seed))]
 
 

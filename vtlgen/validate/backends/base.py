@@ -1,19 +1,26 @@
 """The interface between the validator and a backend: what one trial observed.
 
-A backend runs the stub and OBSERVES; it judges nothing. `vtlgen.validate.contract.Judge.trial`
-turns each `TrialObservation` into violations, so a property means the same on every backend,
-and a new backend is one module that implements `Backend` and touches no verdict (the proof,
-`vtlgen.prove`, covers all inputs without running the stub, and is no backend):
+A backend runs the stub and OBSERVES; it judges nothing. `vtlgen.validate.contract.TrialJudge`
+turns each `TrialObservation` into violations, so a property means the same on every
+backend, and a new backend (another emulator, a board) is one module that implements
+`Backend` and touches no verdict. (The proof is no backend: it observes no trial. It is a
+checker beside the trials, `vtlgen.validate.results.Checker`, and `vtlgen.verify` composes both.)
 
     class Backend(Protocol):
-        name: str                           # read-only
-        observes: frozenset[Observable]     # read-only
-        limits: Mapping[str, str]           # read-only
+        name: ClassVar[str]
+        observes: ClassVar[frozenset[Observable]]
+        limits: ClassVar[Mapping[str, str]]
+        def __init__(self, vector_length: int = 0, streaming: bool = False,
+                     factory: TrialFactory | None = None) -> None: ...
         def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]: ...
+
+The capabilities are class attributes, so a caller reads what a backend sees without
+building one (`BackendClass`).
 
 `trials` are seeds. For each seed the backend builds the trial with
 `vtlgen.validate.trial.TrialFactory(plan)` (`initial(seed, return_address)`, then `switch(state)` at
-the trap) so that a seed means the same inputs everywhere, runs the stub from that state
+the trap) so that a seed means the same inputs everywhere, or with the `factory` it was
+made with (a `vtlgen.validate.trial.GivenTrial`: a replayed counterexample), runs the stub from that state
 as `void f(ctx)` (x0 = `state.addresses.context`, SP = `state.addresses.entry_sp`,
 x29 = `state.addresses.caller_record`, x30 = the return address), plays the model's move
 at the trap (`Switch.registers`, `Switch.memory` at the context, `Switch.scribble` just
@@ -41,11 +48,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from vtlgen.isa.assembler import Assembly
 from vtlgen.plan import Plan
-from vtlgen.validate.trial import InitialState, Switch
+from vtlgen.validate.trial import InitialState, Switch, TrialFactory
 
 
 class BackendError(RuntimeError):
@@ -156,21 +163,24 @@ class TrialObservation:
 
 
 class Backend(Protocol):
-    @property
-    def name(self) -> str:
-        """What `--backend` calls it and the report shows."""
-        ...
-
-    @property
-    def observes(self) -> frozenset[Observable]:
-        """The kinds of observation this backend fills in."""
-        ...
-
-    @property
-    def limits(self) -> Mapping[str, str]:
-        """Property id -> why this backend checks it only in part ("not observed: ..." when not at all)."""
-        ...
+    name: ClassVar[str]  # what `--backend` calls it and the report shows
+    observes: ClassVar[frozenset[Observable]]  # the kinds of observation this backend fills in
+    # Property id -> why this backend checks it only in part ("not observed: ..." when not at all).
+    limits: ClassVar[Mapping[str, str]]
 
     def observe(self, plan: Plan, code: StubCode, trials: Sequence[int]) -> Iterator[TrialObservation]:
         """One observation per seed in `trials`, in order, yielded as each trial ends."""
         ...
+
+
+class BackendClass(Protocol):
+    """A backend before it is made: its capabilities, and how it is made (at a vector length,
+    in streaming mode, from given trials)."""
+
+    name: str
+    observes: frozenset[Observable]
+    limits: Mapping[str, str]
+
+    def __call__(
+        self, vector_length: int = 0, streaming: bool = False, factory: TrialFactory | None = None
+    ) -> Backend: ...

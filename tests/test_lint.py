@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, SPEC, edited
-from vtlgen.spec.lint import Finding, counts, lint
+from vtlgen.spec.lint import LintFinding, counts, lint
 from vtlgen.spec.loader import LoadedSpec, SpecError, load, load_text
 from vtlgen.spec.rules import RULES
 
 POSTED = DATA / "hyperv_vtl_posted.yaml"
 
 
-def _rules(findings: list[Finding], waived: bool = False) -> set[str]:
+def _rules(findings: list[LintFinding], waived: bool = False) -> set[str]:
     return {f.rule for f in findings if bool(f.waived) == waived}
 
 
@@ -153,7 +153,7 @@ SVE_1_1 = DATA / "hyperv_vtl_sve.yaml"
 HINT = [("number: 1\n", "number: 1\n      sve_hint: true\n"), NO_VALUE]
 
 
-def _lint_text(text: str) -> tuple[list[Finding], LoadedSpec]:
+def _lint_text(text: str) -> tuple[list[LintFinding], LoadedSpec]:
     loaded = load_text(text, "spec/x.yaml")
     return lint(loaded.spec, loaded.tree), loaded
 

@@ -34,3 +34,14 @@ def test_sysreg_names() -> None:
     assert registers.is_sysreg_name("PMBPTR_EL1")
     assert not registers.is_sysreg_name("pmbptr_el1")
     assert not registers.is_sysreg_name("PMBPTR")
+
+
+def test_frame_and_modelled_sets() -> None:
+    assert registers.FRAME_REGISTERS == ("x29", "x30", "sp")
+    assert len(registers.MODELLED) == len(set(registers.MODELLED)) == 31 + 1 + 32 + 1
+    assert set(registers.MODELLED) <= set(registers.BY_NAME)
+    # What the caller sees kept is callee-saved state only: none of it is caller-saved.
+    assert not set(registers.CALLER_SAVED_VIEW) & set(registers.CALLER_SAVED_GPRS)
+    assert set(registers.CALLER_SAVED_VIEW) <= set(registers.MODELLED)
+    assert set(registers.VL_SCALED_STATE) <= set(registers.BY_NAME)
+    assert not set(registers.VL_SCALED_STATE) & set(registers.MODELLED)

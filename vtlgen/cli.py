@@ -21,12 +21,13 @@ from vtlgen.guard import safepath
 from vtlgen.guard.quoting import one_line
 from vtlgen.isa import stubsource
 from vtlgen.isa.assembler import AssemblyError
+from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, is_architectural
 from vtlgen.lower import convention
 from vtlgen.plan import Plan
 from vtlgen.report import html_page, sarif, tables
 from vtlgen.spec import diff as abi_diff
 from vtlgen.spec import discover
-from vtlgen.spec.lint import Finding, counts
+from vtlgen.spec.lint import LintFinding, counts
 from vtlgen.spec.lint import lint as lint_spec
 from vtlgen.spec.loader import LoadedSpec, SpecError, format_path, load, load_all
 from vtlgen.spec.rules import RULES
@@ -157,7 +158,7 @@ def _output_failure(error: OSError) -> NoReturn:
     fail(f"error: cannot write {where}: {error.strerror or error}; the old tree is left as it was")
 
 
-def _echo_findings(loaded: LoadedSpec, findings: list[Finding]) -> None:
+def _echo_findings(loaded: LoadedSpec, findings: list[LintFinding]) -> None:
     for f in findings:
         line, column = loaded.locate(f.path)
         scope = f"{f.convention}: " if f.convention else ""
@@ -354,8 +355,8 @@ def validate(
         Optional[list[int]],
         typer.Option(
             "--vector-length",
-            min=16,
-            max=256,
+            min=MIN_VECTOR_LENGTH,
+            max=MAX_VECTOR_LENGTH,
             help="SVE vector length in bytes (a multiple of 16; repeat for several); default 16, 48, 64 and 256.",
         ),
     ] = None,
@@ -377,7 +378,7 @@ def validate(
     loaded_specs = load_specs(spec)
     _one_stub(loaded_specs, stub, convention)
     for length in vector_length or ():
-        if length % 16:
+        if not is_architectural(length):
             fail(f"error: --vector-length {length}: expected a multiple of 16 bytes in 16..256")
     if with_proof and replay is None:
         from vtlgen.prove import run as proof  # z3 and SLEIGH load only when a proof runs

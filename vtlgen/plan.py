@@ -1,6 +1,6 @@
 """The Plan: everything the emitters and the validator need, with no ABI logic left to do.
 
-Plans are produced only by `lowering.py`. Templates print them, the emulator's
+Plans are produced only by `vtlgen/lower/convention.py`. Templates print them, the emulator's
 hypervisor model reads them, and nothing else re-derives ABI facts from the Spec.
 """
 

@@ -18,6 +18,7 @@ import jinja2
 from vtlgen import __version__
 from vtlgen.generate import context_map, entry_state, render, rst, vl_macros
 from vtlgen.isa import registers
+from vtlgen.isa.encoding import decode_function_id
 from vtlgen.plan import Plan
 from vtlgen.spec.class_meaning import meaning, ranges
 from vtlgen.spec.lint import lint
@@ -77,16 +78,14 @@ def _owner(number: int) -> str:
 
 def function_id_fields(value: int) -> list[BitField]:
     """An SMCCC function ID, bit field by bit field (Arm DEN0028, "Function Identifiers")."""
-    fast = value >> 31 & 1
-    owner = value >> 24 & 0x3F
-    reserved = value >> 17 & 0x7F
+    f = decode_function_id(value)
     return [
-        BitField("31", "call type", str(fast), "fast" if fast else "yielding"),
-        BitField("30", "calling convention", str(value >> 30 & 1), "SMC64" if value >> 30 & 1 else "SMC32"),
-        BitField("29:24", "owning entity", str(owner), _owner(owner)),
-        BitField("23:17", "must be zero", f"0x{reserved:x}", "zero" if reserved == 0 else "NOT ZERO"),
-        BitField("16", "SVE live-state hint (v1.3)", str(value >> 16 & 1), "set" if value >> 16 & 1 else "clear"),
-        BitField("15:0", "function number", f"0x{value & 0xFFFF:x}", str(value & 0xFFFF)),
+        BitField("31", "call type", str(int(f.fast)), "fast" if f.fast else "yielding"),
+        BitField("30", "calling convention", str(int(f.smc64)), "SMC64" if f.smc64 else "SMC32"),
+        BitField("29:24", "owning entity", str(f.owner), _owner(f.owner)),
+        BitField("23:17", "must be zero", f"0x{f.reserved:x}", "zero" if f.reserved == 0 else "NOT ZERO"),
+        BitField("16", "SVE live-state hint (v1.3)", str(int(f.sve_hint)), "set" if f.sve_hint else "clear"),
+        BitField("15:0", "function number", f"0x{f.number:x}", str(f.number)),
     ]
 
 

@@ -148,7 +148,7 @@ def _asm_offsets(plan: Plan) -> tuple[AsmOffset, ...]:
     return (
         *(AsmOffset(element.macro, element.name) for element in context.elements),
         *(AsmOffset(m.macro, m.designator) for m in context.element_macros),
-        AsmOffset(f"{context.macro_prefix}_SIZE", "", f"sizeof(struct {context.c_name})"),
+        AsmOffset(f"{context.macro_prefix}_{context_layout.SIZE_SUFFIX}", "", f"sizeof(struct {context.c_name})"),
         *extended,
     )
 

@@ -137,20 +137,24 @@ def _field(element: VlElement, prefix_offset: Macro, base: int) -> VlFieldView:
     indexed = element.count > 1
     if element.kind == "za":
         # SVL x SVL bytes: quadratic in svq, so svq appears twice (Linux ZA_SIG_REGS_SIZE).
-        size = Macro(f"{element.macro}_SIZE", (SVQ,), f"(({SVQ}) * ({SVQ}) * {VQ_BYTES * VQ_BYTES})")
+        size = Macro(
+            f"{element.macro}_{context_layout.VL_FIELD_SIZE_SUFFIX}",
+            (SVQ,),
+            f"(({SVQ}) * ({SVQ}) * {VQ_BYTES * VQ_BYTES})",
+        )
         size_formula = f"{VQ_BYTES * VQ_BYTES} * {SVQ} * {SVQ}"
         start = _linear(prefix_offset.name, f"({VQ})", element.before, 0, None)
         shown = _linear(str(base), VQ, element.before, 0, None)
         params = (VQ, SVQ, N) if indexed else (VQ,)
         body = f"({start} + ({N}) * {size.call(SVQ)})" if indexed else f"({start})"
         formula = f"{shown} + n * {size_formula}" if indexed else shown
-        offset = Macro(f"{element.macro}_OFFSET", params, body)
+        offset = Macro(f"{element.macro}_{context_layout.VL_FIELD_OFFSET_SUFFIX}", params, body)
         return VlFieldView(element.name, element.kind, element.count, element, size, offset, size_formula, formula)
     per_vq = BYTES_PER_VQ[element.kind]
-    size = Macro(f"{element.macro}_SIZE", (VQ,), f"(({VQ}) * {per_vq})")
+    size = Macro(f"{element.macro}_{context_layout.VL_FIELD_SIZE_SUFFIX}", (VQ,), f"(({VQ}) * {per_vq})")
     n = N if indexed else None
     offset = Macro(
-        f"{element.macro}_OFFSET",
+        f"{element.macro}_{context_layout.VL_FIELD_OFFSET_SUFFIX}",
         (VQ, N) if indexed else (VQ,),
         f"({_linear(prefix_offset.name, f'({VQ})', element.before, per_vq, f'({N})' if n else None)})",
     )

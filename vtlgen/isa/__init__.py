@@ -5,7 +5,9 @@ vetting of hand-written stub text. The ISA never imports lowering, generation or
 __all__ = [
     "assembler",
     "disassembler",
+    "encoding",
     "registers",
     "stubsource",
     "sve",
+    "vector_length",
 ]

@@ -14,7 +14,7 @@ or write any register, and it may touch memory, so memory hooks watch it).
 
 The SVE/SME forms vtlgen encodes itself (`vtlgen.isa.sve`) are decoded by vtlgen, not capstone,
 with their effects from the Arm ARM pages of each (see `_sve_effects`). Their addresses and
-sizes scale with the vector length, so they carry a `VectorAccess` and no `Access`: every
+sizes scale with the vector length, so they carry a `VectorAccess` and no `DecodedAccess`: every
 static model of addresses leaves them to the memory hooks or marks their slots unknown.
 """
 
@@ -27,8 +27,8 @@ from functools import lru_cache
 import capstone
 from capstone import arm64_const
 
-from vtlgen.isa import sve
-from vtlgen.lower.a64 import CONDITION_CODES
+from vtlgen.isa import registers, sve
+from vtlgen.isa.encoding import CONDITION_CODES
 
 _ALIASES = {"fp": "x29", "lr": "x30", "wsp": "sp"}
 _SCALAR = re.compile(r"^([wxbhsdqv])(\d+)$")
@@ -47,7 +47,7 @@ def normalise(name: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Access:
+class DecodedAccess:
     """A load or store whose address follows from registers before it executes."""
 
     write: bool
@@ -57,6 +57,11 @@ class Access:
     shift: int  # index << shift
     displacement: int
     post_index: bool  # `[base], #imm`: the access is at base
+
+
+# The old name, until validate/backends/unicorn.py imports DecodedAccess (it already uses that
+# name); vtlgen.validate.backends.base.Access is the observed access, a different thing.
+Access = DecodedAccess
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ class Decoded:
     writeback: bool
     pre_index: bool  # writeback with the offset applied before the access
     memory: bool  # may touch memory (a memory operand, a literal load, `dc`, or unknown)
-    access: Access | None  # None for a memory instruction whose address is not modelled here
+    access: DecodedAccess | None  # None for a memory instruction whose address is not modelled here
     exact: bool = True  # reads/writes are known; False: treat as reading and writing anything
     vector_access: VectorAccess | None = None  # an SVE/SME load or store (then `access` is None)
 
@@ -104,7 +109,7 @@ _ACCESS_WIDTH = {
 _REGISTER_WIDTH = {"w": 4, "x": 8, "b": 1, "h": 2, "s": 4, "d": 8, "q": 16}
 
 
-def _access(insn: capstone.CsInsn, base: str | None, displacement: int, post_index: bool) -> Access | None:
+def _access(insn: capstone.CsInsn, base: str | None, displacement: int, post_index: bool) -> DecodedAccess | None:
     width = _ACCESS_WIDTH.get(insn.mnemonic)
     if width is None or base is None:
         return None
@@ -131,7 +136,7 @@ def _access(insn: capstone.CsInsn, base: str | None, displacement: int, post_ind
             index = normalise(insn.reg_name(operand.mem.index))
             shift = operand.shift.value
     write = insn.mnemonic.startswith("st")
-    return Access(write, width * len(data), base, index, shift, displacement, post_index)
+    return DecodedAccess(write, width * len(data), base, index, shift, displacement, post_index)
 
 
 _DATA = [
@@ -328,9 +333,7 @@ _BITFIELD_ALIASES = frozenset(
     ["ubfx", "sbfx", "ubfiz", "sbfiz", "sxtw", "sxth", "sxtb", "uxtb", "uxth", "uxtw", "lsl", "lsr", "asr"]
 )
 _COMPARES = frozenset(("cmp", "cmn", "tst"))
-ANY_REGISTER = frozenset(
-    [*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv"]
-)  # what an inexact instruction may read or write
+ANY_REGISTER = frozenset(registers.MODELLED)  # what an inexact instruction may read or write
 
 
 def _register_operands(insn: capstone.CsInsn) -> list[str]:
@@ -383,7 +386,7 @@ def _names(insn: capstone.CsInsn, ids: list[int]) -> frozenset[str]:
 
 # State in the spec's names (vtlgen/isa/registers.py). A Z register is its low 128 bits (qN)
 # and its share of `z_upper`, the spec's one name for the bits above 127 of all 32.
-_SVE_STATE = frozenset([*(f"q{n}" for n in range(32)), "z_upper", *(f"p{n}" for n in range(16)), "ffr"])
+_SVE_STATE = frozenset([*(f"q{n}" for n in range(32)), *registers.SVE_STATE])
 _VECTOR_UNIT = {"z": "vl", "p": "pl", "za": "svl"}
 
 

@@ -70,9 +70,19 @@ CALLER_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))
 FRAME_POINTER = "x29"
 LINK_REGISTER = "x30"
 PLATFORM_REGISTER = "x18"
+STACK_POINTER = "sp"
+# A frame record (AAPCS64 "The Frame Pointer"): x29 points at it, x30 is the return address in it,
+# and it lives on the stack: what a stub must give back as found, beside its kept registers.
+FRAME_REGISTERS: tuple[str, ...] = (FRAME_POINTER, LINK_REGISTER, STACK_POINTER)
 # Only the low 64 bits of v8-v15 are callee-saved (AAPCS64 "SIMD and FP").
 CALLEE_SAVED_D: tuple[str, ...] = tuple(f"d{n}" for n in range(8, 16))
 CALLEE_SAVED_D_AS_Q: tuple[str, ...] = tuple(f"q{n}" for n in range(8, 16))
+# What the caller of the stub sees kept at its return: the callee-saved GPRs, the frame pointer,
+# SP and the callee-saved low halves of v8-v15 (read as q, whose upper halves may change).
+CALLER_SAVED_VIEW: tuple[str, ...] = (*CALLEE_SAVED_GPRS, FRAME_POINTER, STACK_POINTER, *CALLEE_SAVED_D_AS_Q)
+# The state every validation backend and the disassembler's effects model: the GPRs, SP, the
+# 128-bit vector registers and NZCV. SVE/SME state (VL_SCALED_STATE) is modelled separately.
+MODELLED: tuple[str, ...] = (*(f"x{n}" for n in range(31)), STACK_POINTER, *(f"q{n}" for n in range(32)), "nzcv")
 
 # SMCCC v1.2+ (DEN0028, "Argument passing"): arguments in x1-x17, results in x0-x17.
 SMCCC_RESULT_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(18))

@@ -31,7 +31,7 @@ from functools import lru_cache
 
 from vtlgen.guard.quoting import one_line
 from vtlgen.isa import sve
-from vtlgen.lower.a64 import CONDITION_CODES
+from vtlgen.isa.encoding import CONDITION_CODES
 
 INSTRUCTION_SIZE = 4  # every A64 instruction is 32 bits
 # The code region every backend maps for the stub (unicorn's CODE window); a stub longer

@@ -7,21 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vtlgen.isa.encoding import ADD_LIMIT
 from vtlgen.plan import Instruction, Slot
-
-# The condition codes of `b.<cond>` (Arm ARM C1.2.4, "Condition code"), with the aliases
-# hs/lo for cs/cc.
-CONDITION_CODES = (
-    "eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al", "nv",
-)  # fmt: skip
-
-# LDP/STP take a signed 7-bit immediate scaled by the access size; LDR/STR an unsigned
-# 12-bit one; ADD/SUB an unsigned 12-bit one, optionally shifted left by 12 (Arm ARM,
-# C6.2 "LDP", "LDR (immediate)", "ADD (immediate)").
-PAIR_MIN = -64
-PAIR_MAX = 63
-SINGLE_LIMIT = 4095
-ADD_LIMIT = 0xFFF
 
 
 class OutOfRange(ValueError):

@@ -7,7 +7,7 @@ bound on the instruction count. Emitters and the validator only read the Plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vtlgen.isa import registers
@@ -27,15 +27,13 @@ from vtlgen.plan import (
     Plan,
     Slot,
 )
-from vtlgen.spec.context_layout import context_layout, register_classes, shared_slots
+from vtlgen.spec.context_layout import VL_OFFSET_SUFFIX, context_layout, register_classes, shared_slots
 from vtlgen.spec.hypervisor_model import (
-    MODELED,
-    VECTOR_STATE,
     declared_preserved,
     hypervisor_model,
     preserved_registers,
 )
-from vtlgen.spec.schema import Convention, Spec
+from vtlgen.spec.schema import Convention, RegisterClass, Spec
 
 __all__ = ["LoweringError", "declared_preserved", "lower", "lower_convention", "preserved_registers"]
 
@@ -64,7 +62,8 @@ def lower(spec: Spec, spec_file: str) -> list[Plan]:
         # The header's static_assert would fail; say so here, where the spec can be fixed.
         message = f"the context is {context.size} bytes, over its maximum of {context.max_size}"
         raise LoweringError(message, ("context", "max_size"))
-    return [lower_convention(spec, convention, spec_file) for convention in spec.conventions]
+    classes = register_classes(spec)  # once: every convention's model reads the same classes
+    return [lower_convention(spec, convention, spec_file, classes) for convention in spec.conventions]
 
 
 @dataclass(frozen=True)
@@ -181,14 +180,17 @@ def _walks(moves: list[a64.Transfer], carrier: str | None, store_base: str) -> t
     return loads, _Walk([(carrier, w) for w in reversed(found)], {carrier: carried[-1].bias})
 
 
-def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan:
-    classes = register_classes(spec)
+def lower_convention(
+    spec: Spec, convention: Convention, spec_file: str, classes: Mapping[str, RegisterClass] | None = None
+) -> Plan:
+    """One convention's Plan; `classes` is register_classes(spec), when the caller has it."""
+    classes = register_classes(spec) if classes is None else classes
     slots = shared_slots(spec)
     if any(s.register == "sp" for s in slots):
         raise LoweringError("sp cannot be shared: the stub runs on its own stack", ("registers", "sp"))
     prefix = f"{spec.id}_{convention.id}".upper()
     arguments = _arguments(convention, prefix)
-    model = hypervisor_model(spec, convention, slots, arguments)
+    model = hypervisor_model(spec, convention, classes, slots, arguments)
     try:
         shape = _shape(model, arguments)
     except a64.OutOfRange as error:
@@ -218,7 +220,7 @@ def lower_convention(spec: Spec, convention: Convention, spec_file: str) -> Plan
         system_registers=tuple((n, r.class_.value, r.writable) for n, r in spec.system_registers.items()),
         not_modelled=_not_modelled(spec),
         vector_groups=tuple(
-            k for k in spec.registers if set(registers.expand(k)) & {*VECTOR_STATE, "svcr.sm", "svcr.za"}
+            k for k in spec.registers if set(registers.expand(k)) & {*registers.VL_SCALED_STATE, "svcr.sm", "svcr.za"}
         ),
         constants=tuple(_constants(convention, prefix, arguments)),
         frame=frame,
@@ -241,7 +243,7 @@ def _vector_blocks(spec: Spec, model: HypervisorModel, shape: _Shape) -> tuple[B
     if not candidates:
         raise vector_transfers.Unreachable("no register the switch replaces is free to address the extended context")
     base, offset = candidates[0], spec.context.vl_scaled.offset
-    macro = f"{spec.context.c_name.upper()}_VL_OFFSET"
+    macro = f"{spec.context.c_name.upper()}_{VL_OFFSET_SUFFIX}"
     steps = shape.stores.steps
     bias = steps[-1][1].bias if steps else shape.stores.start.get(shape.store_base, 0)
     return (
@@ -392,7 +394,7 @@ def _arguments(convention: Convention, prefix: str) -> list[ArgumentValue]:
         if argument.value == "context":
             out.append(ArgumentValue(argument.reg, None, argument.name or "CONTEXT", "the context's address", 64))
         elif argument.value == "function-id":
-            assert convention.function_id is not None  # semantics.py
+            assert convention.function_id is not None  # spec/checks.py
             out.append(
                 ArgumentValue(
                     argument.reg, convention.function_id.encoded, f"{prefix}_FUNCTION_ID", "SMCCC function ID", 32
@@ -490,7 +492,7 @@ def _constants(convention: Convention, prefix: str, arguments: Iterable[Argument
 def _not_modelled(spec: Spec) -> tuple[str, ...]:
     """Classified state no validation backend runs: ZT0 (SME2; qemu 7.2 has none), FPCR/FPSR,
     and system registers. Lint checks their classes; every other group is validated."""
-    covered = {*MODELED, *VECTOR_STATE, "svcr.sm", "svcr.za"}
+    covered = {*registers.MODELLED, *registers.VL_SCALED_STATE, "svcr.sm", "svcr.za"}
     groups = [key for key in spec.registers if not set(registers.expand(key)) <= covered]
     return (*groups, *spec.system_registers)
 

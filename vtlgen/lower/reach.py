@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vtlgen.isa import encoding
 from vtlgen.lower import a64
 from vtlgen.plan import Slot
 
@@ -68,9 +69,9 @@ def bias_range(transfer: a64.Transfer) -> tuple[int, int]:
     if offset % size:
         return 1, 0  # no scaled form encodes a misaligned slot
     if len(transfer.slots) == 2:
-        low, high = offset - a64.PAIR_MAX * size, offset - a64.PAIR_MIN * size
+        low, high = offset - encoding.PAIR_MAX * size, offset - encoding.PAIR_MIN * size
     else:
-        low, high = offset - a64.SINGLE_LIMIT * size, offset
+        low, high = offset - encoding.SINGLE_LIMIT * size, offset
     return max(0, _ceil(low)), _floor(high)
 
 

@@ -1,6 +1,6 @@
 """Lowering of VL-scaled state for register transport: the stub loads VTL0's Z, P and FFR from
 the extended context before the trap and stores them after, at whatever vector length the
-CPU runs. Part of the lowering (`lowering.py` calls it); the only ABI logic here is where
+CPU runs. Part of the lowering (`convention.py` calls it); the only ABI logic here is where
 each register's home is, which `plan.model.vector` already says.
 
 Every transfer is `LDR`/`STR` (vector or predicate) with a `mul vl` immediate (Arm ARM,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import z3
 from pypcode import OpCode, PcodeOp, Varnode
 
+from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
 from vtlgen.prove import hypervisor, pcode
 from vtlgen.prove import world as w
@@ -58,7 +59,7 @@ class Explorer:
         model = plan.model
         poison = [r for r in model.randomized if r not in model.results]
         self.poison = set().union(*(bytes_of(r) for r in poison)) if poison else set()
-        watched = [w.register_base(r)[0] for r in (*plan.model.kept, "x29", "x30", "sp")]
+        watched = [w.register_base(r)[0] for r in (*plan.model.kept, *FRAME_REGISTERS)]
         self.watched = frozenset(watched)  # a write to one of these re-checks P3 and P6
         self.paths = 0
         self.longest = 0

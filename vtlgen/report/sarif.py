@@ -7,7 +7,7 @@ line and column; waived findings carry an in-source suppression with the waiver'
 from __future__ import annotations
 
 from vtlgen import __version__
-from vtlgen.spec.lint import Finding
+from vtlgen.spec.lint import LintFinding
 from vtlgen.spec.loader import LoadedSpec
 from vtlgen.spec.rules import RULES
 
@@ -31,7 +31,7 @@ def _rule(rule_id: str) -> dict[str, object]:
     }
 
 
-def report(results: list[tuple[LoadedSpec, list[Finding]]]) -> dict[str, object]:
+def report(results: list[tuple[LoadedSpec, list[LintFinding]]]) -> dict[str, object]:
     rule_ids = list(RULES)
     sarif_results = []
     for loaded, findings in results:

@@ -9,15 +9,20 @@ from vtlgen.spec.schema import ContextField, RegisterClass, Spec, VlField
 
 # Macros the generated files define beside the field macros: the size and the limit, the
 # guard that defines the struct once, and the kernel header's existing-definition switch.
+SIZE_SUFFIX = "SIZE"
+MAX_SIZE_SUFFIX = "MAX_SIZE"
 DEFINED_SUFFIX = "DEFINED"
 EXISTING_SUFFIX = "EXISTING"
-OWN_MACROS = ("SIZE", "MAX_SIZE", DEFINED_SUFFIX, EXISTING_SUFFIX)
+OWN_MACROS = (SIZE_SUFFIX, MAX_SIZE_SUFFIX, DEFINED_SUFFIX, EXISTING_SUFFIX)
 # With a VL-scaled part, the headers also define its fixed start, the total size at a vector
 # length and the largest vq (vtlgen/generate/vl_macros.py), and two function-like macros per VL field.
 VL_OFFSET_SUFFIX = "VL_OFFSET"
 SIZE_VL_SUFFIX = "SIZE_VL"
 MAX_VQ_SUFFIX = "MAX_VQ"
 VL_OWN_MACROS = (VL_OFFSET_SUFFIX, SIZE_VL_SUFFIX, MAX_VQ_SUFFIX)
+# The two function-like macros of each VL-scaled field: <FIELD>_OFFSET(vq, n) and <FIELD>_SIZE(vq).
+VL_FIELD_OFFSET_SUFFIX = "OFFSET"
+VL_FIELD_SIZE_SUFFIX = SIZE_SUFFIX
 
 
 def macro_suffixes(field: ContextField) -> list[str]:
@@ -30,7 +35,7 @@ def vl_macro_suffixes(field: VlField) -> list[str]:
     """<C_NAME>_<suffix> of a VL-scaled field: function-like `_OFFSET(vq, n)` and `_SIZE(vq)`
     (plan.VlElement), after Linux's SVE_SIG_ZREG_OFFSET(vq, n) and SVE_SIG_ZREG_SIZE(vq)."""
     base = field.name.upper()
-    return [f"{base}_OFFSET", f"{base}_SIZE"]
+    return [f"{base}_{VL_FIELD_OFFSET_SUFFIX}", f"{base}_{VL_FIELD_SIZE_SUFFIX}"]
 
 
 def register_classes(spec: Spec) -> dict[str, RegisterClass]:

@@ -6,15 +6,12 @@ The contract and every validation backend read them from the Plan and derive not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from vtlgen.isa import registers
 from vtlgen.plan import ArgumentValue, ByteRange, HypervisorModel, Requirement, Slot, VectorModel, VectorSlot
-from vtlgen.spec.context_layout import register_classes, vl_elements
+from vtlgen.spec.context_layout import vl_elements
 from vtlgen.spec.schema import Convention, RegisterClass, Spec
-
-# Registers the validator models: GPRs, SP, the 128-bit vector registers and NZCV.
-# SVE/SME state is classified by the spec but no backend runs it (unicorn and the
-# qemu-user harness have no SVE/SME).
-MODELED = (*(f"x{n}" for n in range(31)), "sp", *(f"q{n}" for n in range(32)), "nzcv")
 
 
 def is_smccc(convention: Convention) -> bool:
@@ -28,34 +25,33 @@ def declared_preserved(convention: Convention) -> set[str]:
     return {name for group in convention.preserved for name in registers.expand(group)}
 
 
-def preserved_registers(spec: Spec, convention: Convention) -> set[str]:
+def preserved_registers(classes: Mapping[str, RegisterClass], convention: Convention) -> set[str]:
     """Registers whose caller value survives the switch: private ones, and those the
-    convention declares preserved. Everything else is exchanged or may change."""
-    classes = register_classes(spec)
+    convention declares preserved. Everything else is exchanged or may change. `classes` is
+    context_layout.register_classes(spec), computed once by the caller."""
     private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
     return private | declared_preserved(convention)
 
 
-def kept_registers(spec: Spec, convention: Convention) -> tuple[str, ...]:
+def kept_registers(classes: Mapping[str, RegisterClass], convention: Convention) -> tuple[str, ...]:
     """GPRs the stub must never write: x18 (the platform register; Linux keeps the shadow
     call stack there, AAPCS64 "General-purpose registers") and every other private GPR
     except x29 and x30, which may hold a frame record's address and scratch while the
     record is live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30), and
     except the registers the convention itself makes the stub or the call write (its
     arguments, and the SMCCC status in x0)."""
-    classes = register_classes(spec)
-    special = {registers.FRAME_POINTER, registers.LINK_REGISTER, "sp"}
+    special = set(registers.FRAME_REGISTERS)
     written = {argument.reg for argument in convention.arguments}
     if convention.function_id is not None:
         written.add("x0")
     private = {n for n, c in classes.items() if c is RegisterClass.PRIVATE and n.startswith("x")}
     kept = (private - special - written) | {registers.PLATFORM_REGISTER}
-    return tuple(n for n in MODELED if n in kept)
+    return tuple(n for n in registers.MODELLED if n in kept)
 
 
-# SVE/SME state the vector model runs (qemu-user -cpu max; unicorn with vtlgen's model of the
-# SVE forms it encodes). ZT0 (SME2) is not: qemu 7.2 has no SME2.
-VECTOR_STATE = ("z_upper", *(f"p{n}" for n in range(16)), "ffr", "za")
+# The vector model runs registers.VL_SCALED_STATE, under both backends (qemu-user -cpu max;
+# unicorn with vtlgen's model of the SVE forms it encodes). ZT0 (SME2) is not in it: qemu 7.2
+# has no SME2.
 # Vector lengths validation runs at (bytes): the smallest, one that is not a power of two
 # (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), a common one, the largest.
 VECTOR_LENGTHS = (16, 48, 64, 256)
@@ -85,15 +81,20 @@ def vector_slots(spec: Spec) -> list[VectorSlot]:
     return sorted(out, key=lambda s: (s.element.before, s.element.name, s.index))
 
 
-def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot]) -> VectorModel:
-    """The hypervisor's move on SVE/SME state, from the classes, as for the GPRs and Q."""
-    classes = register_classes(spec)
-    preserved = preserved_registers(spec, convention)
+def vector_model(
+    spec: Spec,
+    convention: Convention,
+    classes: Mapping[str, RegisterClass],
+    preserved: set[str],
+    register_slots: list[Slot],
+) -> VectorModel:
+    """The hypervisor's move on SVE/SME state, from the classes, as for the GPRs and Q;
+    `preserved` is preserved_registers(classes, convention)."""
     slots = vector_slots(spec)
     homed = {"z_upper" if s.q else s.register for s in slots}
     in_registers = convention.transport == "registers"
     randomized, kept = [], []
-    for name in VECTOR_STATE:
+    for name in registers.VL_SCALED_STATE:
         if name in preserved:
             kept.append(name)
         elif classes[name] in (RegisterClass.CLOBBERED, RegisterClass.UNSPECIFIED) or name not in homed:
@@ -114,10 +115,16 @@ def vector_model(spec: Spec, convention: Convention, register_slots: list[Slot])
 
 
 def hypervisor_model(
-    spec: Spec, convention: Convention, slots: list[Slot], arguments: list[ArgumentValue]
+    spec: Spec,
+    convention: Convention,
+    classes: Mapping[str, RegisterClass],
+    slots: list[Slot],
+    arguments: list[ArgumentValue],
 ) -> HypervisorModel:
-    """What the hypervisor does at the trap: exchange, preserve or randomize."""
-    preserved = preserved_registers(spec, convention) & set(MODELED)
+    """What the hypervisor does at the trap: exchange, preserve or randomize. `classes` is
+    context_layout.register_classes(spec), which the lowering computes once."""
+    preserved_anywhere = preserved_registers(classes, convention)
+    preserved = preserved_anywhere & set(registers.MODELLED)
     if convention.transport == "registers":
         # The hypervisor exchanges the register bank; registers the convention says it
         # preserves are not moved by the stub.
@@ -125,10 +132,10 @@ def hypervisor_model(
         memory_slots: list[Slot] = []
     else:
         register_slots, memory_slots = [], list(slots)
-    vector = vector_model(spec, convention, register_slots)
+    vector = vector_model(spec, convention, classes, preserved_anywhere, register_slots)
     # Q registers homed in a Z slot are exchanged by the vector model, whole with their Z.
     exchanged = {s.register for s in register_slots} | {s.q for s in vector.slots if s.q}
-    randomized = tuple(n for n in MODELED if n not in preserved and n not in exchanged)
+    randomized = tuple(n for n in registers.MODELLED if n not in preserved and n not in exchanged)
     results = tuple(n for g in convention.results for n in registers.expand(g))
     context = spec.context
     return HypervisorModel(
@@ -139,11 +146,11 @@ def hypervisor_model(
         arguments=tuple(arguments),
         register_slots=tuple(register_slots),
         memory_slots=tuple(memory_slots),
-        preserved=tuple(n for n in MODELED if n in preserved),
+        preserved=tuple(n for n in registers.MODELLED if n in preserved),
         randomized=randomized,
         results=results,
         status_register="x0" if convention.function_id is not None else None,
-        kept=kept_registers(spec, convention),
+        kept=kept_registers(classes, convention),
         # SMCCC (DEN0028 "Register use"): only declared results carry meaning after the
         # call; everything else the model randomizes is unknown to the stub.
         poisoned=tuple(n for n in randomized if n not in results),

@@ -23,15 +23,15 @@ FieldPath = tuple[str | int, ...]
 # Registers the kernel needs valid at all times (arm64 review of mshv_vtl_return_call,
 # point 2; AAPCS64; the shadow call stack).
 KERNEL_REGISTERS = {
-    "x29": "the frame pointer must be valid at all times for reliable stack traces",
-    "x18": "x18 holds the shadow call stack pointer",
-    "sp": "SP is the kernel's stack",
+    registers.FRAME_POINTER: "the frame pointer must be valid at all times for reliable stack traces",
+    registers.PLATFORM_REGISTER: "x18 holds the shadow call stack pointer",
+    registers.STACK_POINTER: "SP is the kernel's stack",
 }
 SMCCC_REGISTERS = set(registers.SMCCC_RESULT_GPRS)  # x0-x17
 
 
 @dataclass(frozen=True)
-class Finding:
+class LintFinding:
     rule: str
     message: str
     path: FieldPath
@@ -43,7 +43,7 @@ class Finding:
         return RULES[self.rule].severity
 
 
-def lint(spec: Spec, tree: Any = None) -> list[Finding]:
+def lint(spec: Spec, tree: Any = None) -> list[LintFinding]:
     """The findings for `spec`; with the loader's ruamel `tree`, also those only the source shows."""
     findings = [*_spec_findings(spec)]
     if tree is not None:
@@ -53,49 +53,49 @@ def lint(spec: Spec, tree: Any = None) -> list[Finding]:
     return _apply_waivers(spec, findings)
 
 
-def counts(findings: list[Finding], fail_on: Severity) -> tuple[int, int]:
+def counts(findings: list[LintFinding], fail_on: Severity) -> tuple[int, int]:
     """(findings at or above `fail_on` that are not waived, waived findings)."""
     ranks = {"warning": 0, "error": 1}
     failing = sum(1 for f in findings if not f.waived and ranks[f.severity] >= ranks[fail_on])
     return failing, sum(1 for f in findings if f.waived)
 
 
-def _spec_findings(spec: Spec) -> Iterator[Finding]:
+def _spec_findings(spec: Spec) -> Iterator[LintFinding]:
     yield from _homeless_vector_state(spec)
     for key, entry in spec.registers.items():
         path: FieldPath = ("registers", key)
         if entry.class_ is RegisterClass.UNSPECIFIED:
-            yield Finding(
+            yield LintFinding(
                 "unspecified-state", f"{key} is unspecified: say whether it is shared, private or clobbered", path
             )
         elif entry.class_ is RegisterClass.CLOBBERED and entry.saved_by is None:
-            yield Finding(
+            yield LintFinding(
                 "clobbered-without-owner", f"{key} may be clobbered, but nobody keeps the caller's copy", path
             )
     for name, sysreg in spec.system_registers.items():
         path = ("system_registers", name)
         if sysreg.class_ is RegisterClass.UNSPECIFIED:
-            yield Finding("unspecified-state", f"{name} is unspecified", path)
+            yield LintFinding("unspecified-state", f"{name} is unspecified", path)
         steers = sysreg.steers_memory_writes or name in WRITE_STEERING_REGISTERS
         if steers and sysreg.writable and sysreg.class_ is RegisterClass.SHARED:
-            yield Finding(
+            yield LintFinding(
                 "steering-register-shared", f"{name} is shared and writable: a lower VTL can aim its writes", path
             )
     for name in WRITE_STEERING_REGISTERS:
         if name not in spec.system_registers:
             message = f"{name} is not classified: is it shared between VTLs?"
-            yield Finding("steering-register-unclassified", message, ("system_registers",))
+            yield LintFinding("steering-register-unclassified", message, ("system_registers",))
     context = spec.context
     if context.max_size is None:
-        yield Finding(
+        yield LintFinding(
             "context-no-size-limit", f"struct {context.c_name} has no max_size to check against", ("context",)
         )
     elif context.size > context.max_size:
         message = f"struct {context.c_name} is {context.size} bytes, over its maximum of {context.max_size}"
-        yield Finding("context-too-large", message, ("context", "max_size"))
+        yield LintFinding("context-too-large", message, ("context", "max_size"))
 
 
-def _homeless_vector_state(spec: Spec) -> Iterator[Finding]:
+def _homeless_vector_state(spec: Spec) -> Iterator[LintFinding]:
     """Shared SVE/SME state with a fixed slot: no fixed size holds it at every vector length,
     so part of it would be lost, the "may be corrupted" of arm64 review point 3."""
     scaled = {field.name: field for field in spec.context.vl_scaled.fields} if spec.context.vl_scaled else {}
@@ -111,39 +111,40 @@ def _homeless_vector_state(spec: Spec) -> Iterator[Finding]:
                 f"{key} is shared in {entry.slot}, a fixed slot, but its size scales with the vector length; "
                 f"expected a slot in a `vl_scaled` {home[0].value} field"
             )
-            yield Finding("sve-state-without-home", message, ("registers", key))
+            yield LintFinding("sve-state-without-home", message, ("registers", key))
 
 
-def _sve_hint_findings(spec: Spec, convention: Convention, fid: FunctionId, path: FieldPath) -> Iterator[Finding]:
+def _sve_hint_findings(spec: Spec, convention: Convention, fid: FunctionId, path: FieldPath) -> Iterator[LintFinding]:
     """The SMCCC v1.3 SVE hint says the caller has no live SVE state: the callee may then
     drop the Z bits above 127, P0-P15 and FFR (DEN0028 v1.3, function ID bit 16)."""
-    yield Finding("smccc-sve-hint", "the SVE live-state hint (bit 16) is set", path, convention.id)
+    yield LintFinding("smccc-sve-hint", "the SVE live-state hint (bit 16) is set", path, convention.id)
     classes = register_classes(spec)
     shared = [name for name in registers.SVE_STATE if classes.get(name) is RegisterClass.SHARED]
-    kept = [name for name in registers.SVE_STATE if name in preserved_registers(spec, convention)]
+    preserved = preserved_registers(classes, convention)
+    kept = [name for name in registers.SVE_STATE if name in preserved]
     if shared or kept:
         what = " and ".join(
             f"{verb} {registers.compress(names)}" for verb, names in (("shares", shared), ("keeps", kept)) if names
         )
         message = f"the SVE hint lets the callee drop SVE state, but this spec {what}"
-        yield Finding("smccc-sve-hint-drops-state", message, path, convention.id)
+        yield LintFinding("smccc-sve-hint-drops-state", message, path, convention.id)
 
 
-def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) -> Iterator[Finding]:
+def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) -> Iterator[LintFinding]:
     cid = convention.id
     conduit = convention.conduit
     if conduit.imm16 != 0:
         message = f"`{conduit.text}` is not an SMCCC call; use `{conduit.instruction} #0` with a function ID in w0"
-        yield Finding("conduit-not-smccc", message, (*path, "conduit", "imm16"), cid)
+        yield LintFinding("conduit-not-smccc", message, (*path, "conduit", "imm16"), cid)
     elif convention.function_id is None:
-        yield Finding(
+        yield LintFinding(
             "smccc-function-id-missing", f"`{conduit.text}` needs an SMCCC function ID", (*path, "conduit"), cid
         )
-    preserved = preserved_registers(spec, convention)
+    preserved = preserved_registers(register_classes(spec), convention)
     for name, why in KERNEL_REGISTERS.items():
         if name not in preserved:
             message = f"the switch may load or clobber {name}: {why}"
-            yield Finding("kernel-register-not-preserved", message, _register_path(spec, name, path), cid)
+            yield LintFinding("kernel-register-not-preserved", message, _register_path(spec, name, path), cid)
     if not is_smccc(convention):
         return
     fid = convention.function_id
@@ -151,10 +152,10 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         fid_path = (*path, "function_id")
         if fid.reserved:
             message = f"function ID 0x{fid.encoded:08x} sets reserved bits 23:17 (0x{fid.reserved:x})"
-            yield Finding("function-id-reserved-bits", message, (*fid_path, "reserved"), cid)
+            yield LintFinding("function-id-reserved-bits", message, (*fid_path, "reserved"), cid)
         if fid.owner_number not in OWNERS_FOR_SERVICE[fid.service]:
             message = f"owner {fid.owner} ({fid.owner_number}) does not own {fid.service} services"
-            yield Finding("function-id-owner", message, (*fid_path, "owner"), cid)
+            yield LintFinding("function-id-owner", message, (*fid_path, "owner"), cid)
         if fid.sve_hint:
             yield from _sve_hint_findings(spec, convention, fid, (*fid_path, "sve_hint"))
         if fid.convention == "smc32":
@@ -163,24 +164,24 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         outside = [r for r in registers.expand(group) if r not in SMCCC_REGISTERS]
         if outside:
             message = f"results in {', '.join(outside)}: SMCCC returns results in x0-x17 only"
-            yield Finding("smccc-results-outside-x0-x17", message, (*path, "results", index), cid)
+            yield LintFinding("smccc-results-outside-x0-x17", message, (*path, "results", index), cid)
     for index, argument in enumerate(convention.arguments):
         if argument.reg not in SMCCC_REGISTERS:
             message = f"an argument in {argument.reg}: SMCCC passes arguments in x0-x17 only"
-            yield Finding("smccc-arguments-outside-x0-x17", message, (*path, "arguments", index, "register"), cid)
+            yield LintFinding("smccc-arguments-outside-x0-x17", message, (*path, "arguments", index, "register"), cid)
     smccc_preserved = registers.smccc_preserved(fid is not None and fid.sve_hint)
     for index, group in enumerate(convention.preserved):
         unpreserved = [r for r in registers.expand(group) if r not in smccc_preserved]
         if unpreserved:
             message = f"relies on {', '.join(unpreserved)} surviving the call; SMCCC does not preserve them"
-            yield Finding("smccc-relies-on-unpreserved", message, (*path, "preserved", index), cid)
+            yield LintFinding("smccc-relies-on-unpreserved", message, (*path, "preserved", index), cid)
 
 
 # Prose fields that reach the generated headers, bindings and docs.
 PROSE_FIELDS = ("title", "note")
 
 
-def _comment_findings(node: Any, path: FieldPath) -> Iterator[Finding]:
+def _comment_findings(node: Any, path: FieldPath) -> Iterator[LintFinding]:
     """Prose whose source line carries a trailing comment: maybe text that ` #` cut off."""
     if isinstance(node, list):
         for index, item in enumerate(node):
@@ -197,11 +198,11 @@ def _comment_findings(node: Any, path: FieldPath) -> Iterator[Finding]:
             message = (
                 f"{key} {value!r} is followed by the comment `{comment}` on its line; quote it if that is its text"
             )
-            yield Finding("prose-trailing-comment", message, (*path, key))
+            yield LintFinding("prose-trailing-comment", message, (*path, key))
         yield from _comment_findings(value, (*path, key))
 
 
-def _wide_arguments(convention: Convention, path: FieldPath) -> Iterator[Finding]:
+def _wide_arguments(convention: Convention, path: FieldPath) -> Iterator[LintFinding]:
     """SMC32 passes 32-bit arguments (DEN0028): an address or a constant over 32 bits does not fit."""
     for index, argument in enumerate(convention.arguments):
         if argument.value == "context":
@@ -211,7 +212,7 @@ def _wide_arguments(convention: Convention, path: FieldPath) -> Iterator[Finding
         else:
             continue
         message = f"{what} is passed in {argument.reg}, but an SMC32 call carries 32-bit arguments; use smc64"
-        yield Finding("smc32-wide-argument", message, (*path, "arguments", index, "value"), convention.id)
+        yield LintFinding("smc32-wide-argument", message, (*path, "arguments", index, "value"), convention.id)
 
 
 def _register_path(spec: Spec, name: str, fallback: FieldPath) -> FieldPath:
@@ -222,7 +223,7 @@ def _register_path(spec: Spec, name: str, fallback: FieldPath) -> FieldPath:
     return fallback
 
 
-def _apply_waivers(spec: Spec, findings: list[Finding]) -> list[Finding]:
+def _apply_waivers(spec: Spec, findings: list[LintFinding]) -> list[LintFinding]:
     out = list(findings)
     for index, waiver in enumerate(spec.waivers):
         used = False
@@ -232,5 +233,5 @@ def _apply_waivers(spec: Spec, findings: list[Finding]) -> list[Finding]:
                 used = True
         if not used:
             scope = f" for {waiver.convention}" if waiver.convention else ""
-            out.append(Finding("waiver-unused", f"no {waiver.rule} finding{scope} to waive", ("waivers", index)))
+            out.append(LintFinding("waiver-unused", f"no {waiver.rule} finding{scope} to waive", ("waivers", index)))
     return out

@@ -2,7 +2,7 @@
 
 Models are frozen and forbid unknown keys. They check shape and local ranges only;
 relations between parts of a spec (overlaps, double mappings, unknown sources) are
-checked in `semantics.py`, so that every problem can be reported at its own location.
+checked in `checks.py`, so that every problem can be reported at its own location.
 No I/O happens here.
 """
 
@@ -14,6 +14,17 @@ from enum import Enum
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from vtlgen.isa.encoding import (
+    FUNCTION_NUMBER_MAX,
+    IMM16_MAX,
+    OWNER_MAX,
+    RESERVED_MAX,
+    encode_function_id,
+    exception_word,
+)
+from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, VL_GRANULE
+from vtlgen.plan import BYTES_PER_VQ
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SPEC_ID = r"^[a-z][a-z0-9_]*$"
@@ -129,11 +140,8 @@ class VlKind(str, Enum):
 
     @property
     def bytes_per_vq(self) -> int:
-        """Element size per quadword of VL (zreg, preg); ZA is quadratic (see layout.py)."""
-        return {"zreg": 16, "preg": 2, "za": 0}[self.value]
-
-
-MAX_VL = 256  # bytes: 2048 bits, the architectural maximum (Arm ARM, ZCR_ELx.LEN)
+        """Element size per quadword of VL (zreg, preg); ZA is quadratic (see context_layout.py)."""
+        return BYTES_PER_VQ.get(self.value, 0)
 
 
 class VlField(Model):
@@ -147,7 +155,13 @@ class VlScaled(Model):
     sized by the vector length, as Linux lays out `struct sve_context` (Z, then P, then FFR)."""
 
     offset: int = Field(ge=0, le=MAX_CONTEXT, description="where the VL-scaled part starts (a fixed offset)")
-    max_vl: int = Field(default=MAX_VL, ge=16, le=MAX_VL, multiple_of=16, description="largest VL, bytes")
+    max_vl: int = Field(
+        default=MAX_VECTOR_LENGTH,
+        ge=MIN_VECTOR_LENGTH,
+        le=MAX_VECTOR_LENGTH,
+        multiple_of=VL_GRANULE,
+        description="largest VL, bytes",
+    )
     fields: list[VlField] = Field(min_length=1, max_length=8)
     sources: SourceRefs
     note: Prose | None = None
@@ -226,13 +240,12 @@ class SystemRegister(Model):
 
 class Conduit(Model):
     instruction: Literal["hvc", "smc"]
-    imm16: int = Field(ge=0, le=0xFFFF)
+    imm16: int = Field(ge=0, le=IMM16_MAX)
 
     @property
     def encoding(self) -> int:
-        """`hvc #imm` = 0xD4000002 | imm16 << 5; `smc` ends in 3 (Arm ARM C6.2 HVC/SMC; OpenVMM hvdef)."""
-        low = 2 if self.instruction == "hvc" else 3
-        return 0xD4000000 | (self.imm16 << 5) | low
+        """The instruction word (Arm ARM C6.2 HVC/SMC; OpenVMM hvdef)."""
+        return exception_word(self.instruction, self.imm16)
 
     @property
     def text(self) -> str:
@@ -259,10 +272,12 @@ class FunctionId(Model):
 
     call: Literal["fast", "yielding"]
     convention: Literal["smc32", "smc64"]
-    owner: Union[Literal[tuple(OWNERS)], Annotated[int, Field(ge=0, le=63)]]  # type: ignore[valid-type]
-    number: int = Field(ge=0, le=0xFFFF)
+    owner: Union[Literal[tuple(OWNERS)], Annotated[int, Field(ge=0, le=OWNER_MAX)]]  # type: ignore[valid-type]
+    number: int = Field(ge=0, le=FUNCTION_NUMBER_MAX)
     sve_hint: bool = Field(default=False, description="SMCCC v1.3 bit 16")
-    reserved: int = Field(default=0, ge=0, le=0x7F, description="bits 23:17, must be zero; lint reports otherwise")
+    reserved: int = Field(
+        default=0, ge=0, le=RESERVED_MAX, description="bits 23:17, must be zero; lint reports otherwise"
+    )
     service: Literal["hypervisor", "secure-monitor", "trusted-os", "trusted-app", "sip", "oem"]
     value: int | None = Field(default=None, description="Optional cross-check: the ID as published, e.g. 0x46000001")
 
@@ -272,13 +287,13 @@ class FunctionId(Model):
 
     @property
     def encoded(self) -> int:
-        return (
-            (1 << 31 if self.call == "fast" else 0)
-            | (1 << 30 if self.convention == "smc64" else 0)
-            | (self.owner_number << 24)
-            | (self.reserved << 17)
-            | (1 << 16 if self.sve_hint else 0)
-            | self.number
+        return encode_function_id(
+            fast=self.call == "fast",
+            smc64=self.convention == "smc64",
+            owner=self.owner_number,
+            number=self.number,
+            sve_hint=self.sve_hint,
+            reserved=self.reserved,
         )
 
 

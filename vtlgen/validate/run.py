@@ -1,6 +1,6 @@
 """Run trials of a stub on a backend and gather one report per convention.
 
-Backends observe (`vtlgen.backends`), `vtlgen.validate.contract` judges, and this module only
+Backends observe (`vtlgen.validate.backends`), `vtlgen.validate.contract` judges, and this module only
 picks the backend, streams its observations through the judge and counts.
 """
 

@@ -53,7 +53,7 @@ STATUS_CODES = (STATUS_SUCCESS, MASK64, MASK64 - 1, MASK64 - 2, 1)
 ENTRY_GPRS = tuple(f"x{n}" for n in range(31))
 VECTORS = tuple(f"q{n}" for n in range(32))
 # Entry registers whose values VTL2 must not leak (P2) stay tagged in every trial.
-_ALWAYS_TAGGED = {*registers.CALLEE_SAVED_GPRS, *registers.CALLEE_SAVED_D_AS_Q, "x18"}
+_ALWAYS_TAGGED = {*registers.CALLEE_SAVED_GPRS, *registers.CALLEE_SAVED_D_AS_Q, registers.PLATFORM_REGISTER}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import random
 import struct
 from dataclasses import dataclass
 
+from vtlgen.isa.vector_length import is_architectural
 from vtlgen.plan import Plan, VectorModel, VectorSlot
 
 Z_REGISTERS = tuple(f"z{n}" for n in range(32))
@@ -53,7 +54,7 @@ class VectorTrials:
     """Entry values and moves of SVE/SME state for one plan at one vector length."""
 
     def __init__(self, plan: Plan, vector_length: int):
-        if vector_length % 16 or not 16 <= vector_length <= 256:
+        if not is_architectural(vector_length):
             raise ValueError(f"vector length {vector_length}: expected a multiple of 16 in 16..256")
         self.plan = plan
         model = plan.model.vector

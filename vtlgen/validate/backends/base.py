@@ -1,9 +1,9 @@
 """The interface between the validator and a backend: what one trial observed.
 
-A backend runs the stub and OBSERVES; it judges nothing. `vtlgen.validate.contract.judge` turns
-each `TrialObservation` into violations, so a property means the same on every backend,
-and a new backend (e.g. a symbolic one that covers all inputs) is one module that
-implements `Backend` and touches no verdict:
+A backend runs the stub and OBSERVES; it judges nothing. `vtlgen.validate.contract.Judge.trial`
+turns each `TrialObservation` into violations, so a property means the same on every backend,
+and a new backend is one module that implements `Backend` and touches no verdict (the proof,
+`vtlgen.prove`, covers all inputs without running the stub, and is no backend):
 
     class Backend(Protocol):
         name: str                           # read-only

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from vtlgen.guard import sandbox
 from vtlgen.guard.quoting import one_line
+from vtlgen.isa import encoding
 from vtlgen.validate import trial
 from vtlgen.validate.backends.base import BackendError
 from vtlgen.validate.backends.qemu_records import I64, U8, U32, U64, Field, Record, enum
@@ -49,9 +50,8 @@ TOOL_SECONDS = 120.0  # assembling, compiling, linking
 MAX_SWITCH = 128
 ALTSTACK = 1 << 16  # the signal handler's stack, before room for vector records
 TRIAL_MICROSECONDS = 250_000  # a correct stub takes microseconds even under qemu
-# hvc/smc #imm16: 0xD4000002 / 0xD4000003 | imm16 << 5 (Arm ARM C6.2 "HVC", "SMC").
-HVC_SMC_MASK = 0xFFE0001F
-CONDUIT_WORDS = {"CONDUIT_HVC": 0xD4000002, "CONDUIT_SMC": 0xD4000003}
+# The conduits with any immediate: `word & CONDUIT_MASK` is hvc #0 or smc #0 (vtlgen.isa.encoding).
+CONDUIT_WORDS = {f"CONDUIT_{kind.upper()}": encoding.exception_word(kind, 0) for kind in encoding.CONDUITS}
 MOVE_KINDS = {"KIND_X": 0, "KIND_Q": 1, "KIND_NZCV": 2}  # switch_entry.kind
 STATUSES = {"DONE": 0, "FAULT": 1, "TIMEOUT": 2, "EXCEPTION": 3}  # trial_out.status
 
@@ -145,7 +145,7 @@ class Layout:
             "TRIAL_MICROSECONDS": TRIAL_MICROSECONDS,
             **(self.vector.defines() if self.vector else {}),
         }
-        words = {"CONDUIT_MASK": HVC_SMC_MASK, **CONDUIT_WORDS}
+        words = {"CONDUIT_MASK": encoding.EXCEPTION_MASK, **CONDUIT_WORDS}
         return {
             "HARNESS_VECTOR": "1" if self.vector else "0",
             **{name: f"0x{value:x}UL" for name, value in hexadecimal.items()},

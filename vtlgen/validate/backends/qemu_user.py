@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vtlgen.guard import sandbox
+from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
 from vtlgen.validate.backends.base import BackendError, End, FrameStep, Observable, StubCode, Trap, TrialObservation
 from vtlgen.validate.backends.qemu_harness import (
@@ -264,7 +265,7 @@ class QemuUserBackend:
         def offset_of(pc: int) -> int | None:
             return pc - built.stub_start if built.stub_start <= pc < built.stub_end else None
 
-        frame_names = [*plan.model.kept, "x29", "x30", "sp"]
+        frame_names = [*plan.model.kept, *FRAME_REGISTERS]
         observed_traps, steps = [], []
         if traps >= 1:
             trap_pc = out["trap_pc"]

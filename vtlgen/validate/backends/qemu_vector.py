@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vtlgen.isa.vector_length import is_architectural, is_streaming_architectural
 from vtlgen.validate.backends.base import BackendError
 from vtlgen.validate.backends.qemu_records import U8, U32, Field, Record
 from vtlgen.validate.trial import InitialState, Switch
@@ -50,9 +51,9 @@ class VectorShape:
     svl: int
 
     def __post_init__(self) -> None:
-        if self.vl % 16 or not 16 <= self.vl <= 256:
+        if not is_architectural(self.vl):
             raise BackendError(f"vector length {self.vl}: SVE needs a multiple of 16 bytes from 16 to 256")
-        if self.svl & (self.svl - 1) or not 16 <= self.svl <= 256:
+        if not is_streaming_architectural(self.svl):
             raise BackendError(f"streaming vector length {self.svl}: SME needs a power of two from 16 to 256")
 
     @property

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, Protocol
 
+from vtlgen.isa.vector_length import is_architectural, is_streaming_architectural
+
 MASK64 = (1 << 64) - 1
 SP = 31  # register number 31 is SP for LDR/STR bases and for ADDVL/ADDPL
 # ResetSVEState (Arm ARM, SME pseudocode): FPSR after PSTATE.SM changes.
@@ -108,9 +110,9 @@ class VectorMachine:
     svl 0: no SME). `fa64`: FEAT_SME_FA64, which makes FFR legal in streaming mode."""
 
     def __init__(self, vl: int, svl: int = 0, fa64: bool = False):
-        if vl <= 0 or vl % 16 or vl > 256:
+        if not is_architectural(vl):
             raise ValueError(f"vector length {vl}: a multiple of 16 bytes up to 256 (Arm ARM: 128 to 2048 bits)")
-        if svl and (svl < 16 or svl > 256 or svl & (svl - 1)):
+        if svl and not is_streaming_architectural(svl):
             raise ValueError(f"streaming vector length {svl}: a power of two from 16 to 256 bytes")
         self.vl = vl
         self.svl = svl

@@ -193,7 +193,8 @@ def cache_root() -> Path:
 
 def _cache_folder() -> Path | None:
     """Where harness objects are kept, or None when it is not ours alone: a folder another
-    user could write to could hand us an object we did not build."""
+    user could write to could hand us an object we did not build (an entry's digest shows
+    damage, not intent)."""
     folder = cache_root() / "qemu-harness"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -252,8 +253,12 @@ def _read_entry(path: Path) -> bytes | None:
 
 
 def _write_entry(path: Path, body: bytes) -> None:
-    """Atomically: a reader sees the old entry, no entry, or the whole new one."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
+    """Atomically: a reader sees the old entry, no entry, or the whole new one. A cache
+    that cannot be written (a full disk) only costs the next validation a compilation."""
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
+    except OSError:
+        return
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(CACHE_FORMAT + hashlib.sha256(body).digest() + body)

@@ -11,7 +11,7 @@ from tests.conftest import ROOT, SPEC, require_tool
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
 from vtlgen.validate.backends import qemu_harness
-from vtlgen.validate.backends.qemu_user import TOOLS, layout_for
+from vtlgen.validate.backends.qemu_user import TOOLS, shape_for
 from vtlgen.validate.backends.qemu_vector import VectorShape
 from vtlgen.validate.run import validate
 
@@ -97,12 +97,12 @@ def test_a_cache_folder_others_may_write_is_not_used(cache: Path, compilations: 
 
 def test_the_key_covers_the_header_the_flags_and_the_toolchain(monkeypatch: pytest.MonkeyPatch) -> None:
     _tools()
-    scalar, vector = layout_for(PLANS["smccc"]), layout_for(PLANS["smccc"], VectorShape(48, 64))
-    wider = qemu_harness.Layout(scalar.region + 16, None)
-    assert len({qemu_harness.cache_key(layout) for layout in (scalar, vector, wider)}) == 3
+    scalar, vector = shape_for(PLANS["smccc"]), shape_for(PLANS["smccc"], VectorShape(48, 64))
+    wider = qemu_harness.HarnessShape(scalar.region + 16, None)
+    assert len({qemu_harness.cache_key(shape) for shape in (scalar, vector, wider)}) == 3
     # What the object depends on, not which plan asked: conventions with one region share it.
-    assert scalar.region == layout_for(PLANS["hvc3"]).region
-    assert qemu_harness.cache_key(scalar) == qemu_harness.cache_key(layout_for(PLANS["hvc3"]))
+    assert scalar.region == shape_for(PLANS["hvc3"]).region
+    assert qemu_harness.cache_key(scalar) == qemu_harness.cache_key(shape_for(PLANS["hvc3"]))
     key = qemu_harness.cache_key(scalar)
     monkeypatch.setattr(qemu_harness, "COMPILE_FLAGS", (*qemu_harness.COMPILE_FLAGS, "-DEXTRA"))
     assert qemu_harness.cache_key(scalar) != key

@@ -12,9 +12,9 @@ import pytest
 from tests.conftest import SPEC, require_tool
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
-from vtlgen.validate.backends.qemu_harness import COMPILER, HEADER, HarnessError, Layout, run_tool
+from vtlgen.validate.backends.qemu_harness import COMPILER, HEADER, HarnessError, HarnessShape, run_tool
 from vtlgen.validate.backends.qemu_records import I64, U8, U32, U64, Field, Record
-from vtlgen.validate.backends.qemu_user import TOOLS, layout_for
+from vtlgen.validate.backends.qemu_user import TOOLS, shape_for
 from vtlgen.validate.backends.qemu_vector import VectorShape
 
 PLANS = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}
@@ -70,14 +70,14 @@ def test_a_record_refuses_what_does_not_fit() -> None:
         Record("twice", [Field("a", U32), Field("a", U32)])
 
 
-def _layouts() -> list[Layout]:
-    return [layout_for(PLANS["hvc3"]), layout_for(PLANS["smccc"], VectorShape(48, 64))]
+def _shapes() -> list[HarnessShape]:
+    return [shape_for(PLANS["hvc3"]), shape_for(PLANS["smccc"], VectorShape(48, 64))]
 
 
-@pytest.mark.parametrize("layout", _layouts(), ids=["scalar", "vector"])
-def test_the_header_asserts_every_field_once(layout: Layout) -> None:
-    header = layout.header()
-    for record in layout.records():
+@pytest.mark.parametrize("shape", _shapes(), ids=["scalar", "vector"])
+def test_the_header_asserts_every_field_once(shape: HarnessShape) -> None:
+    header = shape.header()
+    for record in shape.records():
         for field in record.fields:
             check = f"_Static_assert(offsetof({record.c_type}, {field.name}) == {record.offset_macro(field.name)}"
             assert header.count(check) == 1, check
@@ -87,28 +87,28 @@ def test_the_header_asserts_every_field_once(layout: Layout) -> None:
 
 def _compile_header(folder: Path, header: str) -> None:
     (folder / HEADER).write_text(header)
-    (folder / "check.c").write_text(f'#include <stddef.h>\n#include <stdint.h>\n#include "{HEADER}"\n')
+    (folder / "check.c").write_text(f'#include "{HEADER}"\n')  # the header stands alone
     run_tool([COMPILER, "-std=gnu11", "-fsyntax-only", "check.c"], folder, writable=False, timeout=60)
 
 
-@pytest.mark.parametrize("layout", _layouts(), ids=["scalar", "vector"])
-def test_the_compiler_confirms_each_offset_and_catches_a_wrong_one(layout: Layout) -> None:
+@pytest.mark.parametrize("shape", _shapes(), ids=["scalar", "vector"])
+def test_the_compiler_confirms_each_offset_and_catches_a_wrong_one(shape: HarnessShape) -> None:
     """The header compiles as vtlgen lays the records out; a field 4 bytes off (here a struct
     member, and the last field) stops the build, by name."""
     for tool in ("bwrap", COMPILER):
         require_tool(tool, TOOLS[tool])
-    header = layout.header()
+    header = shape.header()
     # A folder the sandbox's `nobody` can reach when the tests run as root (not under pytest's tmp_path).
     folder = Path(tempfile.mkdtemp(prefix="vtlgen-test-"))
     try:
-        _check_offsets(folder, layout, header)
+        _check_offsets(folder, shape, header)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _check_offsets(folder: Path, layout: Layout, header: str) -> None:
+def _check_offsets(folder: Path, shape: HarnessShape, header: str) -> None:
     _compile_header(folder, header)
-    out = layout.trial_out
+    out = shape.trial_out
     for field in (out.fields[-1].name, "trap_cpu"):
         macro = out.offset_macro(field)
         line = f"#define {macro} {out.offsets[field]}\n"

@@ -40,7 +40,7 @@ from vtlgen.validate.backends.qemu_harness import (
     TOOL_SECONDS,
     TRIAL_MICROSECONDS,
     HarnessError,
-    Layout,
+    HarnessShape,
     harness_object,
     run_tool,
 )
@@ -96,8 +96,8 @@ class Built:
 GNU_AS_ARCH = ("-march=armv9-a+sve+sme",)  # a superset of GNU as's default armv8-a
 
 
-def layout_for(plan: Plan, vector: VectorShape | None = None) -> Layout:
-    return Layout(TrialFactory(plan, vector.vl if vector else 0).region_size, vector)
+def shape_for(plan: Plan, vector: VectorShape | None = None) -> HarnessShape:
+    return HarnessShape(TrialFactory(plan, vector.vl if vector else 0).region_size, vector)
 
 
 def build(
@@ -133,17 +133,17 @@ def build(
                 f"GNU as and keystone assemble the stub differently at +0x{at:x} "
                 f"({gnu[at : at + 4].hex()} against {code[at : at + 4].hex()})"
             )
-    layout = layout_for(plan, vector)
-    harness_object(folder, layout)
+    shape = shape_for(plan, vector)
+    harness_object(folder, shape)
     run_tool([COMPILER, "-static", "-o", "harness", OBJECT, "stub.o"], folder, writable=True, timeout=TOOL_SECONDS)
     executable = folder / "harness"
     printed = run_tool(["qemu-aarch64", "-cpu", vector.cpu if vector else CPU, "./harness", "--addresses"], folder,
                        writable=False, timeout=TOOL_SECONDS)  # fmt: skip
     return_point, start, end, size_in, size_out = (int(word) for word in printed.split())
     # The header's static assertions hold every offset; the sizes again, as the program reports them.
-    if (size_in, size_out) != (layout.trial_in.size, layout.trial_out.size):
+    if (size_in, size_out) != (shape.trial_in.size, shape.trial_out.size):
         raise HarnessError(
-            f"record sizes differ: C {size_in}/{size_out}, Python {layout.trial_in.size}/{layout.trial_out.size}"
+            f"record sizes differ: C {size_in}/{size_out}, Python {shape.trial_in.size}/{shape.trial_out.size}"
         )
     return Built(executable, return_point, start, end)
 
@@ -154,13 +154,13 @@ def _move(name: str, value: int) -> dict[str, int]:
     return {"kind": kind, "index": 0 if name == "nzcv" else int(name[1:]), "lo": value & MASK64, "hi": value >> 64}
 
 
-def _pack(layout: Layout, state: InitialState, switch: Switch) -> bytes:
-    vector = layout.vector
+def _pack(shape: HarnessShape, state: InitialState, switch: Switch) -> bytes:
+    vector = shape.vector
     memory = chunked(switch.memory) if vector else list(switch.memory)
-    if len(switch.registers) > MAX_SWITCH or len(memory) > layout.max_memory:
+    if len(switch.registers) > MAX_SWITCH or len(memory) > shape.max_memory:
         raise HarnessError("the model changes more registers or slots than the harness holds")
     entry, addresses = state.entry, state.addresses
-    return layout.trial_in.pack({
+    return shape.trial_in.pack({
         "x": [entry[f"x{n}"] for n in range(30)],
         "q": [half for n in range(32) for half in (entry[f"q{n}"] & MASK64, entry[f"q{n}"] >> 64)],
         "context": addresses.context,
@@ -214,8 +214,8 @@ class QemuUserBackend:
         the trials in batches."""
         factory = self.factory or TrialFactory(plan, self.vector_length, self.streaming)
         vector = self.vector
-        layout = Layout(factory.region_size, vector)
-        records_in, records_out = layout.trial_in, layout.trial_out
+        shape = HarnessShape(factory.region_size, vector)
+        records_in, records_out = shape.trial_in, shape.trial_out
         batch = max(1, min(BATCH, BATCH_BYTES // max(records_in.size, records_out.size)))
         cpu = vector.cpu if vector else CPU
         with tempfile.TemporaryDirectory(prefix="vtlgen-qemu-") as folder:
@@ -228,7 +228,7 @@ class QemuUserBackend:
                 for seed in seeds:
                     states.append(factory.initial(seed, built.return_point))
                     switches.append(factory.switch(states[-1]))
-                payload = b"".join(_pack(layout, s, w) for s, w in zip(states, switches, strict=True))
+                payload = b"".join(_pack(shape, s, w) for s, w in zip(states, switches, strict=True))
                 seconds = 30.0 + len(seeds) * TRIAL_MICROSECONDS / 1e6
                 output = run_tool(
                     ["qemu-aarch64", "-cpu", cpu, "./harness"], Path(folder), writable=False,

@@ -70,6 +70,24 @@ def test_a_record_refuses_what_does_not_fit() -> None:
         Record("twice", [Field("a", U32), Field("a", U32)])
 
 
+def test_arrays_of_entries_pack_as_their_entries_one_by_one() -> None:
+    """Entries of ints and bytes go in one call (the trial loop packs hundreds), with the same
+    bytes and the same refusals as entry by entry."""
+    entry = Record("entry", [Field("offset", U32), Field("size", U32), Field("bytes", U8, (4,))])
+    holder = Record("holder", [Field("n", U32), Field("entries", entry, (3,))])
+    entries = [{"offset": 1, "size": 2, "bytes": b"ab"}, {"offset": 3, "size": 4, "bytes": b"wxyz"}]
+    raw = holder.pack({"n": 2, "entries": entries})
+    assert holder.offsets["entries"] == 4 and entry.size == 12 and holder.size == 40
+    assert raw[4:28] == b"".join(entry.pack(e) for e in entries) and raw[28:] == bytes(12)
+    assert holder.unpack(raw)["entries"][:2] == [{**e, "bytes": e["bytes"].ljust(4, b"\0")} for e in entries]
+    with pytest.raises(ValueError, match="at most 4 bytes"):
+        holder.pack({"n": 1, "entries": [{"offset": 0, "size": 7, "bytes": b"toolong"}]})
+    with pytest.raises(ValueError, match=r"missing \['size'\]"):
+        holder.pack({"n": 1, "entries": [{"offset": 0, "bytes": b""}]})
+    with pytest.raises(ValueError, match="unknown"):
+        holder.pack({"n": 1, "entries": [{"offset": 0, "size": 0, "bytes": b"", "more": 1}]})
+
+
 def _shapes() -> list[HarnessShape]:
     return [shape_for(PLANS["hvc3"]), shape_for(PLANS["smccc"], VectorShape(48, 64))]
 

@@ -84,6 +84,20 @@ class Record:
         self.offsets: Mapping[str, int] = offsets
         self._struct = struct.Struct(" ".join(formats))
         assert self._struct.size == self.size
+        self._names = tuple(f.name for f in self.fields)
+        # Per field: its name, how it travels, its count (bytes for a byte array, entries for
+        # an array of structs, 0 for one struct) and its struct.
+        self._plan: tuple[tuple[str, int, int, Record | None], ...] = tuple(
+            (f.name, _STRUCT, f.count if f.dims else 0, f.type) if isinstance(f.type, Record)
+            else (f.name, _BYTES, f.size, None) if f.type is U8 and f.dims
+            else (f.name, _ARRAY, f.count, None) if f.dims
+            else (f.name, _ONE, 1, None)
+            for f in self.fields
+        )  # fmt: skip
+        self._flat = all(kind == _ONE for _, kind, _, _ in self._plan)
+        self._simple = all(kind in (_ONE, _BYTES) for _, kind, _, _ in self._plan)
+        self._byte_fields = tuple((name, count) for name, kind, count, _ in self._plan if kind == _BYTES)
+        self._arrays: dict[int, struct.Struct] = {}  # packers of n entries at once
 
     @property
     def c_type(self) -> str:
@@ -110,59 +124,92 @@ class Record:
 
     def pack(self, values: Mapping[str, object]) -> bytes:
         """The record with each field from `values[name]` (every field must be given)."""
-        missing = [f.name for f in self.fields if f.name not in values]
-        if missing or len(values) != len(self.fields):
-            unknown = sorted(set(values) - {f.name for f in self.fields})
-            raise ValueError(f"struct {self.name}: missing {missing}, unknown {unknown}")
-        items: list[object] = []
-        for f in self.fields:
-            value = values[f.name]
-            if isinstance(f.type, Record):
-                items.append(self._pack_records(f, f.type, value))
-            elif f.type is U8 and f.dims:
-                if not isinstance(value, bytes) or len(value) > f.size:
-                    raise ValueError(f"{self.name}.{f.name}: at most {f.size} bytes")
-                items.append(value)  # struct pads a short `s` item with zeros
-            elif f.dims:
-                assert isinstance(value, Sequence)
-                items.extend(value)
-            else:
-                items.append(value)
+        if len(values) != len(self.fields):
+            raise self._mismatch(values)
+        try:
+            if self._flat:  # the entries of an array: the fast way, as there are many
+                return self._struct.pack(*[values[name] for name in self._names])
+            items: list[object] = []
+            for name, kind, count, record in self._plan:
+                value = values[name]
+                if kind == _STRUCT:
+                    assert record is not None
+                    items.append(self._pack_records(name, count, record, value))
+                elif kind == _BYTES:
+                    if not isinstance(value, bytes) or len(value) > count:
+                        raise ValueError(f"{self.name}.{name}: at most {count} bytes")
+                    items.append(value)  # struct pads a short `s` item with zeros
+                elif kind == _ARRAY:
+                    assert isinstance(value, Sequence)
+                    items.extend(value)
+                else:
+                    items.append(value)
+        except KeyError:
+            raise self._mismatch(values) from None
         return self._struct.pack(*items)
 
-    def _pack_records(self, f: Field, record: Record, value: object) -> bytes:
+    def _mismatch(self, values: Mapping[str, object]) -> ValueError:
+        missing = [name for name in self._names if name not in values]
+        unknown = sorted(set(values) - set(self._names))
+        return ValueError(f"struct {self.name}: missing {missing}, unknown {unknown}")
+
+    def _pack_records(self, name: str, count: int, record: Record, value: object) -> bytes:
+        """One struct (count 0) or an array of at most `count`, from mappings of their fields."""
         entries = list(value) if isinstance(value, Sequence) else [value]
-        if len(entries) > f.count:
-            raise ValueError(f"{self.name}.{f.name}: at most {f.count} entries")
-        packed = []
-        for entry in entries:
-            if not isinstance(entry, Mapping):
-                raise ValueError(f"{self.name}.{f.name}: each entry is a mapping of struct {record.name}'s fields")
-            packed.append(record.pack(entry))
-        return b"".join(packed)
+        if len(entries) > max(count, 1):
+            raise ValueError(f"{self.name}.{name}: at most {count} entries")
+        if record._simple:  # many entries, one call: the trial loop packs hundreds per trial
+            packed = record._pack_many(entries)
+            if packed is not None:
+                return packed
+        mappings = [entry for entry in entries if isinstance(entry, Mapping)]
+        if len(mappings) != len(entries):
+            raise ValueError(f"{self.name}.{name}: each entry is a mapping of struct {record.name}'s fields")
+        return b"".join([record.pack(entry) for entry in mappings])
+
+    def _pack_many(self, entries: list[Any]) -> bytes | None:
+        """Entries of a struct of ints and byte arrays packed at once; None when one is not
+        exactly such a mapping (then `pack`, entry by entry, says what is wrong)."""
+        names = self._names
+        try:
+            items = [entry[name] for entry in entries for name in names]
+        except (KeyError, TypeError):
+            return None
+        if not all(len(entry) == len(names) for entry in entries):
+            return None
+        for name, size in self._byte_fields:
+            if not all(isinstance(entry[name], bytes) and len(entry[name]) <= size for entry in entries):
+                return None
+        many = self._arrays.get(len(entries))
+        if many is None:
+            many = self._arrays[len(entries)] = struct.Struct("<" + self._struct.format[1:] * len(entries))
+        return many.pack(*items)
 
     def unpack(self, raw: bytes) -> dict[str, Any]:
-        """Each field by name, as `pack` takes it (arrays of structs: all `count` entries);
+        """Each field by name, as `pack` takes it (arrays of structs: all their entries);
         values of several types, as `struct.unpack`'s."""
         items = self._struct.unpack(raw)
+        if self._flat:
+            return dict(zip(self._names, items, strict=True))
         values: dict[str, Any] = {}
         position = 0
-        for f in self.fields:
-            if isinstance(f.type, Record) or (f.type is U8 and f.dims):
-                value = items[position]
-                position += 1
-                if isinstance(f.type, Record):
-                    record = f.type
-                    entries = [record.unpack(value[k : k + record.size]) for k in range(0, len(value), record.size)]
-                    value = entries if f.dims else entries[0]
-                values[f.name] = value
-            elif f.dims:
-                values[f.name] = items[position : position + f.count]
-                position += f.count
-            else:
-                values[f.name] = items[position]
-                position += 1
+        for name, kind, count, record in self._plan:
+            if kind == _ARRAY:
+                values[name] = items[position : position + count]
+                position += count
+                continue
+            value = items[position]
+            position += 1
+            if kind == _STRUCT:
+                assert record is not None
+                size = record.size
+                entries = [record.unpack(value[k : k + size]) for k in range(0, len(value), size)]
+                value = entries if count else entries[0]
+            values[name] = value
         return values
+
+
+_ONE, _ARRAY, _BYTES, _STRUCT = range(4)  # how a field travels: one int, ints, bytes, struct(s)
 
 
 def _round_up(value: int, align: int) -> int:

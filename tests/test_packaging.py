@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import site
@@ -52,6 +53,14 @@ def test_installed_wheel_generates_the_golden_bytes(tmp_path: Path) -> None:
         [python, "-m", "vtlgen", "--version"], cwd=elsewhere, env=env, check=True, capture_output=True, text=True
     )
     assert module.stdout.startswith("vtlgen ")
+    # The qemu harness is C beside its backend, read when a harness is built: the wheel ships it.
+    harness = "import json; from vtlgen.validate.backends import qemu_harness as h; print(json.dumps(h.SOURCES))"
+    names = json.loads(subprocess.run([python, "-c", harness], cwd=elsewhere, env=env, check=True,
+                                      capture_output=True, text=True).stdout)  # fmt: skip
+    assert names == ["qemu_harness.c", "qemu_harness_vector.c"]
+    package = Path(installed).parent / "validate" / "backends"
+    for name in names:
+        assert (package / name).read_bytes() == (ROOT / "vtlgen" / "validate" / "backends" / name).read_bytes()
     golden = sorted((ROOT / "generated" / "hyperv_vtl").rglob("*.*"))
     assert golden
     for path in golden:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
@@ -29,9 +28,7 @@ def _unicorn() -> BackendClass:
 def _qemu_user() -> BackendClass:
     from vtlgen.validate.backends.qemu_user import QemuUserBackend
 
-    # MARK(iface.md): until QemuUserBackend takes `factory=` (the harness branch), it is a
-    # BackendClass in all but that parameter, which nothing passes it yet.
-    return cast("BackendClass", QemuUserBackend)
+    return QemuUserBackend
 
 
 # Backend name -> its class, imported when first asked for (qemu-user needs no unicorn, and the

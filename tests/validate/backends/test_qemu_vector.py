@@ -1,8 +1,8 @@
 """The qemu-user backend's SVE/SME mode: vector state reaches the stub, the model's moves
 reach the stub after the trap, and streaming-mode illegality is a verdict, at several VLs.
 
-The stubs here are hand-written GNU-as text run through `observe_with` with no keystone
-bytes to compare (keystone assembles no SVE), and the trials' vector state is drawn here
+The stubs here are hand-written GNU-as text run with no keystone bytes to compare
+(`gnu_only`: keystone assembles no SVE), and the trials' vector state is drawn here
 whenever the factory leaves `state.vector` empty."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import replace
 import pytest
 
 from tests.support import SPEC, require_tool
+from vtlgen.isa.assembler import Assembly
 from vtlgen.lower.convention import lower
 from vtlgen.spec.loader import load
-from vtlgen.validate.backends.base import BackendError, Observable, TrialObservation
+from vtlgen.validate.backends.base import BackendError, Observable, StubCode, TrialObservation
 from vtlgen.validate.backends.qemu_user import TOOLS, QemuUserBackend
 from vtlgen.validate.backends.qemu_vector import VectorShape, chunked
 from vtlgen.validate.trial import GUARD, InitialState, Switch, TrialFactory
@@ -72,9 +73,14 @@ class VectorTrials(TrialFactory):
         return replace(switch, vector=(*switch.vector, *moves), memory=memory, registers=registers)
 
 
+def gnu_only(text: str) -> StubCode:
+    """`text` as the stub, read by GNU as alone: no keystone bytes to hold it to."""
+    return StubCode(text, "hand-written.S", Assembly(b"", (), (), (), text))
+
+
 def run(trials: VectorTrials, text: str) -> list[TrialObservation]:
-    backend = QemuUserBackend(trials.vector_length, trials.streaming)
-    observations = list(backend.observe_with(trials, text, None, SEEDS))
+    backend = QemuUserBackend(trials.vector_length, trials.streaming, factory=trials)
+    observations = list(backend.observe(trials.plan, gnu_only(text), SEEDS))
     assert len(observations) == len(SEEDS)
     return observations
 
@@ -219,8 +225,9 @@ def test_a_stub_that_stays_in_streaming_mode_is_seen_and_the_next_trial_is_clean
 
 
 def test_a_streaming_stub_that_never_ends_is_a_limit() -> None:
-    backend = QemuUserBackend(64, streaming=True)
-    (observation,) = backend.observe_with(VectorTrials("smccc", 64, streaming=True), "\tb .\n", None, SEEDS)
+    trials = VectorTrials("smccc", 64, streaming=True)
+    backend = QemuUserBackend(64, streaming=True, factory=trials)
+    (observation,) = backend.observe(trials.plan, gnu_only("\tb .\n"), SEEDS)
     assert observation.end.kind == "limit" and observation.end.offset == 0
 
 
@@ -232,7 +239,7 @@ def sve_corpus_run(vl: int, old: str = "", new: str = "") -> list[TrialObservati
     if old:
         assert text.count(old) == 1
         text = text.replace(old, new)
-    return list(QemuUserBackend(vl).observe_with(TrialFactory(PLANS["hvc3"], vl), text, None, range(6)))
+    return list(QemuUserBackend(vl).observe(PLANS["hvc3"], gnu_only(text), range(6)))
 
 
 @pytest.mark.parametrize("vl", LENGTHS)

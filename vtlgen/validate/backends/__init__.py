@@ -3,6 +3,8 @@ a real CPU model inside the sandbox."""
 
 __all__ = [
     "base",
+    "qemu_harness",
+    "qemu_records",
     "qemu_user",
     "qemu_vector",
     "unicorn",

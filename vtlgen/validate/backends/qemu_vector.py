@@ -6,14 +6,15 @@ two, as SME requires: Arm ARM "SMCR_ELx.LEN"), and
 FEAT_SME_FA64 off, so what streaming mode forbids (rdffr, AdvSIMD data processing) traps as it
 would on a core without it (Arm ARM "Streaming SVE mode").
 
-Everything VL-dependent is computed here and handed to the template as constants: the
-harness loads `state.vector` before the call, copies Z, P, FFR and ZA out of the signal
-frame's `sve_context` / `za_context` records at the trap (Linux
-arch/arm64/include/uapi/asm/sigcontext.h: SVE_SIG_*, ZA_SIG_*, EXTRA_MAGIC), writes the
-model's moves into them (and the low 128 bits into `fpsimd_context.vregs`, which the
-SVE record overrides on sigreturn when both are present: measured on qemu 7.2), and dumps
-the same state after the return. Each area is a fixed-stride array of VMAX-sized slots
-(VMAX = max(VL, SVL)), since a stub in streaming mode has SVL-long registers.
+Everything VL-dependent is computed here and handed to the harness (qemu_harness_vector.c)
+as constants and record fields in its generated header: the harness loads `state.vector`
+before the call, copies Z, P, FFR and ZA out of the signal frame's `sve_context` /
+`za_context` records at the trap (Linux arch/arm64/include/uapi/asm/sigcontext.h:
+SVE_SIG_*, ZA_SIG_*, EXTRA_MAGIC), writes the model's moves into them (and the low 128
+bits into `fpsimd_context.vregs`, which the SVE record overrides on sigreturn when both
+are present: measured on qemu 7.2), and dumps the same state after the return. Each area
+is a fixed-stride array of VMAX-sized slots (VMAX = max(VL, SVL)), since a stub in
+streaming mode has SVL-long registers.
 
 `-cpu max` also has DCZID_EL0.BS = 7: `dc zva` zeroes 512 bytes there, 64 on cortex-a72
 (measured; no -cpu property changes it in qemu 7.2).
@@ -21,21 +22,24 @@ the same state after the return. Each area is a fixed-stride array of VMAX-sized
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vtlgen.isa.vector_length import is_architectural, is_streaming_architectural
 from vtlgen.validate.backends.base import BackendError
+from vtlgen.validate.backends.qemu_records import U8, U32, Field, Record
 from vtlgen.validate.trial import InitialState, Switch
 
 Z_COUNT, P_COUNT = 32, 16
 FFR_INDEX = 16  # FFR travels as a 17th predicate, after p0-p15, as in sve_context
-SM, ZA = 1, 2  # SVCR bits (Arm ARM "SVCR"): PSTATE.SM, PSTATE.ZA
-_KIND_Z, _KIND_P, _KIND_FFR, _KIND_ZA, _KIND_Z_UPPER = range(5)  # as `enum vector_kind` in the harness
-HAS_VECTOR, HAS_ZA, STREAMING = 1, 2, 4  # bits of `trial_in.vflags`
+SVCR_BITS = {"SVCR_SM": 1, "SVCR_ZA": 2}  # Arm ARM "SVCR": PSTATE.SM, PSTATE.ZA
+SM, ZA = SVCR_BITS["SVCR_SM"], SVCR_BITS["SVCR_ZA"]
+VECTOR_KINDS = {"VKIND_Z": 0, "VKIND_P": 1, "VKIND_FFR": 2, "VKIND_ZA": 3, "VKIND_Z_UPPER": 4}  # vector_entry.kind
+_KIND_Z, _KIND_P, _KIND_FFR, _KIND_ZA, _KIND_Z_UPPER = VECTOR_KINDS.values()
+VECTOR_FLAGS = {"HAS_VECTOR": 1, "HAS_ZA": 2, "STREAMING": 4}  # bits of `trial_in.vflags`
+HAS_VECTOR, HAS_ZA, STREAMING = VECTOR_FLAGS.values()
 MAX_VECTOR_MOVES = 2 * (Z_COUNT + P_COUNT + 2)  # each register moved whole, then in part
-_ENTRY = struct.Struct("<I I I I")  # struct vector_entry {kind, index, size, pool offset}
+VECTOR_ENTRY = Record("vector_entry", [Field(name, U32) for name in ("kind", "index", "size", "pool")])
 CHUNK = 16  # memory moves travel in 16-byte pieces, however long the slot
 
 
@@ -60,22 +64,42 @@ class VectorShape:
     def cpu(self) -> str:
         return f"max,sve-default-vector-length={self.vl},sme-default-vector-length={self.svl},sme_fa64=off"
 
-    def template(self) -> dict[str, int]:
-        """What the harness template prints (sizes of its areas and loops)."""
+    def defines(self) -> dict[str, int]:
+        """The harness's vector constants: the sizes of its areas and loops."""
         return {
-            "vl": self.vl,
-            "svl": self.svl,
-            "z_in": Z_COUNT * self.vl,
-            "p_in": _padded((P_COUNT + 1) * self.vl // 8),
-            "za": self.svl * self.svl,
-            "z_out": Z_COUNT * self.vmax,
-            "p_out": _padded((P_COUNT + 1) * self.vmax // 8),
-            "z_stride": self.vmax,
-            "p_stride": self.vmax // 8,
-            "pool": self.pool,
-            "max_moves": MAX_VECTOR_MOVES,
-            "ffr_index": FFR_INDEX,
+            "VECTOR_LENGTH": self.vl,
+            "STREAMING_LENGTH": self.svl,
+            "Z_IN": self.z_in,
+            "P_IN": self.p_in,
+            "ZA_BYTES": self.za,
+            "Z_OUT": self.z_out,
+            "P_OUT": self.p_out,
+            "Z_STRIDE": self.vmax,
+            "P_STRIDE": self.vmax // 8,
+            "VPOOL": self.pool,
+            "MAX_VECTOR_MOVES": MAX_VECTOR_MOVES,
+            "FFR_INDEX": FFR_INDEX,
         }
+
+    @property
+    def z_in(self) -> int:
+        return Z_COUNT * self.vl
+
+    @property
+    def p_in(self) -> int:
+        return _padded((P_COUNT + 1) * self.vl // 8)
+
+    @property
+    def za(self) -> int:
+        return self.svl * self.svl
+
+    @property
+    def z_out(self) -> int:
+        return Z_COUNT * self.vmax
+
+    @property
+    def p_out(self) -> int:
+        return _padded((P_COUNT + 1) * self.vmax // 8)
 
     @property
     def frame(self) -> int:
@@ -87,19 +111,30 @@ class VectorShape:
     def pool(self) -> int:
         return 2 * _padded(Z_COUNT * self.vmax + (P_COUNT + 1) * self.vmax // 8 + self.svl * self.svl)
 
-    def input_format(self) -> str:
+    def input_fields(self) -> list[Field]:
         """struct trial_in's vector part: flags, moves, their bytes, and the entry state."""
-        t = self.template()
-        return f"I I {MAX_VECTOR_MOVES * 16}s {t['pool']}s {t['z_in']}s {t['p_in']}s {t['za']}s"
+        return [
+            Field("vflags", U32),
+            Field("n_vector", U32),
+            Field("vec", VECTOR_ENTRY, (MAX_VECTOR_MOVES,)),
+            Field("vpool", U8, (self.pool,)),
+            Field("z", U8, (self.z_in,)),
+            Field("p", U8, (self.p_in,)),
+            Field("za", U8, (self.za,)),
+        ]
 
-    def output_format(self) -> str:
+    def output_fields(self) -> list[Field]:
         """struct trial_out's vector part: SVCR and VL at the trap, SVCR at the end, the areas."""
-        t = self.template()
-        areas = f"{t['z_out']}s {t['p_out']}s {t['za']}s"
-        return f"I I I I {areas} {areas}"
+        return [
+            Field("trap_svcr", U32),
+            Field("trap_vl", U32),
+            Field("end_svcr", U32),
+            *(Field(f"{when}_{area}", U8, (size,)) for when in ("trap", "end")
+              for area, size in (("z", self.z_out), ("p", self.p_out), ("za", self.za))),
+        ]  # fmt: skip
 
-    def pack(self, state: InitialState, switch: Switch) -> tuple[object, ...]:
-        """The vector fields of one trial's input record."""
+    def pack(self, state: InitialState, switch: Switch) -> dict[str, object]:
+        """The vector fields of one trial's input record, by name."""
         vector, flags = state.vector, 0
         z_in = p_in = za_in = b""
         if vector:
@@ -114,16 +149,18 @@ class VectorShape:
             flags |= STREAMING
         if state.streaming_length not in (0, self.svl):
             raise BackendError(f"the trial's SVL is {state.streaming_length} bytes; this harness runs at {self.svl}")
-        entries, pool = [], b""
+        entries: list[dict[str, int]] = []
+        pool = b""
         for name, data in switch.vector:
             kind, index = _kind(name)
             if kind == _KIND_Z and len(data) == self.vl - 16:
                 kind = _KIND_Z_UPPER  # only the bits above 127 (backends/base.py)
-            entries.append(_ENTRY.pack(kind, index, len(data), len(pool)))
+            entries.append({"kind": kind, "index": index, "size": len(data), "pool": len(pool)})
             pool += data
         if len(pool) > self.pool or len(entries) > MAX_VECTOR_MOVES:
             raise BackendError("the model's vector moves do not fit the harness")
-        return (flags, len(entries), b"".join(entries), pool, z_in, p_in, za_in)
+        return {"vflags": flags, "n_vector": len(entries), "vec": entries, "vpool": pool, "z": z_in, "p": p_in,
+                "za": za_in}  # fmt: skip
 
     @staticmethod
     def _sized(vector: Mapping[str, bytes], name: str, size: int) -> bytes:

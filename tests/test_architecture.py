@@ -155,3 +155,16 @@ def test_the_rules_have_teeth() -> None:
         "vtlgen.validate.backends.qemu_user",
     ]
     assert circles(edges) == [["vtlgen.spec.lint", "vtlgen.spec.rules", "vtlgen.spec.lint"]]
+
+
+def test_one_jinja_environment_factory() -> None:
+    """Templates are rendered through `generate.render.environment` only, so that strictness
+    and whitespace cannot differ between targets."""
+    makers = sorted(module_name(path) for path in PACKAGE.rglob("*.py") if "jinja2.Environment(" in path.read_text())
+    assert makers == ["vtlgen.generate.render"]
+
+
+def test_templates_sit_in_one_folder_per_target() -> None:
+    templates = PACKAGE.parent / "templates"
+    assert not list(templates.glob("*.j2")), "a template outside its target's folder"
+    assert {path.parent.name for path in templates.rglob("*.j2")} == {"asm", "c", "python", "kbuild", "rst", "html"}

@@ -11,9 +11,6 @@ Spec's prose; lint supplies the waivers. Everything from the spec is escaped on 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
-import jinja2
 
 from vtlgen import __version__
 from vtlgen.generate import context_map, entry_state, render, rst, vl_macros
@@ -26,7 +23,7 @@ from vtlgen.spec.lint import lint
 from vtlgen.spec.rules import RULES
 from vtlgen.spec.schema import OWNERS, TRUSTED_APP_OWNERS, TRUSTED_OS_OWNERS, Convention, RegisterEntry, Spec
 
-TEMPLATE = "abi.rst.j2"
+TEMPLATE = "rst/abi.rst.j2"
 
 # Convention.transport, in words (schema.Convention).
 _TRANSPORT = {
@@ -37,19 +34,8 @@ _TRANSPORT = {
 }
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(render.templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        finalize=rst.finalize,  # every printed value is escaped unless built as rst.Markup
-    )
-    env.filters["paragraph"] = rst.paragraph
-    return env
+# The page's values are escaped for reStructuredText unless built as rst.Markup.
+RST = render.Dialect(finalize=rst.finalize, filters=(("paragraph", rst.paragraph),))
 
 
 def file_name(spec_id: str) -> str:
@@ -237,7 +223,7 @@ def page(spec: Spec, spec_name: str, plans: list[Plan]) -> str:
     findings = lint(spec)
     waived = [f for f in findings if f.waived]
     return (
-        environment()
+        render.environment(RST)
         .get_template(TEMPLATE)
         .render(
             spec=spec,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -22,18 +24,34 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
+@dataclass(frozen=True)
+class Dialect:
+    """How one target language's templates print values: every template goes through one
+    environment factory, so whitespace and strictness are the same everywhere and only the
+    escaping differs by language."""
+
+    finalize: Callable[[object], object] | None = None
+    filters: tuple[tuple[str, Callable[..., object]], ...] = ()
+    autoescape: bool = False
+
+
+# C, assembly and Python: prose goes through the filter for its language (vtlgen.guard.quoting).
+CODE = Dialect(finalize=quoting.finalize, filters=tuple(quoting.FILTERS.items()))
+
+
+@cache
+def environment(dialect: Dialect = CODE) -> jinja2.Environment:
+    """The one jinja environment factory; template names are `<target>/<file>.j2`."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,  # a missing value is a bug, never an empty string
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
-        finalize=quoting.finalize,  # spec text printed without its language's filter fails loudly
+        autoescape=dialect.autoescape,
+        finalize=dialect.finalize,  # spec text printed without its language's filter fails loudly
     )
-    env.filters.update(quoting.FILTERS)
+    env.filters.update(dict(dialect.filters))
     return env
 
 
@@ -83,13 +101,17 @@ BTI_C_AS_WRITTEN = "hint #34"
 
 def standalone_asm(plan: Plan, spec_name: str) -> str:
     return render(
-        "stub.S.j2", plan=plan, banner=banner(plan, spec_name), sve=arch_extension.needs_sve(plan), bti=BTI_C_AS_WRITTEN
+        "asm/stub.S.j2",
+        plan=plan,
+        banner=banner(plan, spec_name),
+        sve=arch_extension.needs_sve(plan),
+        bti=BTI_C_AS_WRITTEN,
     )
 
 
 def linux_asm(plan: Plan, spec_name: str) -> str:
     return render(
-        "stub_linux.S.j2",
+        "asm/stub_linux.S.j2",
         plan=plan,
         banner=banner(plan, spec_name),
         kernel=kernel_flavour(plan),
@@ -99,7 +121,7 @@ def linux_asm(plan: Plan, spec_name: str) -> str:
 
 def linux_header(plan: Plan, spec_name: str) -> str:
     return render(
-        "header_linux.h.j2",
+        "c/header_linux.h.j2",
         plan=plan,
         banner=banner(plan, spec_name),
         kernel=kernel_flavour(plan),
@@ -110,18 +132,18 @@ def linux_header(plan: Plan, spec_name: str) -> str:
 
 
 def asm_offsets(plan: Plan, spec_name: str) -> str:
-    return render("asm_offsets.c.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
+    return render("c/asm_offsets.c.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
 
 
 def kbuild(plan: Plan, spec_name: str) -> str:
-    return render("kbuild.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
+    return render("kbuild/kbuild.j2", plan=plan, banner=banner(plan, spec_name), kernel=kernel_flavour(plan))
 
 
 def header(plan: Plan, spec_name: str) -> str:
     guard = f"VTLGEN_{plan.spec_id}_{plan.convention_id}_H".upper()
     linux_header = kernel_flavour(plan).header
     return render(
-        "header.h.j2",
+        "c/header.h.j2",
         plan=plan,
         banner=banner(plan, spec_name),
         guard=guard,
@@ -152,7 +174,7 @@ def vl_slots(plan: Plan) -> list[tuple[str, str, int, int]]:
 
 def bindings(plan: Plan, spec_name: str, code: bytes) -> str:
     return render(
-        "bindings.py.j2",
+        "python/bindings.py.j2",
         plan=plan,
         banner=banner(plan, spec_name),
         code_hex=_hex_chunks(code),

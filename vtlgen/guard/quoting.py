@@ -11,6 +11,7 @@ as well, so the filters are the second wall, not the only one.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 MAX_SHOWN = 160  # characters of one prose item in a generated comment
 MAX_WRAPPED = 4000  # characters of one prose item wrapped over several comment lines
@@ -73,7 +74,7 @@ def py_docstring(text: str) -> str:
     return Quoted(one_line(text).replace("\\", "\\\\").replace('"', '\\"'))
 
 
-FILTERS = {
+FILTERS: dict[str, Callable[..., object]] = {
     "c_comment": c_comment,
     "c_comment_lines": c_comment_lines,
     "py_comment": py_comment,

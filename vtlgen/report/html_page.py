@@ -15,11 +15,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from vtlgen import __version__
 from vtlgen.generate import context_map, render, sync
@@ -29,7 +26,7 @@ from vtlgen.properties import statements
 from vtlgen.report import listing
 from vtlgen.spec.class_meaning import meaning
 
-TEMPLATE = "report.html.j2"
+TEMPLATE = "html/report.html.j2"
 
 # The context drawing: bytes per row and pixels per byte, so one 8-byte slot is 48 px wide.
 ROW_BYTES = 128
@@ -38,16 +35,8 @@ ROW_PX = 30
 AXIS_PX = 48  # room for the row's offset at the left
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(render.templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=True,  # every value is text, whoever wrote it
-    )
+# Every value is text, whoever wrote it: HTML-escaped on output.
+HTML = render.Dialect(autoescape=True)
 
 
 @dataclass(frozen=True)
@@ -258,7 +247,7 @@ def page(runs: Sequence[StubRun], title: str = "vtlgen validation report") -> st
     limit_rows = {spec_id: -(-(plan.context.max_size or plan.context.size) // ROW_BYTES) for spec_id, plan in
                   specs.items()}  # fmt: skip
     return (
-        environment()
+        render.environment(HTML)
         .get_template(TEMPLATE)
         .render(
             title=title,

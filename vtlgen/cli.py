@@ -33,6 +33,7 @@ from vtlgen.spec.loader import LoadedSpec, SpecError, format_path, load, load_al
 from vtlgen.spec.rules import RULES
 from vtlgen.spec.schema import Spec
 from vtlgen.validate.backends.base import BackendError
+from vtlgen.validate.backends.qemu_system import SystemToolMissing
 from vtlgen.validate.backends.qemu_user import ToolMissing
 from vtlgen.validate.results import ConventionReport
 from vtlgen.validate.run import DEFAULT_TRIALS
@@ -274,6 +275,7 @@ class ReportFormat(str, Enum):
 class Backend(str, Enum):
     unicorn = "unicorn"
     qemu_user = "qemu-user"
+    qemu_system = "qemu-system"
 
 
 def _selected_plans(loaded: LoadedSpec, convention: str | None) -> list[Plan]:
@@ -401,6 +403,8 @@ def validate(
                 fail(str(error))
             except ToolMissing as error:
                 fail(f"error: --backend qemu-user needs {error}")
+            except SystemToolMissing as error:
+                fail(f"error: --backend qemu-system needs {error}")
             except BackendError as error:
                 fail(f"{name}:1:1: {error}")
     if html is not None:

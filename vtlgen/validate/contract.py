@@ -293,7 +293,7 @@ class TrialJudge:
         conduits = [t for t in obs.traps if t.kind == "conduit"]
         for trap in obs.traps:
             if trap.kind != "conduit":
-                message = "an exception that is not the conduit"
+                message = "an exception that is not the conduit" + (f" ({trap.cause})" if trap.cause else "")
                 findings.append(
                     Finding("P9", message, "", f"`{model.conduit_text}`", f"0x{trap.word:08x}", trap.offset)
                 )
@@ -317,6 +317,9 @@ class TrialJudge:
         elif end.kind == "fault":
             message = f"accesses {fmt(end.address)}, outside the context and the frame"
             findings.append(Finding("P8", message, OUTSIDE, "the context or the frame", "fault", end.offset))
+        elif end.kind == "alignment":  # the architecture's own SP alignment check (SCTLR_ELx.SA) fired
+            sp = end.registers.get("sp", 0)
+            findings.append(Finding("P7", say.MISALIGNED_SP, "sp", say.SP_ALIGNMENT, fmt(sp), end.offset))
         elif end.kind == "limit":
             findings.append(Finding("P9", say.NO_END, "", say.BOUNDED_RUN, say.UNBOUNDED, end.offset))
         elif end.kind == "returned":

@@ -31,9 +31,19 @@ def _qemu_user() -> BackendClass:
     return QemuUserBackend
 
 
+def _qemu_system() -> BackendClass:
+    from vtlgen.validate.backends.qemu_system import QemuSystemBackend
+
+    return QemuSystemBackend
+
+
 # Backend name -> its class, imported when first asked for (qemu-user needs no unicorn, and the
 # reverse). A new backend adds one entry here and one module.
-BACKENDS: dict[str, Callable[[], BackendClass]] = {"unicorn": _unicorn, "qemu-user": _qemu_user}
+BACKENDS: dict[str, Callable[[], BackendClass]] = {
+    "unicorn": _unicorn,
+    "qemu-user": _qemu_user,
+    "qemu-system": _qemu_system,
+}
 VECTOR_STATE = {
     "unicorn": "Z, P, FFR and ZA through vtlgen's model of the SVE/SME forms it encodes",
     "qemu-user": "Z, P, FFR and ZA on qemu-aarch64 -cpu max (FEAT_SME_FA64 off)",

@@ -123,6 +123,7 @@ class Trap:
     region: bytes
     trace_index: int = -1  # len(trace) when the trap was taken; -1 without a trace
     vector: Mapping[str, bytes] = field(default_factory=dict)  # SVE/SME state at the trap, as `InitialState.vector`
+    cause: str = ""  # what the architecture said the exception was, when the backend knows (qemu-system)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ class End:
 
     kind: "returned" (to the entry x30), "left" (control went elsewhere: `pc`),
     "fault" (a memory fault at `address`), "exception" (a trap that is not the conduit,
-    see the last Trap), "limit" (no end within the instruction or time limit).
+    see the last Trap), "alignment" (an SP alignment fault at `address`, with the SP in
+    `registers`), "limit" (no end within the instruction or time limit).
     registers, region: as at the end ("returned" only; else empty).
     vector: the SVE/SME state at the end, when the trial has a vector length ("returned" only).
     window_change: for backends that observe WINDOW, the offset from the context of the

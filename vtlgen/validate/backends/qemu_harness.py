@@ -53,7 +53,8 @@ TRIAL_MICROSECONDS = 250_000  # a correct stub takes microseconds even under qem
 # The conduits with any immediate: `word & CONDUIT_MASK` is hvc #0 or smc #0 (vtlgen.isa.encoding).
 CONDUIT_WORDS = {f"CONDUIT_{kind.upper()}": encoding.exception_word(kind, 0) for kind in encoding.CONDUITS}
 MOVE_KINDS = {"KIND_X": 0, "KIND_Q": 1, "KIND_NZCV": 2}  # switch_entry.kind
-STATUSES = {"DONE": 0, "FAULT": 1, "TIMEOUT": 2, "EXCEPTION": 3}  # trial_out.status
+# trial_out.status; ALIGNMENT (an SP alignment fault) and LANDING (a BTI fault) only at EL1 (qemu_system.py)
+STATUSES = {"DONE": 0, "FAULT": 1, "TIMEOUT": 2, "EXCEPTION": 3, "ALIGNMENT": 4, "LANDING": 5}
 
 CACHE_ENVIRONMENT = "VTLGEN_CACHE"
 CACHE_FORMAT = b"vtlgen qemu harness object 1\n"  # the start of every cache entry

@@ -247,63 +247,68 @@ class QemuUserBackend:
     def _observation(
         self, plan: Plan, built: Built, state: InitialState, switch: Switch, out: Mapping[str, Any]
     ) -> TrialObservation:
-        """What one trial_out record says, as the backend interface says it."""
-        trap_cpu, after = _cpu(out["trap_cpu"]), _cpu(out["after"])
-        traps, status = out["traps"], out["status"]
-        fault_pc, fault_word = out["fault_pc"], out["fault_word"]
-        trap_vector: dict[str, bytes] = {}
-        end_vector: dict[str, bytes] = {}
-        if self.vector:
-            vector = self.vector
-            trap_svcr, end_svcr = out["trap_svcr"], out["end_svcr"]
-            trap_vector = vector.unpack(trap_svcr, out["trap_vl"], out["trap_z"], out["trap_p"], out["trap_za"],
-                                        stride=vector.vmax)  # fmt: skip
-            end_vl = vector.end_length(end_svcr)
-            end_vector = vector.unpack(end_svcr, end_vl, out["end_z"], out["end_p"], out["end_za"], stride=end_vl)
-            trap_cpu["svcr"], after["svcr"] = trap_svcr, end_svcr
+        return observation(plan, built, state, switch, out, self.vector)
 
-        def offset_of(pc: int) -> int | None:
-            return pc - built.stub_start if built.stub_start <= pc < built.stub_end else None
 
-        frame_names = [*plan.model.kept, *FRAME_REGISTERS]
-        observed_traps, steps = [], []
-        if traps >= 1:
-            trap_pc = out["trap_pc"]
-            registers = trap_cpu | {"nzcv": 0}
-            trap = Trap(offset_of(trap_pc), "conduit", out["trap_word"], registers, out["trap_region"],
-                        vector=trap_vector)  # fmt: skip
-            observed_traps.append(trap)
-            record = out["trap_record"] if out["trap_record_valid"] else b""
-            steps.append(FrameStep(offset_of(trap_pc), {n: trap_cpu[n] for n in frame_names}, record))
-        if traps >= 2:
-            observed_traps.append(Trap(offset_of(out["second_pc"]), "conduit", out["second_word"], {}, b""))
-        if status == _EXCEPTION:
-            at = offset_of(fault_pc)
-            if at is None or (at >= built.stub_end - built.stub_start - 4 and fault_word == 0):
-                end = End("left", at, pc=fault_pc)  # fell off the stub's end or went elsewhere
-            else:
-                observed_traps.append(Trap(at, "exception", fault_word, {}, b""))
-                end = End("exception", at, pc=fault_pc)
-        elif status == _TIMEOUT:
-            end = End("limit", offset_of(fault_pc), pc=fault_pc)
-        elif status == _FAULT:
-            if out["fault_address"] == fault_pc:
-                end = End("left", None, pc=fault_pc)
-            else:
-                end = End("fault", offset_of(fault_pc), pc=fault_pc, address=out["fault_address"])
+def observation(
+    plan: Plan, built: Built, state: InitialState, switch: Switch, out: Mapping[str, Any], vector: VectorShape | None
+) -> TrialObservation:
+    """What one trial_out record says, as the backend interface says it (qemu-system's too)."""
+    trap_cpu, after = _cpu(out["trap_cpu"]), _cpu(out["after"])
+    traps, status = out["traps"], out["status"]
+    fault_pc, fault_word = out["fault_pc"], out["fault_word"]
+    trap_vector: dict[str, bytes] = {}
+    end_vector: dict[str, bytes] = {}
+    if vector:
+        trap_svcr, end_svcr = out["trap_svcr"], out["end_svcr"]
+        trap_vector = vector.unpack(trap_svcr, out["trap_vl"], out["trap_z"], out["trap_p"], out["trap_za"],
+                                    stride=vector.vmax)  # fmt: skip
+        end_vl = vector.end_length(end_svcr)
+        end_vector = vector.unpack(end_svcr, end_vl, out["end_z"], out["end_p"], out["end_za"], stride=end_vl)
+        trap_cpu["svcr"], after["svcr"] = trap_svcr, end_svcr
+
+    def offset_of(pc: int) -> int | None:
+        return pc - built.stub_start if built.stub_start <= pc < built.stub_end else None
+
+    frame_names = [*plan.model.kept, *FRAME_REGISTERS]
+    observed_traps, steps = [], []
+    if traps >= 1:
+        trap_pc = out["trap_pc"]
+        registers = trap_cpu | {"nzcv": 0}
+        trap = Trap(offset_of(trap_pc), "conduit", out["trap_word"], registers, out["trap_region"],
+                    vector=trap_vector)  # fmt: skip
+        observed_traps.append(trap)
+        record = out["trap_record"] if out["trap_record_valid"] else b""
+        steps.append(FrameStep(offset_of(trap_pc), {n: trap_cpu[n] for n in frame_names}, record))
+    if traps >= 2:
+        observed_traps.append(Trap(offset_of(out["second_pc"]), "conduit", out["second_word"], {}, b""))
+    if status == _EXCEPTION:
+        at = offset_of(fault_pc)
+        if at is None or (at >= built.stub_end - built.stub_start - 4 and fault_word == 0):
+            end = End("left", at, pc=fault_pc)  # fell off the stub's end or went elsewhere
         else:
-            record = out["after_record"] if out["after_record_valid"] else b""
-            steps.append(FrameStep(None, {n: after[n] for n in frame_names}, record))
-            window_change = out["window_offset"] if out["window_changed"] else None
-            end = End("returned", None, pc=built.return_point, registers=after, region=out["region"],
-                      window_change=window_change, vector=end_vector)  # fmt: skip
-        return TrialObservation(
-            seed=state.seed,
-            state=state,
-            switch=switch,
-            return_address=built.return_point,
-            code_range=(built.stub_start, built.stub_end),
-            traps=observed_traps,
-            end=end,
-            steps=steps,
-        )
+            observed_traps.append(Trap(at, "exception", fault_word, {}, b""))
+            end = End("exception", at, pc=fault_pc)
+    elif status == _TIMEOUT:
+        end = End("limit", offset_of(fault_pc), pc=fault_pc)
+    elif status == _FAULT:
+        if out["fault_address"] == fault_pc:
+            end = End("left", None, pc=fault_pc)
+        else:
+            end = End("fault", offset_of(fault_pc), pc=fault_pc, address=out["fault_address"])
+    else:
+        record = out["after_record"] if out["after_record_valid"] else b""
+        steps.append(FrameStep(None, {n: after[n] for n in frame_names}, record))
+        window_change = out["window_offset"] if out["window_changed"] else None
+        end = End("returned", None, pc=built.return_point, registers=after, region=out["region"],
+                  window_change=window_change, vector=end_vector)  # fmt: skip
+    return TrialObservation(
+        seed=state.seed,
+        state=state,
+        switch=switch,
+        return_address=built.return_point,
+        code_range=(built.stub_start, built.stub_end),
+        traps=observed_traps,
+        end=end,
+        steps=steps,
+    )

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from vtlgen.guard import sandbox
 from vtlgen.plan import Plan
 from vtlgen.validate.backends import qemu_harness
-from vtlgen.validate.backends.base import BackendError, End, Observable, StubCode, Trap, TrialObservation
+from vtlgen.validate.backends.base import Access, BackendError, End, Observable, StubCode, Trap, TrialObservation
 from vtlgen.validate.backends.qemu_harness import (
     COMPILER,
     STATUSES,
@@ -41,8 +41,8 @@ from vtlgen.validate.backends.qemu_harness import (
     source,
 )
 from vtlgen.validate.backends.qemu_user import GNU_AS_ARCH, Built, _pack, observation, wrap_stub
-from vtlgen.validate.vector_trial import streaming_length
 from vtlgen.validate.trial import InitialState, Switch, TrialFactory
+from vtlgen.validate.vector_trial import streaming_length
 
 __all__ = ["LIMITS", "TOOLS", "QemuSystemBackend", "SystemToolMissing", "build_image"]
 
@@ -57,7 +57,7 @@ TOOLS = {
 LIMITS = {
     "P3": "checked at the trap and after the return, not at every instruction",
     "P6": "checked at the trap and after the return, not at every instruction",
-    "P7": "SP alignment faults (SCTLR_EL1.SA) at any SP-based access; below-SP use shows through the scribble",
+    "P7": "SP alignment at the trap (QEMU does not check SCTLR_EL1.SA); below-SP use shows through the scribble",
     "P8": "stores outside the context's pages fault; within them seen by their effect; reads are not seen",
     "P10": "not observed: register reads after the call are not visible",
 }
@@ -355,7 +355,7 @@ class QemuSystemBackend:
         status = out["status"]
         built = Built(image.path, image.return_point, image.stub_start, image.stub_end)
         if status in (_DONE, _FAULT, _EXCEPTION):
-            return observation(plan, built, state, switch, out, None)
+            return _sp_at_trap(observation(plan, built, state, switch, out, None))
         # Faults only EL1 raises; the trap before them, if any, reads as for qemu-user.
         seen = observation(plan, built, state, switch, {**out, "status": _DONE}, None)
         pc = out["fault_pc"]
@@ -367,7 +367,19 @@ class QemuSystemBackend:
             end = End("exception", at, pc=pc)
         seen.end = end
         seen.steps = seen.steps[:1] if out["traps"] else []  # the frame at the trap; there is no return
-        return seen
+        return _sp_at_trap(seen)
+
+
+def _sp_at_trap(seen: TrialObservation) -> TrialObservation:
+    """The hypervisor sees SP_EL1 at the trap: a misaligned SP there is an SP-based state P7
+    forbids (AAPCS64 "The Stack": SP mod 16 = 0 at any SP-based access, and the hypervisor's
+    own code may use that stack). QEMU does not implement SCTLR_EL1.SA's check, so this is
+    where a misaligned SP shows under QEMU; on a CPU that checks it, the ALIGNMENT status does."""
+    conduits = [t for t in seen.traps if t.kind == "conduit" and "sp" in t.registers]
+    if conduits and conduits[0].registers["sp"] % 16:
+        sp = conduits[0].registers["sp"]
+        seen.accesses.append(Access(conduits[0].offset or 0, sp, 0, False, sp, sp, True))
+    return seen
 
 
 BTI_CAUSE = "a branch target exception: no BTI landing pad where an indirect branch arrived on a guarded page"

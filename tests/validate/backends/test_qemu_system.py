@@ -1,0 +1,110 @@
+"""The qemu-system backend: generated stubs pass at EL1; stubs that each break one property
+fail with it, including breaks only real exception levels show (SP alignment, BTI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import ROOT, SPEC, require_tool
+from vtlgen.generate import render
+from vtlgen.lower.convention import lower
+from vtlgen.plan import Plan
+from vtlgen.spec.loader import load
+from vtlgen.validate.backends.qemu_system import BTI_CAUSE, LIMITS, TOOLS
+from vtlgen.validate.run import validate
+
+pytestmark = [pytest.mark.integration, pytest.mark.qemu]
+
+SPECS = {"current": SPEC, "1.0.0": ROOT / "tests/data/hyperv_vtl_1.0.0.yaml"}
+SMCCC = ROOT / "generated/hyperv_vtl/smccc/hyperv_vtl_smccc.S"
+TRAP = "\thvc    #0\t/* to VTL0; back on the next VTL0 exit */\n"
+PUSH = "\tstp    x29, x30, [sp, #-16]!\t/* push the frame record and allocate the frame */\n"
+POP = "\tldp    x29, x30, [sp], #16\t/* pop the frame record and the frame */\n"
+LANDING = "\thint #34\t/* bti c: landing pad for indirect calls */\n"
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    for tool, package in TOOLS.items():
+        require_tool(tool, package)
+
+
+def _plans(spec: str) -> dict[str, Plan]:
+    return {p.convention_id: p for p in lower(load(SPECS[spec]).spec, SPECS[spec].name)}
+
+
+@pytest.mark.parametrize("spec", sorted(SPECS))
+@pytest.mark.parametrize("conv", ["hvc3", "smccc"])
+def test_generated_stubs_pass_at_el1(spec: str, conv: str) -> None:
+    plan = _plans(spec)[conv]
+    text = render.standalone_asm(plan, SPECS[spec].name)
+    report = validate(plan, text, f"{conv}.S", trials=60, seed=3, backend="qemu-system")
+    assert report.ok, [v.describe() for v in report.violations]
+    assert report.backend == "qemu-system"
+
+
+def _broken(old: str, new: str) -> str:
+    text = SMCCC.read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+# Each stub breaks one property; the first two pass on qemu-user, which runs at EL0 with no
+# SP alignment check and no guarded pages.
+BROKEN = {
+    "sp_misaligned_by_a_push": (
+        _broken(PUSH, PUSH + "\tstr    x19, [sp, #-8]!\n").replace(POP, "\tldr    x19, [sp], #8\n" + POP),
+        "P7",
+        "SP",
+    ),
+    "bti_c_missing": (_broken(LANDING, ""), "P9", "landing pad"),
+    "store_outside_the_context": (
+        _broken(TRAP, TRAP + "\tstur   xzr, [x2, #-256]\n\tstur   xzr, [x2, #-200]\n"),
+        "P8",
+        "outside",
+    ),
+    "store_far_from_the_context": (
+        _broken(TRAP, "\tsub    x3, x2, #0x10, lsl #12\n\tstr    xzr, [x3]\n" + TRAP),
+        "P8",
+        "outside",
+    ),
+    "wrong_hvc_immediate": (_broken(TRAP, "\thvc    #5\n"), "P9", "conduit"),
+    "breakpoint": (_broken(TRAP, TRAP + "\tbrk    #7\n"), "P9", "not the conduit"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_stub_that_breaks_one_property_fails_with_it(name: str) -> None:
+    text, expected, phrase = BROKEN[name]
+    report = validate(_plans("current")["smccc"], text, f"{name}.S", trials=8, seed=1, backend="qemu-system")
+    assert expected in report.broken_properties(), [v.describe() for v in report.violations]
+    assert any(phrase.lower() in v.describe().lower() for v in report.violations), [
+        v.describe() for v in report.violations
+    ]
+
+
+def test_a_missing_landing_pad_is_named() -> None:
+    text, _, _ = BROKEN["bti_c_missing"]
+    report = validate(_plans("current")["smccc"], text, "bti.S", trials=2, backend="qemu-system")
+    assert any(BTI_CAUSE in v.message for v in report.violations)
+    (violation,) = {v.offset for v in report.violations}
+    assert violation == 0  # the first instruction: where the `blr` landed
+
+
+@pytest.mark.parametrize("name", ["sp_misaligned_by_a_push", "bti_c_missing"])
+def test_qemu_user_cannot_see_what_el1_shows(name: str) -> None:
+    """Why this backend exists: the same stubs pass on qemu-user (EL0, a signal handler)."""
+    require_tool("qemu-aarch64", "qemu-user")
+    text, expected, _ = BROKEN[name]
+    report = validate(_plans("current")["smccc"], text, f"{name}.S", trials=8, seed=1, backend="qemu-user")
+    assert expected not in report.broken_properties()
+
+
+def test_a_stub_that_never_returns_is_p9_within_the_deadline() -> None:
+    text = _broken(TRAP, TRAP + "1:\tb      1b\n")
+    report = validate(_plans("current")["smccc"], text, "loops.S", trials=3, backend="qemu-system")
+    assert "P9" in report.broken_properties()
+
+
+def test_the_limits_name_what_is_not_seen() -> None:
+    assert LIMITS["P10"].startswith("not observed")

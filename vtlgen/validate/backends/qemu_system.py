@@ -51,6 +51,7 @@ TOOLS = {
     "aarch64-linux-gnu-as": "binutils-aarch64-linux-gnu",
     COMPILER: "gcc-aarch64-linux-gnu",
     "aarch64-linux-gnu-nm": "binutils-aarch64-linux-gnu",
+    "aarch64-linux-gnu-objcopy": "binutils-aarch64-linux-gnu",
     EMULATOR: "qemu-system-arm",
     "bwrap": sandbox.BWRAP_PACKAGE,
 }
@@ -111,9 +112,11 @@ SYSTEM_REGISTERS = {
     "SCTLR_EL2_VALUE": 0x30C5_0830 | (1 << 0) | (1 << 2) | (1 << 12),
     # M, SA, C, I, SPAN (PAN stays as set), BT1 (PACIxSP no landing pad for BTYPE 3), RES1 bits.
     "SCTLR_EL1_VALUE": (1 << 36) | 0x30D0_0800 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12) | (1 << 23),
-    "CPACR_EL1_VALUE": (0b11 << 24) | (0b11 << 20) | (0b11 << 16),  # SME, FP/SIMD and SVE not trapped
+    "CPACR_EL1_VALUE": 0x0333_0000,  # SMEN, FPEN, ZEN all 0b11: SME, FP/SIMD and SVE not trapped
     "CPTR_EL2_VALUE": 0x22FF,  # RES1 bits; TFP, TZ and TSM clear
-    "HCR_EL2_VALUE": (1 << 31) | (1 << 41) | (1 << 40),  # RW: EL1 is AArch64; API, APK: PAC not trapped
+    # RW: EL1 is AArch64; TSC: a stub's `smc` traps to EL2 (EC 0x17) rather than reaching the
+    # firmware QEMU emulates (PSCI); API, APK: PAC not trapped.
+    "HCR_EL2_VALUE": (1 << 31) | (1 << 19) | (1 << 41) | (1 << 40),
     "SPSR_EL1H": (1 << 22) | (0xF << 6) | 0b0101,  # PAN, DAIF masked, EL1 with SP_EL1
 }
 
@@ -241,6 +244,21 @@ def image_objects(folder: Path, shape: HarnessShape, extended: int) -> bool:
     return False
 
 
+SEMIHOSTING_CALL = (
+    0xD45E_0000  # `hlt #0xf000`, the AArch64 semihosting trap (Arm "Semihosting for AArch32 and AArch64")
+)
+
+
+def refuse_semihosting(code: bytes) -> None:
+    """The image reports over semihosting, which QEMU serves at EL1 as at EL2: a stub that
+    made the call could write results of its own. EL1 executes nothing but the stub's page
+    and the image's caller (its data pages are execute-never, its code read-only), so a
+    stub without the word anywhere in its section (code or literal pool) cannot make it."""
+    for at in range(0, len(code) - 3, 4):
+        if int.from_bytes(code[at : at + 4], "little") == SEMIHOSTING_CALL:
+            raise HarnessError(f"the stub holds `hlt #0xf000` (the semihosting call) at +0x{at:x}: not run")
+
+
 @dataclass(frozen=True)
 class Image:
     path: Path
@@ -265,6 +283,9 @@ def build_image(plan: Plan, canonical_stub: str, folder: Path, shape: HarnessSha
     if undefined.strip():
         names = ", ".join(line.split()[-1] for line in undefined.decode(errors="replace").splitlines() if line.split())
         raise HarnessError(f"the stub refers to symbols it does not define: {names}")
+    run_tool(["aarch64-linux-gnu-objcopy", "-O", "binary", "-j", ".text", "stub.o", "stub.bin"], folder,
+             writable=True, timeout=TOOL_SECONDS)  # fmt: skip
+    refuse_semihosting((folder / "stub.bin").read_bytes())
     image_objects(folder, shape, extended_size(plan))
     (folder / "image.ld").write_text(linker_script())
     run_tool([COMPILER, "-nostdlib", "-static", "-Wl,--build-id=none", "-T", "image.ld", "-o", "image.elf",

@@ -34,6 +34,7 @@ from vtlgen.validate.backends.base import Access, BackendError, End, Observable,
 from vtlgen.validate.backends.qemu_harness import (
     COMPILER,
     STATUSES,
+    TRIAL_MICROSECONDS,
     TOOL_SECONDS,
     HarnessError,
     HarnessShape,
@@ -71,7 +72,8 @@ COMPILE_FLAGS = ("-ffreestanding", "-nostdlib", "-fno-builtin", "-fno-tree-loop-
 CACHE_FORMAT = b"vtlgen qemu-system image objects 1\n"
 BATCH = 256
 BOOT_SECONDS = 20.0  # booting and the first trial, on a loaded machine
-TRIAL_SECONDS = 0.05  # a correct stub takes microseconds; a stub that never ends costs the run's deadline
+TRIAL_SECONDS = 0.05  # a correct stub takes microseconds; one that never ends meets EL2's timer
+# (TRIAL_MICROSECONDS, as for qemu-user), and the run stops there.
 
 # Physical and architectural facts of the image (Arm ARM D8 "VMSAv8-64 translation" for the
 # descriptors; QEMU's virt board puts RAM at 1 GiB).
@@ -81,6 +83,11 @@ CONTEXT_PHYSICAL = 0x4400_0000  # each window: a 2 MiB-aligned block of RAM
 STACK_PHYSICAL = 0x4440_0000
 INPUT_ADDRESS = 0x4800_0000  # the trial count (8 bytes), then struct trial_in records
 MEMORY = "1G"
+# The virt board's GICv2 (QEMU hw/arm/virt.c: VIRT_GIC_DIST, VIRT_GIC_CPU) and the EL2
+# physical timer's interrupt, PPI 10 (the arch-timer binding: INTID 16 + 10).
+GIC_DISTRIBUTOR = 0x0800_0000
+GIC_CPU = 0x0801_0000
+HYP_TIMER_INTID = 26
 RETURN_IMMEDIATE = 0xF0E0  # the caller's `hvc` after the stub returns
 FAULT_IMMEDIATE = 0xF0E1  # EL1's vectors: `hvc` to hand an exception to EL2
 OUTPUT_NAME = "trials.out"
@@ -104,7 +111,8 @@ SYSTEM_REGISTERS = {
     "EL1_CODE": _PAGE | _AP_READ_ONLY | _UXN,
     "EL1_READ_ONLY": _PAGE | _AP_READ_ONLY | _PXN | _UXN,
     "EL1_READ_WRITE": _PAGE | _PXN | _UXN,
-    "MAIR_VALUE": 0xFF,  # attribute 0: normal memory, write-back
+    "EL2_DEVICE_BLOCK": 0b01 | _AF | (1 << 2),  # attribute 1: the GIC's registers
+    "MAIR_VALUE": 0x00FF,  # attribute 0: normal memory, write-back; attribute 1: Device-nGnRnE
     # T0SZ 25 (39-bit VA, lookups start at level 1), write-back walks, inner shareable, 4 KB, 40-bit PA.
     "TCR_EL2_VALUE": (1 << 31) | (1 << 23) | (0b010 << 16) | (0b11 << 12) | (0b01 << 10) | (0b01 << 8) | 25,
     "TCR_EL1_VALUE": (0b010 << 32) | (1 << 23) | (0b11 << 12) | (0b01 << 10) | (0b01 << 8) | 25,
@@ -116,7 +124,8 @@ SYSTEM_REGISTERS = {
     "CPTR_EL2_VALUE": 0x22FF,  # RES1 bits; TFP, TZ and TSM clear
     # RW: EL1 is AArch64; TSC: a stub's `smc` traps to EL2 (EC 0x17) rather than reaching the
     # firmware QEMU emulates (PSCI); API, APK: PAC not trapped.
-    "HCR_EL2_VALUE": (1 << 31) | (1 << 19) | (1 << 41) | (1 << 40),
+    # IMO: physical interrupts go to EL2 (the trial's deadline).
+    "HCR_EL2_VALUE": (1 << 31) | (1 << 19) | (1 << 4) | (1 << 41) | (1 << 40),
     "SPSR_EL1H": (1 << 22) | (0xF << 6) | 0b0101,  # PAN, DAIF masked, EL1 with SP_EL1
 }
 
@@ -144,6 +153,9 @@ def header(shape: HarnessShape, extended: int) -> str:
         "CONTEXT_PHYSICAL": CONTEXT_PHYSICAL,
         "STACK_PHYSICAL": STACK_PHYSICAL,
         "INPUT_ADDRESS": INPUT_ADDRESS,
+        "GIC_DISTRIBUTOR": GIC_DISTRIBUTOR,
+        "GIC_CPU": GIC_CPU,
+        "HYP_TIMER_INTID": HYP_TIMER_INTID,
         "RETURN_IMMEDIATE": RETURN_IMMEDIATE,
         "FAULT_IMMEDIATE": FAULT_IMMEDIATE,
         "CPU_FRAME": qemu_harness.CPU.size,
@@ -305,15 +317,15 @@ def build_image(plan: Plan, canonical_stub: str, folder: Path, shape: HarnessSha
 
 def emulator_command(count: int) -> list[str]:
     return [
-        EMULATOR, "-M", "virt,virtualization=on", "-cpu", "max", "-m", MEMORY, "-nographic", "-monitor", "none",
+        EMULATOR, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "max", "-m", MEMORY, "-nographic", "-monitor", "none",
         "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", "image.elf",
         "-device", f"loader,addr=0x{INPUT_ADDRESS:x},data={count},data-len=8",
         "-device", f"loader,file=trials.in,addr=0x{INPUT_ADDRESS + 8:x},force-raw=on",
     ]  # fmt: skip
 
 
-_DONE, _FAULT, _EXCEPTION, _ALIGNMENT, _LANDING = (
-    STATUSES[name] for name in ("DONE", "FAULT", "EXCEPTION", "ALIGNMENT", "LANDING")
+_DONE, _FAULT, _EXCEPTION, _ALIGNMENT, _LANDING, _TIMEOUT = (
+    STATUSES[name] for name in ("DONE", "FAULT", "EXCEPTION", "ALIGNMENT", "LANDING", "TIMEOUT")
 )
 
 
@@ -347,13 +359,14 @@ class QemuSystemBackend:
                     b"".join(_pack(shape, s, w) for s, w in zip(states, switches, strict=True))
                 )
                 (folder / OUTPUT_NAME).unlink(missing_ok=True)
-                deadline = BOOT_SECONDS + len(seeds) * TRIAL_SECONDS
+                deadline = BOOT_SECONDS + len(seeds) * TRIAL_SECONDS + TRIAL_MICROSECONDS / 1e6
                 result = sandbox.run_contained(emulator_command(len(seeds)), scratch=folder, writable=True,
                                                seconds=deadline)  # fmt: skip
                 output = (folder / OUTPUT_NAME).read_bytes() if (folder / OUTPUT_NAME).exists() else b""
                 size = records_out.size
                 count = len(output) // size
-                if not result.timed_out and (result.returncode != 0 or count != len(seeds)):
+                stopped = count and records_out.unpack(output[(count - 1) * size : count * size])["status"] == _TIMEOUT
+                if not result.timed_out and (result.returncode != 0 or (count != len(seeds) and not stopped)):
                     shown = result.stderr.decode(errors="replace").strip()[:300]
                     raise HarnessError(f"the test image stopped (status {result.returncode}) after {count} of "
                                        f"{len(seeds)} trials: {shown}")  # fmt: skip
@@ -361,9 +374,9 @@ class QemuSystemBackend:
                     fields = records_out.unpack(output[k * size : (k + 1) * size])
                     yield self._observation(plan, image, states[k], switches[k], fields)
                 if count < len(seeds):
-                    # The stub did not end within the deadline: this trial shows it, stop here.
-                    yield self._unended(image, states[count], switches[count])
-                    return
+                    if result.timed_out:  # not even EL2's timer ended it: the whole run's deadline did
+                        yield self._unended(image, states[count], switches[count])
+                    return  # the image stops at a stub that does not end: one trial shows it
 
     @staticmethod
     def _unended(image: Image, state: InitialState, switch: Switch) -> TrialObservation:
@@ -375,7 +388,7 @@ class QemuSystemBackend:
     ) -> TrialObservation:
         status = out["status"]
         built = Built(image.path, image.return_point, image.stub_start, image.stub_end)
-        if status in (_DONE, _FAULT, _EXCEPTION):
+        if status in (_DONE, _FAULT, _EXCEPTION, _TIMEOUT):
             return _sp_at_trap(observation(plan, built, state, switch, out, None))
         # Faults only EL1 raises; the trap before them, if any, reads as for qemu-user.
         seen = observation(plan, built, state, switch, {**out, "status": _DONE}, None)

@@ -72,6 +72,12 @@ vtlgen_enter:			/* x0: the frame to ERET with, on a fresh EL2 stack */
 	b.lo	1b
 	b	restore_and_return
 
+el2_irq_lower:
+	save_frame
+	mov	x0, sp
+	bl	vtlgen_el2_irq
+	b	restore_and_return
+
 el2_sync_lower:
 	save_frame
 	mov	x0, sp
@@ -126,7 +132,9 @@ vtlgen_el2_vectors:
 	.endr
 	.balign	0x80
 	b	el2_sync_lower	/* +0x400: synchronous, from EL1 in AArch64 */
-	.rept	7
+	.balign	0x80
+	b	el2_irq_lower	/* +0x480: IRQ, from EL1 in AArch64 (the trial's deadline) */
+	.rept	6
 	.balign	0x80
 	b	el2_unexpected
 	.endr

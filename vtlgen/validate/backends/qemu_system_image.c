@@ -31,6 +31,7 @@ extern char vtlgen_caller[], vtlgen_return_point[], vtlgen_el1_vectors[], vtlgen
 extern char vtlgen_el1_start[], vtlgen_el1_end[], vtlgen_stub_page[];
 
 static uint64_t el2_l1[512] __attribute__((aligned(4096)));
+static uint64_t el2_l2_device[512] __attribute__((aligned(4096)));
 static uint64_t el2_l2_context[512] __attribute__((aligned(4096)));
 static uint64_t el2_l2_stack[512] __attribute__((aligned(4096)));
 static uint64_t el1_l1[512] __attribute__((aligned(4096)));
@@ -106,6 +107,8 @@ static void build_tables(void)
 {
 	/* EL2: RAM identity-mapped as normal memory, each window at its own physical pages. */
 	el2_l1[RAM_BASE >> 30] = RAM_BASE | EL2_BLOCK;
+	el2_l1[GIC_DISTRIBUTOR >> 30] = table(el2_l2_device);
+	el2_l2_device[(GIC_DISTRIBUTOR >> 21) & 511] = (GIC_DISTRIBUTOR & ~0x1FFFFFUL) | EL2_DEVICE_BLOCK;
 	el2_l1[CONTEXT_WINDOW >> 30] = table(el2_l2_context);
 	el2_l2_context[(CONTEXT_WINDOW >> 21) & 511] = CONTEXT_PHYSICAL | EL2_BLOCK;
 	el2_l1[STACK_WINDOW >> 30] = table(el2_l2_stack);
@@ -184,6 +187,30 @@ static int in_stack(uint64_t address)
 	return address >= STACK_WINDOW && address <= STACK_WINDOW + WINDOW_SIZE - 16;
 }
 
+/* The deadline of one trial: EL2's physical timer (CNTHP, Arm ARM D11 "The Generic Timer"),
+ * its interrupt routed to EL2 by HCR_EL2.IMO whatever EL1's PSTATE.I says. */
+static void arm_deadline(void)
+{
+	WRITE_SYSREG(cnthp_tval_el2, READ_SYSREG(cntfrq_el0) / 1000000 * TRIAL_MICROSECONDS);
+	WRITE_SYSREG(cnthp_ctl_el2, 1);
+	__asm__ volatile("isb");
+}
+
+static void disarm_deadline(void) { WRITE_SYSREG(cnthp_ctl_el2, 0); }
+
+/* GICv2 (Arm IHI 0048): the distributor forwards the timer's PPI, the CPU interface signals it. */
+static void enable_interrupts(void)
+{
+	volatile uint32_t *distributor = (volatile uint32_t *)GIC_DISTRIBUTOR;
+	volatile uint32_t *cpu = (volatile uint32_t *)GIC_CPU;
+	volatile uint8_t *priority = (volatile uint8_t *)(GIC_DISTRIBUTOR + 0x400);
+	priority[HYP_TIMER_INTID] = 0x80;
+	distributor[0x100 / 4] = 1U << HYP_TIMER_INTID; /* GICD_ISENABLER0 */
+	distributor[0] = 1;				 /* GICD_CTLR */
+	cpu[0x4 / 4] = 0xFF;				 /* GICC_PMR: every priority */
+	cpu[0] = 1;					 /* GICC_CTLR */
+}
+
 /* Load trial `index` into the frame the next ERET restores: EL1h, interrupts masked, PAN set. */
 static void start_trial(struct cpu *frame, uint64_t index)
 {
@@ -207,6 +234,7 @@ static void start_trial(struct cpu *frame, uint64_t index)
 	WRITE_SYSREG(sp_el1, in->entry_sp);
 	WRITE_SYSREG(elr_el2, (uint64_t)vtlgen_caller);
 	WRITE_SYSREG(spsr_el2, SPSR_EL1H);
+	arm_deadline();
 }
 
 /* The trial ended: its record out, the context window's pattern back, the next trial in. */
@@ -214,6 +242,7 @@ static void end_trial(struct cpu *frame)
 {
 	struct trial_in *in = input(trial_index);
 	uint64_t region_low = in->context - GUARD, region_high = region_low + REGION;
+	disarm_deadline();
 	memcpy(out.region, (void *)region_low, REGION);
 	fill(region_low, region_high);
 	if (in->context + EXTENDED_SIZE > region_high)
@@ -229,7 +258,7 @@ static void end_trial(struct cpu *frame)
 		}
 	}
 	write_out(&out, sizeof(out));
-	if (++trial_index == trial_count)
+	if (out.status == TIMEOUT || ++trial_index == trial_count)
 		finish(0);
 	start_trial(frame, trial_index);
 }
@@ -330,6 +359,21 @@ void vtlgen_el2_sync(struct cpu *frame)
 	}
 }
 
+/* An interrupt while EL1 ran: the trial's deadline passed (P9, a stub that does not end). */
+void vtlgen_el2_irq(struct cpu *frame)
+{
+	volatile uint32_t *cpu = (volatile uint32_t *)GIC_CPU;
+	uint32_t acknowledged = cpu[0xC / 4]; /* GICC_IAR */
+	if ((acknowledged & 0x3FF) == 1023)
+		return; /* spurious */
+	cpu[0x10 / 4] = acknowledged; /* GICC_EOIR */
+	if ((acknowledged & 0x3FF) != HYP_TIMER_INTID)
+		return;
+	out.status = TIMEOUT;
+	out.fault_pc = READ_SYSREG(elr_el2);
+	end_trial(frame);
+}
+
 extern void vtlgen_enter(struct cpu *frame) __attribute__((noreturn));
 
 void vtlgen_main(void)
@@ -339,6 +383,7 @@ void vtlgen_main(void)
 	const uint64_t open_block[3] = { (uint64_t)name, 4 /* "wb" */, sizeof(name) - 1 };
 	build_tables();
 	enable_translation();
+	enable_interrupts();
 	output_handle = semihost(0x01, open_block);
 	if (output_handle == (uint64_t)-1)
 		finish(3);

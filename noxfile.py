@@ -66,3 +66,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "tests/bench/bench_prove.py")
     session.run("python", "tests/bench/bench_html_report.py")
     session.run("python", "tests/bench/bench_security.py")
+    session.run("python", "tests/bench/bench_qemu_system.py")

@@ -3,6 +3,8 @@ fail with it, including breaks only real exception levels show (SP alignment, BT
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.support import ROOT, SPEC, require_tool
@@ -10,7 +12,8 @@ from vtlgen.generate import render
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
 from vtlgen.spec.loader import load
-from vtlgen.validate.backends.qemu_system import BTI_CAUSE, LIMITS, TOOLS
+from vtlgen.validate.backends.qemu_harness import HarnessError
+from vtlgen.validate.backends.qemu_system import BTI_CAUSE, EMULATOR, LIMITS, TOOLS
 from vtlgen.validate.run import validate
 
 pytestmark = [pytest.mark.integration, pytest.mark.qemu]
@@ -101,9 +104,30 @@ def test_qemu_user_cannot_see_what_el1_shows(name: str) -> None:
 
 
 def test_a_stub_that_never_returns_is_p9_within_the_deadline() -> None:
+    """EL2's timer ends the trial at the loop (not the run's deadline, which would name no offset)."""
     text = _broken(TRAP, TRAP + "1:\tb      1b\n")
     report = validate(_plans("current")["smccc"], text, "loops.S", trials=3, backend="qemu-system")
-    assert "P9" in report.broken_properties()
+    (violation,) = report.violations
+    assert violation.property == "P9" and violation.disassembly.startswith("b ")
+
+
+def test_a_stub_that_holds_the_semihosting_call_is_not_run() -> None:
+    """Semihosting is the image's own channel; a stub that could call it could write results."""
+    text = _broken(TRAP, TRAP + "\tb      2f\n\thlt    #0xf000\n2:\n")
+    with pytest.raises(HarnessError, match="semihosting"):
+        validate(_plans("current")["smccc"], text, "hlt.S", trials=1, backend="qemu-system")
+
+
+def test_a_missing_emulator_is_exit_2_naming_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from vtlgen.cli import app
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == EMULATOR else real(name, *a, **k))
+    result = CliRunner().invoke(app, ["validate", "--backend", "qemu-system", "--no-proof", str(SPECS["current"])])
+    assert result.exit_code == 2, result.output
+    assert "qemu-system-arm" in result.output and "Traceback" not in result.output
 
 
 def test_the_limits_name_what_is_not_seen() -> None:

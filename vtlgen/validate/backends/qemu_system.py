@@ -20,6 +20,7 @@ each access that does not fault.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,8 +35,8 @@ from vtlgen.validate.backends.base import Access, BackendError, End, Observable,
 from vtlgen.validate.backends.qemu_harness import (
     COMPILER,
     STATUSES,
-    TRIAL_MICROSECONDS,
     TOOL_SECONDS,
+    TRIAL_MICROSECONDS,
     HarnessError,
     HarnessShape,
     run_tool,
@@ -219,8 +220,7 @@ def _compile(folder: Path) -> None:
 
 
 def cache_key(shape: HarnessShape, extended: int) -> str:
-    import hashlib
-
+    """The hash of everything that shapes the objects' bytes, as for the qemu-user harness."""
     digest = hashlib.sha256(CACHE_FORMAT)
     parts = (" ".join(COMPILE_FLAGS).encode(), qemu_harness._identity(COMPILER),
              qemu_harness._identity(qemu_harness.ASSEMBLER), *(source(name).encode() for name in SOURCES),
@@ -256,9 +256,8 @@ def image_objects(folder: Path, shape: HarnessShape, extended: int) -> bool:
     return False
 
 
-SEMIHOSTING_CALL = (
-    0xD45E_0000  # `hlt #0xf000`, the AArch64 semihosting trap (Arm "Semihosting for AArch32 and AArch64")
-)
+# `hlt #0xf000`, the AArch64 semihosting trap (Arm "Semihosting for AArch32 and AArch64").
+SEMIHOSTING_CALL = 0xD45E_0000
 
 
 def refuse_semihosting(code: bytes) -> None:
@@ -317,8 +316,9 @@ def build_image(plan: Plan, canonical_stub: str, folder: Path, shape: HarnessSha
 
 def emulator_command(count: int) -> list[str]:
     return [
-        EMULATOR, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "max", "-m", MEMORY, "-nographic", "-monitor", "none",
-        "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", "image.elf",
+        EMULATOR, "-M", "virt,virtualization=on,gic-version=2", "-cpu", "max", "-m", MEMORY,
+        "-nographic", "-monitor", "none", "-serial", "none",
+        "-semihosting-config", "enable=on,target=native", "-kernel", "image.elf",
         "-device", f"loader,addr=0x{INPUT_ADDRESS:x},data={count},data-len=8",
         "-device", f"loader,file=trials.in,addr=0x{INPUT_ADDRESS + 8:x},force-raw=on",
     ]  # fmt: skip

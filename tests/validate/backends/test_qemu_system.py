@@ -106,6 +106,25 @@ def test_qemu_user_cannot_see_what_el1_shows(name: str) -> None:
     assert expected not in report.broken_properties()
 
 
+def test_frame_state_is_checked_after_every_instruction() -> None:
+    """Software step at EL2: x29 briefly pointing at no record is P6 at that instruction,
+    between the entry and the trap, where qemu-user looks at neither."""
+    text = _broken("\tmov    x29, sp", "\tmov    x29, #8\n\tmov    x29, sp")
+    (violation,) = validate(_plans("current")["smccc"], text, "fp.S", trials=4, backend="qemu-system").violations
+    assert violation.property == "P6" and violation.disassembly == "mov x29, #8"
+
+
+def test_an_interrupt_inside_the_stub_uses_the_stack_below_sp() -> None:
+    """Data kept below SP only between two instructions before the trap: the trap's scribble
+    misses it; the interrupt the image takes after a chosen instruction destroys it in some
+    trials, and x19 comes back wrong (P5)."""
+    keep = "\tstur   x19, [sp, #-16]\n\tmov    x19, x2\n\tnop\n\tnop\n\tnop\n\tldur   x19, [sp, #-16]\n"
+    text = _broken(TRAP, keep + TRAP)
+    report = validate(_plans("current")["smccc"], text, "below.S", trials=40, seed=2, backend="qemu-system")
+    assert "P5" in report.broken_properties(), [v.describe() for v in report.violations]
+    assert 0 < report.occurrences["P5"] < 40  # only where the interrupt fell between the two
+
+
 def test_a_stub_that_never_returns_is_p9_within_the_deadline() -> None:
     """EL2's timer ends the trial at the loop (not the run's deadline, which would name no offset)."""
     text = _broken(TRAP, TRAP + "1:\tb      1b\n")

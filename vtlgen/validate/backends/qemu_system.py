@@ -29,9 +29,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vtlgen.guard import sandbox
+from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
 from vtlgen.validate.backends import qemu_harness
-from vtlgen.validate.backends.base import Access, BackendError, End, Observable, StubCode, Trap, TrialObservation
+from vtlgen.validate.backends.base import (
+    Access,
+    BackendError,
+    End,
+    FrameStep,
+    Observable,
+    StubCode,
+    Trap,
+    TrialObservation,
+)
 from vtlgen.validate.backends.qemu_harness import (
     COMPILER,
     STATUSES,
@@ -42,6 +52,7 @@ from vtlgen.validate.backends.qemu_harness import (
     run_tool,
     source,
 )
+from vtlgen.validate.backends.qemu_records import U8, U32, U64, Field, Record
 from vtlgen.validate.backends.qemu_user import GNU_AS_ARCH, Built, _pack, observation, wrap_stub
 from vtlgen.validate.trial import InitialState, Switch, TrialFactory
 from vtlgen.validate.vector_trial import streaming_length
@@ -58,9 +69,8 @@ TOOLS = {
     "bwrap": sandbox.BWRAP_PACKAGE,
 }
 LIMITS = {
-    "P3": "checked at the trap and after the return, not at every instruction",
-    "P6": "checked at the trap and after the return, not at every instruction",
-    "P7": "SP alignment at the trap (QEMU does not check SCTLR_EL1.SA); below-SP use shows through the scribble",
+    "P7": "SP alignment at the trap (QEMU does not check SCTLR_EL1.SA); below-SP use shows through the "
+    "scribbles (at the trap, and at an interrupt after one instruction of the stub)",
     "P8": "stores outside the context's pages fault; within them seen by their effect; reads are not seen",
     "P10": "not observed: register reads after the call are not visible",
 }
@@ -100,7 +110,12 @@ EXCEPTION_CLASSES = {
     "EC_PC_ALIGNMENT": 0x22,
     "EC_DATA_ABORT_SAME": 0x25,
     "EC_SP_ALIGNMENT": 0x26,
+    "EC_SOFTWARE_STEP": 0x32,  # from a lower EL
 }
+MAX_STEPS = 4096  # steps recorded per trial; a longer stub's later steps go unseen
+# The frame after one instruction (software step): the registers FrameTracker reads.
+STEP = Record("step", [Field("pc", U64), Field("x", U64, (31,)), Field("sp", U64), Field("record", U8, (16,)),
+                       Field("record_valid", U32), Field("after_switch", U32)])  # fmt: skip
 _DESC_VALID_PAGE, _AF, _INNER_SHAREABLE = 0b11, 1 << 10, 0b11 << 8
 _AP_READ_ONLY, _PXN, _UXN = 0b10 << 6, 1 << 53, 1 << 54
 _NORMAL = 0 << 2  # MAIR attribute index 0
@@ -128,6 +143,9 @@ SYSTEM_REGISTERS = {
     # IMO: physical interrupts go to EL2 (the trial's deadline).
     "HCR_EL2_VALUE": (1 << 31) | (1 << 19) | (1 << 4) | (1 << 41) | (1 << 40),
     "SPSR_EL1H": (1 << 22) | (0xF << 6) | 0b0101,  # PAN, DAIF masked, EL1 with SP_EL1
+    "SPSR_SS": 1 << 21,  # software step: run one instruction, then a step exception
+    "MDSCR_SS": 1 << 0,
+    "MDCR_TDE": 1 << 8,  # debug exceptions from EL1 go to EL2
 }
 
 
@@ -161,6 +179,7 @@ def header(shape: HarnessShape, extended: int) -> str:
         "FAULT_IMMEDIATE": FAULT_IMMEDIATE,
         "CPU_FRAME": qemu_harness.CPU.size,
         "EL2_STACK": 1 << 16,
+        "MAX_STEPS": MAX_STEPS,
         **EXCEPTION_CLASSES,
         **SYSTEM_REGISTERS,
     }
@@ -172,6 +191,8 @@ def header(shape: HarnessShape, extended: int) -> str:
         f'#define OUTPUT_NAME "{OUTPUT_NAME}"',
         "#ifndef __ASSEMBLER__",
         '#include "qemu_harness.h"',
+        STEP.declaration(),
+        STEP.checks(),
         "#else",
         *(
             f"#define {qemu_harness.CPU.offset_macro(f.name)} {qemu_harness.CPU.offsets[f.name]}"
@@ -334,7 +355,7 @@ class QemuSystemBackend:
     at any fault the architecture raises (alignment, BTI, permission, undefined)."""
 
     name: ClassVar[str] = "qemu-system"
-    observes: ClassVar[frozenset[Observable]] = frozenset({Observable.WINDOW})
+    observes: ClassVar[frozenset[Observable]] = frozenset({Observable.WINDOW, Observable.STEPS})
     limits: ClassVar[Mapping[str, str]] = LIMITS
 
     def __init__(self, vector_length: int = 0, streaming: bool = False, factory: TrialFactory | None = None):
@@ -363,16 +384,16 @@ class QemuSystemBackend:
                 result = sandbox.run_contained(emulator_command(len(seeds)), scratch=folder, writable=True,
                                                seconds=deadline)  # fmt: skip
                 output = (folder / OUTPUT_NAME).read_bytes() if (folder / OUTPUT_NAME).exists() else b""
-                size = records_out.size
-                count = len(output) // size
-                stopped = count and records_out.unpack(output[(count - 1) * size : count * size])["status"] == _TIMEOUT
+                records = list(_records(records_out, output))
+                count = len(records)
+                stopped = bool(records) and records[-1][0]["status"] == _TIMEOUT
                 if not result.timed_out and (result.returncode != 0 or (count != len(seeds) and not stopped)):
                     shown = result.stderr.decode(errors="replace").strip()[:300]
                     raise HarnessError(f"the test image stopped (status {result.returncode}) after {count} of "
                                        f"{len(seeds)} trials: {shown}")  # fmt: skip
-                for k in range(count):
-                    fields = records_out.unpack(output[k * size : (k + 1) * size])
-                    yield self._observation(plan, image, states[k], switches[k], fields)
+                for k, (fields, trial_steps) in enumerate(records):
+                    seen = self._observation(plan, image, states[k], switches[k], fields)
+                    yield _with_steps(plan, image, seen, trial_steps)
                 if count < len(seeds):
                     if result.timed_out:  # not even EL2's timer ended it: the whole run's deadline did
                         yield self._unended(image, states[count], switches[count])
@@ -402,6 +423,41 @@ class QemuSystemBackend:
         seen.end = end
         seen.steps = seen.steps[:1] if out["traps"] else []  # the frame at the trap; there is no return
         return _sp_at_trap(seen)
+
+
+def _records(trial_out: Record, output: bytes) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each whole trial in the image's output: its trial_out, a step count (8 bytes) and that
+    many steps. A trial cut short (the run's deadline) is not yielded."""
+    at, size = 0, trial_out.size
+    while at + size + 8 <= len(output):
+        fields = trial_out.unpack(output[at : at + size])
+        count = int.from_bytes(output[at + size : at + size + 8], "little")
+        start, end = at + size + 8, at + size + 8 + count * STEP.size
+        if count > MAX_STEPS or end > len(output):
+            return
+        yield fields, [STEP.unpack(output[k : k + STEP.size]) for k in range(start, end, STEP.size)]
+        at = end
+
+
+def _with_steps(plan: Plan, image: Image, seen: TrialObservation, steps: list[dict[str, Any]]) -> TrialObservation:
+    """The frame after every instruction the stub ran, the trap's frame before the model's
+    move beside the one after it, and the frame after the return (qemu-user's end step)."""
+    names = [*plan.model.kept, *FRAME_REGISTERS]
+    trap_steps = [step for step in seen.steps if step.offset is not None]
+    end_steps = [step for step in seen.steps if step.offset is None]
+    frames: list[FrameStep] = []
+    for step in steps:
+        registers = {f"x{n}": step["x"][n] for n in range(31)} | {"sp": step["sp"]}
+        record = step["record"] if step["record_valid"] else b""
+        offset = step["pc"] - image.stub_start
+        if step["after_switch"]:
+            frames += trap_steps[:1]  # the frame at the trap, before the move
+            trap_steps = []
+        frames.append(
+            FrameStep(offset, {n: registers[n] for n in names}, record, after_switch=bool(step["after_switch"]))
+        )
+    seen.steps = frames + end_steps
+    return seen
 
 
 def _sp_at_trap(seen: TrialObservation) -> TrialObservation:

@@ -43,6 +43,8 @@ static uint64_t el1_l2_stack[512] __attribute__((aligned(4096)));
 static uint64_t el1_l3_stack[512] __attribute__((aligned(4096)));
 
 static struct trial_out out;
+static struct step steps[MAX_STEPS]; /* the frame after each instruction of the stub (software step) */
+static uint64_t step_count, last_pc, stub_steps, interrupt_at;
 static uint64_t trial_index, trial_count, output_handle;
 static uint64_t writable_low, writable_high; /* context pages the current trial may write */
 
@@ -165,6 +167,12 @@ static void enable_translation(void)
 	WRITE_SYSREG(cpacr_el1, CPACR_EL1_VALUE);
 	WRITE_SYSREG(cptr_el2, CPTR_EL2_VALUE);
 	WRITE_SYSREG(hcr_el2, HCR_EL2_VALUE);
+	/* Software step (Arm ARM D2 "Software Step exceptions"): MDSCR_EL1.SS with debug
+	 * exceptions routed to EL2 (MDCR_EL2.TDE) and the OS lock open. */
+	WRITE_SYSREG(oslar_el1, 0);
+	WRITE_SYSREG(osdlr_el1, 0);
+	WRITE_SYSREG(mdscr_el1, MDSCR_SS);
+	WRITE_SYSREG(mdcr_el2, READ_SYSREG(mdcr_el2) | MDCR_TDE);
 	WRITE_SYSREG(S3_4_C1_C2_0, 0); /* ZCR_EL2: LEN 0, the 128-bit vector length */
 	WRITE_SYSREG(S3_4_C1_C2_6, 0); /* SMCR_EL2: LEN 0 */
 	__asm__ volatile("isb");
@@ -233,7 +241,12 @@ static void start_trial(struct cpu *frame, uint64_t index)
 	memcpy(frame->q, in->q, sizeof(in->q));
 	WRITE_SYSREG(sp_el1, in->entry_sp);
 	WRITE_SYSREG(elr_el2, (uint64_t)vtlgen_caller);
-	WRITE_SYSREG(spsr_el2, SPSR_EL1H);
+	WRITE_SYSREG(spsr_el2, SPSR_EL1H | SPSR_SS);
+	step_count = 0;
+	stub_steps = 0;
+	last_pc = (uint64_t)vtlgen_caller;
+	/* The instruction after which an interrupt arrives: from the trial's random context address. */
+	interrupt_at = (in->context >> 4) % (((uint64_t)vtlgen_stub_end - (uint64_t)vtlgen_stub_entry) / 4 + 1);
 	arm_deadline();
 }
 
@@ -258,6 +271,8 @@ static void end_trial(struct cpu *frame)
 		}
 	}
 	write_out(&out, sizeof(out));
+	write_out(&step_count, sizeof(step_count));
+	write_out(steps, step_count * sizeof(steps[0]));
 	if (out.status == TIMEOUT || ++trial_index == trial_count)
 		finish(0);
 	start_trial(frame, trial_index);
@@ -267,6 +282,38 @@ static void record_registers(struct cpu *to, const struct cpu *frame)
 {
 	*to = *frame;
 	to->sp = READ_SYSREG(sp_el1);
+}
+
+static int in_stub(uint64_t pc) { return pc >= (uint64_t)vtlgen_stub_entry && pc < (uint64_t)vtlgen_stub_end; }
+
+static void record_step(const struct cpu *frame, uint64_t pc, uint32_t after_switch)
+{
+	struct step *s;
+	if (step_count == MAX_STEPS)
+		return;
+	s = &steps[step_count++];
+	s->pc = pc;
+	memcpy(s->x, frame->x, sizeof(s->x));
+	s->sp = READ_SYSREG(sp_el1);
+	s->after_switch = after_switch;
+	s->record_valid = in_stack(frame->x[29]);
+	if (s->record_valid)
+		memcpy(s->record, (void *)frame->x[29], 16);
+}
+
+/* A software step: the instruction at last_pc completed. Once per trial, at a chosen
+ * instruction, act as an interrupt taken there would: use the stack below SP. */
+static void stepped(const struct cpu *frame)
+{
+	struct trial_in *in = input(trial_index);
+	uint64_t sp = READ_SYSREG(sp_el1);
+	if (in_stub(last_pc)) {
+		record_step(frame, last_pc, 0);
+		if (stub_steps++ == interrupt_at && sp >= STACK_WINDOW + SCRIBBLE && sp <= STACK_WINDOW + WINDOW_SIZE)
+			memcpy((void *)(sp - SCRIBBLE), in->scribble, SCRIBBLE);
+	}
+	last_pc = READ_SYSREG(elr_el2);
+	WRITE_SYSREG(spsr_el2, READ_SYSREG(spsr_el2) | SPSR_SS);
 }
 
 static void conduit(struct cpu *frame, uint32_t word)
@@ -301,6 +348,9 @@ static void conduit(struct cpu *frame, uint32_t word)
 	/* An interrupt taken at the trap may use the stack below SP (arm64 has no red zone). */
 	if (sp >= STACK_WINDOW + SCRIBBLE && sp <= STACK_WINDOW + WINDOW_SIZE)
 		memcpy((void *)(sp - SCRIBBLE), in->scribble, SCRIBBLE);
+	record_step(frame, pc, 1);
+	last_pc = READ_SYSREG(elr_el2);
+	WRITE_SYSREG(spsr_el2, READ_SYSREG(spsr_el2) | SPSR_SS);
 }
 
 /* An exception EL1 took (its vector handed it here): what it was, where, and the registers then. */
@@ -348,6 +398,8 @@ void vtlgen_el2_sync(struct cpu *frame)
 	} else if (class == EC_HVC && return_to >= (uint64_t)vtlgen_el1_vectors &&
 		   return_to < (uint64_t)vtlgen_el1_vectors + 2048 && immediate == FAULT_IMMEDIATE) {
 		el1_exception(frame);
+	} else if (class == EC_SOFTWARE_STEP) {
+		stepped(frame);
 	} else if (class == EC_HVC) {
 		/* The word the syndrome says trapped: `hvc #ISS` (Arm ARM C6 "HVC"). */
 		conduit(frame, CONDUIT_HVC | (immediate << 5));

@@ -71,6 +71,8 @@ TOOLS = {
 LIMITS = {
     "P7": "SP alignment at the trap (QEMU does not check SCTLR_EL1.SA); below-SP use shows through the "
     "scribbles (at the trap, and at an interrupt after one instruction of the stub)",
+    "P3": "after every instruction, except from a load-exclusive to the next trap or the return",
+    "P6": "after every instruction, except from a load-exclusive to the next trap or the return",
     "P8": "stores outside the context's pages fault; within them seen by their effect; reads are not seen",
     "P10": "not observed: register reads after the call are not visible",
 }
@@ -145,6 +147,9 @@ SYSTEM_REGISTERS = {
     "SPSR_EL1H": (1 << 22) | (0xF << 6) | 0b0101,  # PAN, DAIF masked, EL1 with SP_EL1
     "SPSR_SS": 1 << 21,  # software step: run one instruction, then a step exception
     "MDSCR_SS": 1 << 0,
+    # LDXR, LDAXR, LDXP, LDAXP of any size (Arm ARM C4 "Load/store exclusive": o2 0, L 1, o1 0).
+    "LOAD_EXCLUSIVE_MASK": 0x3FC0_0000,
+    "LOAD_EXCLUSIVE": 0x0840_0000,
     "MDCR_TDE": 1 << 8,  # debug exceptions from EL1 go to EL2
 }
 

@@ -241,6 +241,7 @@ static void start_trial(struct cpu *frame, uint64_t index)
 	memcpy(frame->q, in->q, sizeof(in->q));
 	WRITE_SYSREG(sp_el1, in->entry_sp);
 	WRITE_SYSREG(elr_el2, (uint64_t)vtlgen_caller);
+	WRITE_SYSREG(mdscr_el1, MDSCR_SS);
 	WRITE_SYSREG(spsr_el2, SPSR_EL1H | SPSR_SS);
 	step_count = 0;
 	stub_steps = 0;
@@ -313,6 +314,14 @@ static void stepped(const struct cpu *frame)
 			memcpy((void *)(sp - SCRIBBLE), in->scribble, SCRIBBLE);
 	}
 	last_pc = READ_SYSREG(elr_el2);
+	/* A step exception clears the exclusive monitor, so a stepped ldxr/stxr loop never ends
+	 * (Arm ARM D2 "Stepping T32/A64 exclusives"): stepping pauses at a load-exclusive until
+	 * the next exception to EL2 (the trap, the return). */
+	if (in_stub(last_pc) && !(last_pc & 3) && (*(uint32_t *)last_pc & LOAD_EXCLUSIVE_MASK) == LOAD_EXCLUSIVE) {
+		WRITE_SYSREG(mdscr_el1, 0);
+		WRITE_SYSREG(spsr_el2, READ_SYSREG(spsr_el2) & ~SPSR_SS);
+		return;
+	}
 	WRITE_SYSREG(spsr_el2, READ_SYSREG(spsr_el2) | SPSR_SS);
 }
 
@@ -350,6 +359,7 @@ static void conduit(struct cpu *frame, uint32_t word)
 		memcpy((void *)(sp - SCRIBBLE), in->scribble, SCRIBBLE);
 	record_step(frame, pc, 1);
 	last_pc = READ_SYSREG(elr_el2);
+	WRITE_SYSREG(mdscr_el1, MDSCR_SS);
 	WRITE_SYSREG(spsr_el2, READ_SYSREG(spsr_el2) | SPSR_SS);
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,6 +184,11 @@ class Record:
         if many is None:
             many = self._arrays[len(entries)] = struct.Struct("<" + self._struct.format[1:] * len(entries))
         return many.pack(*items)
+
+    def rows(self, raw: bytes) -> Iterator[tuple[Any, ...]]:
+        """Consecutive records in `raw` as flat tuples: each field's items in order, arrays
+        of scalars flattened, byte arrays as bytes (the fast way for many small records)."""
+        return self._struct.iter_unpack(raw)
 
     def unpack(self, raw: bytes) -> dict[str, Any]:
         """Each field by name, as `pack` takes it (arrays of structs: all their entries);

@@ -44,7 +44,7 @@ static uint64_t el1_l3_stack[512] __attribute__((aligned(4096)));
 
 static struct trial_out out;
 static struct step steps[MAX_STEPS]; /* the frame after each instruction of the stub (software step) */
-static uint64_t step_count, last_pc, stub_steps, interrupt_at;
+static uint64_t step_count, last_pc, stub_steps, interrupt_at, stepping;
 static uint64_t trial_index, trial_count, output_handle;
 static uint64_t writable_low, writable_high; /* context pages the current trial may write */
 
@@ -241,8 +241,10 @@ static void start_trial(struct cpu *frame, uint64_t index)
 	memcpy(frame->q, in->q, sizeof(in->q));
 	WRITE_SYSREG(sp_el1, in->entry_sp);
 	WRITE_SYSREG(elr_el2, (uint64_t)vtlgen_caller);
-	WRITE_SYSREG(mdscr_el1, MDSCR_SS);
-	WRITE_SYSREG(spsr_el2, SPSR_EL1H | SPSR_SS);
+	/* Every STEP_EVERY-th trial of a run, the first included (so `--trials 1` reproduces one), is stepped. */
+	stepping = index % STEP_EVERY == 0;
+	WRITE_SYSREG(mdscr_el1, stepping ? MDSCR_SS : 0);
+	WRITE_SYSREG(spsr_el2, SPSR_EL1H | (stepping ? SPSR_SS : 0));
 	step_count = 0;
 	stub_steps = 0;
 	last_pc = (uint64_t)vtlgen_caller;
@@ -357,6 +359,8 @@ static void conduit(struct cpu *frame, uint32_t word)
 	/* An interrupt taken at the trap may use the stack below SP (arm64 has no red zone). */
 	if (sp >= STACK_WINDOW + SCRIBBLE && sp <= STACK_WINDOW + WINDOW_SIZE)
 		memcpy((void *)(sp - SCRIBBLE), in->scribble, SCRIBBLE);
+	if (!stepping)
+		return;
 	record_step(frame, pc, 1);
 	last_pc = READ_SYSREG(elr_el2);
 	WRITE_SYSREG(mdscr_el1, MDSCR_SS);

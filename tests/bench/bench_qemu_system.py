@@ -74,9 +74,8 @@ def main() -> int:
         failed |= seconds > VALIDATE_TARGET or done.returncode != 0
         start = time.perf_counter()
         done = subprocess.run([*command, "--no-proof"], cwd=ROOT, capture_output=True, check=False)
-        print(
-            f"  the same with --no-proof (the trials alone): {time.perf_counter() - start:.2f} s, exit {done.returncode}"
-        )
+        seconds = time.perf_counter() - start
+        print(f"  the same with --no-proof (the trials alone): {seconds:.2f} s, exit {done.returncode}")
     return 1 if failed else 0
 
 

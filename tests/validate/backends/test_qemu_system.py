@@ -184,3 +184,17 @@ def test_backends_agree_on_the_corpus(stub: CorpusStub) -> None:
     assert unicorn - system <= explained, f"qemu-system missed {unicorn - system}"
     if not stub.expected & explained:
         assert system == unicorn
+
+
+def test_a_step_row_puts_each_register_where_the_reader_takes_it() -> None:
+    from vtlgen.validate.backends import qemu_system
+
+    x = [0x1000 + n for n in range(31)]
+    raw = qemu_system.STEP.pack({"pc": 7, "x": x, "sp": 0x99, "record": b"r" * 16, "record_valid": 1,
+                                 "after_switch": 1})  # fmt: skip
+    (row,) = qemu_system.STEP.rows(raw)
+    assert row[0] == 7 and row[qemu_system._RECORD] == b"r" * 16
+    assert {name: row[i] for name, i in qemu_system._STEP_ITEM.items()} == {f"x{n}": x[n] for n in range(31)} | {
+        "sp": 0x99
+    }
+    assert row[qemu_system._RECORD_VALID] == 1 and row[qemu_system._AFTER_SWITCH] == 1

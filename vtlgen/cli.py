@@ -347,7 +347,7 @@ def _verify(plan: Plan, text: str, name: str, options: verify.Options, replay: P
     except (OSError, UnicodeDecodeError) as error:
         fail(f"{safepath.shown(replay)}:1:1: cannot read the replay file: {getattr(error, 'strerror', None) or error}")
     except ReplayError as error:
-        fail(f"{safepath.shown(replay)}:1:1: replay: {error}")
+        fail(f"{safepath.shown(replay)}:{error.line}:{error.col}: replay: {error}")
 
 
 @app.command()

@@ -58,10 +58,11 @@ def verify(
     Raises AssemblyError (the stub does not assemble), BackendError (the backend cannot run
     it) and ReplayError (the counterexample is not one of this plan's trials)."""
     if replay is not None:
-        from vtlgen.prove.replay import Replay, check_fits  # z3 and SLEIGH load only when needed
+        from vtlgen.prove.replay import Replay, check_fits, check_stub  # z3 and SLEIGH load only when needed
 
         check_fits(plan, replay)
         code = stub_code(stub_text, stub_file)
+        check_stub(replay, code)
         return StubVerdict(plan, code, [Replay(replay).check(plan, code)], None)
     code = stub_code(stub_text, stub_file)
     checkers: list[Checker] = [

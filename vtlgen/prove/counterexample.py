@@ -53,6 +53,10 @@ class Concrete:
     switch_memory: tuple[tuple[int, bytes], ...]
     expected_slots: dict[str, int]
     vtl2_values: tuple[int, ...]
+    # The stub it was found on (`vtlgen.prove.replay.stub_digest` of its machine code): a
+    # replay on any other stub is refused, never reported as held.
+    stub_file: str = ""
+    stub_sha256: str = ""
 
     def at_trial_addresses(self, return_address: int) -> bool:
         """True when a trial could have drawn these addresses (the windows every backend maps,

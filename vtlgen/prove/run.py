@@ -23,7 +23,7 @@ from vtlgen.properties import PROPERTIES
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
 from vtlgen.prove.obligations import Failure, Shown
-from vtlgen.prove.replay import REPLAY_SEED, dump
+from vtlgen.prove.replay import REPLAY_SEED, dump, stub_digest
 from vtlgen.validate.backends.base import StubCode
 from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
 from vtlgen.validate.finding import fmt
@@ -119,7 +119,7 @@ def prove_assembled(plan: Plan, code: StubCode) -> Proof:
         if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
             loose.append(_violation(source, failure, None))
             continue
-        concrete = solver.concrete(model)
+        concrete = replace(solver.concrete(model), stub_file=stub_file, stub_sha256=stub_digest(assembly.code))
         violation = _violation(source, failure, model)
         if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
             e = concrete.entry

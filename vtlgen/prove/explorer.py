@@ -15,6 +15,7 @@ from pypcode import OpCode, PcodeOp, Varnode
 
 from vtlgen import properties as say
 from vtlgen.isa.registers import FRAME_REGISTERS
+from vtlgen.isa.system_instructions import DC_ZVA_BLOCK
 from vtlgen.plan import Plan
 from vtlgen.prove import hypervisor, pcode
 from vtlgen.prove import world as w
@@ -23,7 +24,6 @@ from vtlgen.prove.obligations import Failure, Gap, ProofObligations, bytes_of
 from vtlgen.prove.state import CONTAINERS, State, Unproven
 
 MAX_PATHS = 64
-DC_ZVA_BLOCK = 2048  # DCZID_EL0.BS is at most 9: 4 << 9 bytes (Arm ARM, DCZID_EL0)
 _BRANCHES = (OpCode.BRANCH, OpCode.CALL)
 _INDIRECT = (OpCode.BRANCHIND, OpCode.CALLIND, OpCode.RETURN)
 _NO_EFFECT = {"Hint_Prefetch", "ClearExclusiveLocal"}  # prefetch hints and CLREX change no state we model

@@ -14,6 +14,8 @@ import z3
 
 from vtlgen.plan import Plan
 from vtlgen.prove import world as w
+from vtlgen.prove.budget import COUNTEREXAMPLE_BUDGET_S, OutOfBudget, ProofBudget
+from vtlgen.prove.obligations import BudgetedSolver
 from vtlgen.validate.trial import (
     CALLER_AREA,
     CONTEXT_WINDOW,
@@ -103,7 +105,14 @@ class Solver:
         return out
 
     def model(self, condition: tuple[z3.BoolRef, ...]) -> z3.ModelRef | None:
-        solver = z3.Solver()
+        try:
+            return self._model(condition)
+        except OutOfBudget:  # the violation stands, without concrete inputs
+            return None
+
+    def _model(self, condition: tuple[z3.BoolRef, ...]) -> z3.ModelRef | None:
+        budget = ProofBudget(COUNTEREXAMPLE_BUDGET_S, "the counterexample budget")
+        solver = BudgetedSolver(budget, int(COUNTEREXAMPLE_BUDGET_S * 1000))
         solver.add(*self.world.constraints(), *condition)
         formulas = (*self.world.constraints(), *condition)
         symbols = set().union(*(w.symbols(c) for c in formulas))

@@ -18,6 +18,7 @@ from vtlgen import properties as say
 from vtlgen.isa import registers
 from vtlgen.plan import Plan
 from vtlgen.prove import world as w
+from vtlgen.prove.budget import ProofBudget
 from vtlgen.prove.state import State, Unproven
 
 SOLVER_TIMEOUT_MS = 20_000
@@ -105,6 +106,19 @@ def bytes_of(name: str) -> set[int]:
     return set(range(base + offset, base + offset + size))
 
 
+class BudgetedSolver(z3.Solver):  # type: ignore[misc]  # z3 has no type information
+    """A z3 solver whose every check stops at `per_check_ms` or the budget's end."""
+
+    def __init__(self, budget: ProofBudget, per_check_ms: int):
+        super().__init__()
+        self.budget, self.per_check_ms = budget, per_check_ms
+
+    def check(self, *assumptions: z3.ExprRef) -> z3.CheckSatResult:
+        self.budget.check()
+        self.set("timeout", max(1, min(self.per_check_ms, self.budget.remaining_ms())))
+        return super().check(*assumptions)
+
+
 @dataclass
 class ProofObligations:
     plan: Plan
@@ -115,7 +129,8 @@ class ProofObligations:
     affine: dict[int, tuple[z3.BitVecRef, tuple[z3.BitVecRef | None, int] | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
+        if not isinstance(self.solver, BudgetedSolver):  # a budgeted one sets it per check
+            self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
         self.solver.add(*self.world.constraints())
         self.initial = State(self.world.entry_registers(), {}, [], 0)
         shared: set[int] = set()

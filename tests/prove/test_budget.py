@@ -42,3 +42,18 @@ def test_cli_proof_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     result = invoke(*args, "--proof-budget", "0.001")
     assert result.exit_code == 1 and "UNPROVEN" in result.output and "ran out (--proof-budget)" in result.output
     assert invoke(*args, "--proof-budget", "0").exit_code == 2  # below the option's minimum
+
+
+def test_affine_terms_of_any_depth_are_read_without_recursion() -> None:
+    """A chain of 20 000 additions: deeper than Python's recursion limit."""
+    import z3
+
+    from vtlgen.prove.obligations import _affine
+
+    base = z3.BitVec("ctx", 64)
+    term = base
+    for step in range(20_000):
+        term = term + z3.BitVecVal(step % 3, 64)
+    assert _affine(term) == (base, sum(step % 3 for step in range(20_000)))
+    assert _affine(term + z3.BitVec("other", 64)) is None  # two symbols: no fixed offset
+    assert _affine(z3.BitVecVal(5, 64) - base) is None

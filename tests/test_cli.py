@@ -391,8 +391,10 @@ def test_validate_includes_the_proof_unless_turned_off(workdir: Path) -> None:
     # hvc3 moves SVE state: the proof lifts no SVE, so it is not run, and the report says so.
     assert "hyperv_vtl/hvc3 [proof]" not in result.output
     assert "note: proof not run: the symbolic engine lifts no SVE/SME (+0x" in result.output
+    assert "this verdict rests on sampling alone" in result.output
     result = runner.invoke(app, ["validate", "--trials", "5", "--no-proof"])
     assert result.exit_code == 0 and "[proof]" not in result.output
+    assert result.output.count("note: proof not run (--no-proof): this verdict rests on the trials' sampling") == 2
 
 
 def test_prove_generated_stubs(workdir: Path) -> None:

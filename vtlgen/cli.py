@@ -24,6 +24,7 @@ from vtlgen.isa.assembler import AssemblyError
 from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, is_architectural
 from vtlgen.lower import convention
 from vtlgen.plan import Plan
+from vtlgen.prove.budget import DEFAULT_PROOF_BUDGET_S
 from vtlgen.report import html_page, sarif, tables
 from vtlgen.spec import diff as abi_diff
 from vtlgen.spec import discover
@@ -333,6 +334,10 @@ def _print_reports(reports: list[ConventionReport], output: ReportFormat) -> Non
 
 
 MAX_REPLAY_BYTES = 1 << 20
+ProofBudgetOption = Annotated[
+    float,
+    typer.Option(min=0.001, max=3600, help="Wall-clock seconds the proof may take per stub; past it, UNPROVEN."),
+]
 
 
 def _verify(plan: Plan, text: str, name: str, options: verify.Options, replay: Path | None) -> verify.StubVerdict:
@@ -349,7 +354,7 @@ def _verify(plan: Plan, text: str, name: str, options: verify.Options, replay: P
     except (OSError, UnicodeDecodeError) as error:
         fail(f"{safepath.shown(replay)}:1:1: cannot read the replay file: {getattr(error, 'strerror', None) or error}")
     except ReplayError as error:
-        fail(f"{safepath.shown(replay)}:1:1: replay: {error}")
+        fail(f"{safepath.shown(replay)}:{error.line}:{error.col}: replay: {error}")
 
 
 @app.command()
@@ -376,6 +381,7 @@ def validate(
     replay: Annotated[
         Optional[Path], typer.Option(help="Run one unicorn trial from a counterexample file of `vtlgen prove`.")
     ] = None,
+    proof_budget: ProofBudgetOption = DEFAULT_PROOF_BUDGET_S,
     out: StubOutOption = DEFAULT_OUT,
     html: Annotated[
         Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report to this file.")
@@ -392,7 +398,7 @@ def validate(
             fail(f"error: --vector-length {length}: expected a multiple of 16 bytes in 16..256")
     # The CLI's validate runs the precondition trials too: its report says what a caller that
     # breaks an entry requirement gets (library callers ask for them, see `verify.Options`).
-    options = verify.Options(trials, seed, backend.value, vector_length, with_proof, preconditions=True)
+    options = verify.Options(trials, seed, backend.value, vector_length, with_proof, True, proof_budget)
     verdicts: list[verify.StubVerdict] = []
     for loaded in loaded_specs:
         for plan in _selected_plans(loaded, convention):
@@ -429,6 +435,7 @@ def prove(
         Optional[Path], typer.Option(help="Write each violation's counterexample here, for `validate --replay`.")
     ] = None,
     out: StubOutOption = DEFAULT_OUT,
+    proof_budget: ProofBudgetOption = DEFAULT_PROOF_BUDGET_S,
 ) -> None:
     """Prove P1-P10 for every input: symbolic execution of the stub's machine code (SLEIGH p-code, z3).
 
@@ -443,7 +450,7 @@ def prove(
         for plan in _selected_plans(loaded, convention):
             text, name = _stub_source(loaded, plan, stub, out)
             try:
-                results.append((plan, proof.prove(plan, text, name)))
+                results.append((plan, proof.prove(plan, text, name, proof_budget)))
             except AssemblyError as error:
                 fail(str(error))
     if counterexamples is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vtlgen.plan import Plan
+from vtlgen.prove.budget import DEFAULT_PROOF_BUDGET_S
 from vtlgen.report import html_page
 from vtlgen.validate.backends.base import StubCode
 from vtlgen.validate.results import Checker, ConventionReport
@@ -36,6 +37,7 @@ class Options:
     vector_lengths: Sequence[int] | None = None
     proof: bool = True
     preconditions: bool = False
+    proof_budget_s: float = DEFAULT_PROOF_BUDGET_S  # wall-clock seconds per stub, solver included
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,11 @@ def verify(
     Raises AssemblyError (the stub does not assemble), BackendError (the backend cannot run
     it) and ReplayError (the counterexample is not one of this plan's trials)."""
     if replay is not None:
-        from vtlgen.prove.replay import Replay, check_fits  # z3 and SLEIGH load only when needed
+        from vtlgen.prove.replay import Replay, check_fits, check_stub  # z3 and SLEIGH load only when needed
 
         check_fits(plan, replay)
         code = stub_code(stub_text, stub_file)
+        check_stub(replay, code)
         return StubVerdict(plan, code, [Replay(replay).check(plan, code)], None)
     code = stub_code(stub_text, stub_file)
     checkers: list[Checker] = [
@@ -73,14 +76,16 @@ def verify(
 
         unlifted = proof.first_vector_instruction(code.assembly.code)
         if unlifted is None:
-            checkers.append(proof.ProofChecker())
+            checkers.append(proof.ProofChecker(options.proof_budget_s))
     reports = [checker.check(plan, code) for checker in checkers]
     trials = reports[0]
     if unlifted is not None:
         trials.notes.append(
             f"proof not run: the symbolic engine lifts no SVE/SME (+0x{unlifted[0]:x} `{unlifted[1]}`); "
-            "the trials cover this stub at every vector length"
+            "the trials cover this stub at every vector length; this verdict rests on sampling alone"
         )
+    if not options.proof:  # the user's choice, said where the verdict is read
+        trials.notes.append("proof not run (--no-proof): this verdict rests on the trials' sampling alone")
     return StubVerdict(plan, code, reports, trials)
 
 

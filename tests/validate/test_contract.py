@@ -82,3 +82,51 @@ def _assembled(name: str) -> Assembly:
 
 def _judge(name: str) -> TrialJudge:
     return TrialJudge(PLANS["smccc"], StubSource(_assembled(name), f"{name}.S"), frozenset(Observable))
+
+
+# System instructions the trials do not model, each put into the generated smccc stub after
+# its frame record: the trials report P9 at that instruction, never a quiet no-op.
+UNMODELLED = [
+    "msr vbar_el1, x3",
+    "msr ttbr1_el1, x3",
+    "msr sctlr_el1, x3",
+    "msr daifclr, #2",
+    "msr sp_el0, x3",
+    "msr mdscr_el1, x3",
+    "tlbi vmalle1",
+    "dc ivac, x0",
+    "mrs x3, tpidr_el1",
+    "hint #25",  # paciasp
+    "hint #29",  # autiasp
+    "ic iallu",
+    "wfi",
+]
+FRAME_SET = "\tmov    x29, sp"
+
+
+def _smccc_with(line: str) -> str:
+    from vtlgen.generate import render
+
+    plan = PLANS["smccc"]
+    text = render.standalone_asm(plan, plan.spec_file)
+    assert text.count(FRAME_SET) == 1
+    return text.replace(FRAME_SET, f"{FRAME_SET}\n\t{line}")
+
+
+@pytest.mark.parametrize("line", UNMODELLED)
+def test_an_unmodelled_system_instruction_is_p9_where_it_runs(line: str) -> None:
+    plan = PLANS["smccc"]
+    assert validate(plan, _smccc_with("nop"), "ok.S", trials=2).ok  # the same stub with a modelled hint
+    report = validate(plan, _smccc_with(line), "sys.S", trials=2)
+    p9 = [v for v in report.violations if v.property == "P9" and v.message.startswith("runs ")]
+    assert len(p9) == 1 and p9[0].source_line == 24, report.violations  # the inserted line
+
+
+def test_dc_zva_is_judged_on_the_largest_block() -> None:
+    """`dc zva` of ctx+64: unicorn zeroes 64 bytes inside the shared x slots, but the block
+    may be 2 KiB, which reaches past the shared slots in every trial (P8)."""
+    plan = PLANS["smccc"]
+    report = validate(plan, _smccc_with("add    x9, x0, #64\n\tdc     zva, x9"), "zva.S", trials=8)
+    p8 = [v for v in report.violations if v.property == "P8"]
+    assert p8 and all(v.disassembly.startswith("dc") for v in p8)
+    assert report.occurrences["P8"] == 8  # every trial, wherever the context lies

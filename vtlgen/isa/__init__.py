@@ -9,5 +9,6 @@ __all__ = [
     "registers",
     "stubsource",
     "sve",
+    "system_instructions",
     "vector_length",
 ]

@@ -63,6 +63,18 @@ ARCHITECTURAL: tuple[Register, ...] = (
 
 BY_NAME: dict[str, Register] = {r.name: r for r in ARCHITECTURAL}
 
+# What a stub can move between a register and the context with loads and stores: the GPRs and
+# Q registers (LDR/STR, LDP/STP), Z/P/FFR (SVE LDR/STR) and ZA (SME LDR/STR ZA[...]); Arm ARM,
+# "A64 Instruction Set Architecture". SP, FPCR, FPSR, NZCV, SVCR and ZT0 are no load/store
+# operands (they need MOV SP or MRS/MSR), so a context slot cannot be their home.
+_MOVED_BY_LOADS = frozenset({Kind.GPR, Kind.VECTOR, Kind.SVE})
+
+
+def moved_by_loads(name: str) -> bool:
+    register = BY_NAME.get(name)
+    return register is not None and (register.kind in _MOVED_BY_LOADS or name == "za")
+
+
 # AAPCS64 roles (ARM-software/abi-aa aapcs64.rst, "General-purpose Registers").
 CALLEE_SAVED_GPRS: tuple[str, ...] = tuple(f"x{n}" for n in range(19, 29))
 # x0-x15 (arguments, results, temporaries) and x16/x17 (IP0/IP1): a callee may change them.

@@ -14,6 +14,8 @@ import z3
 
 from vtlgen.plan import Plan
 from vtlgen.prove import world as w
+from vtlgen.prove.budget import COUNTEREXAMPLE_BUDGET_S, OutOfBudget, ProofBudget
+from vtlgen.prove.obligations import BudgetedSolver
 from vtlgen.validate.trial import (
     CALLER_AREA,
     CONTEXT_WINDOW,
@@ -53,6 +55,10 @@ class Concrete:
     switch_memory: tuple[tuple[int, bytes], ...]
     expected_slots: dict[str, int]
     vtl2_values: tuple[int, ...]
+    # The stub it was found on (`vtlgen.prove.replay.stub_digest` of its machine code): a
+    # replay on any other stub is refused, never reported as held.
+    stub_file: str = ""
+    stub_sha256: str = ""
 
     def at_trial_addresses(self, return_address: int) -> bool:
         """True when a trial could have drawn these addresses (the windows every backend maps,
@@ -99,7 +105,14 @@ class Solver:
         return out
 
     def model(self, condition: tuple[z3.BoolRef, ...]) -> z3.ModelRef | None:
-        solver = z3.Solver()
+        try:
+            return self._model(condition)
+        except OutOfBudget:  # the violation stands, without concrete inputs
+            return None
+
+    def _model(self, condition: tuple[z3.BoolRef, ...]) -> z3.ModelRef | None:
+        budget = ProofBudget(COUNTEREXAMPLE_BUDGET_S, "the counterexample budget")
+        solver = BudgetedSolver(budget, int(COUNTEREXAMPLE_BUDGET_S * 1000))
         solver.add(*self.world.constraints(), *condition)
         formulas = (*self.world.constraints(), *condition)
         symbols = set().union(*(w.symbols(c) for c in formulas))

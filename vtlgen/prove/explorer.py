@@ -15,15 +15,16 @@ from pypcode import OpCode, PcodeOp, Varnode
 
 from vtlgen import properties as say
 from vtlgen.isa.registers import FRAME_REGISTERS
+from vtlgen.isa.system_instructions import DC_ZVA_BLOCK
 from vtlgen.plan import Plan
 from vtlgen.prove import hypervisor, pcode
 from vtlgen.prove import world as w
+from vtlgen.prove.budget import DEFAULT_PROOF_BUDGET_S, OutOfBudget, ProofBudget
 from vtlgen.prove.lifter import Lifted, lift, relative_target
-from vtlgen.prove.obligations import Failure, Gap, ProofObligations, bytes_of
+from vtlgen.prove.obligations import SOLVER_TIMEOUT_MS, BudgetedSolver, Failure, Gap, ProofObligations, bytes_of
 from vtlgen.prove.state import CONTAINERS, State, Unproven
 
 MAX_PATHS = 64
-DC_ZVA_BLOCK = 2048  # DCZID_EL0.BS is at most 9: 4 << 9 bytes (Arm ARM, DCZID_EL0)
 _BRANCHES = (OpCode.BRANCH, OpCode.CALL)
 _INDIRECT = (OpCode.BRANCHIND, OpCode.CALLIND, OpCode.RETURN)
 _NO_EFFECT = {"Hint_Prefetch", "ClearExclusiveLocal"}  # prefetch hints and CLREX change no state we model
@@ -49,13 +50,16 @@ class _Stop(Exception):
 
 
 class Explorer:
-    def __init__(self, plan: Plan, code: bytes, code_base: int, reference: w.Addresses):
+    def __init__(
+        self, plan: Plan, code: bytes, code_base: int, reference: w.Addresses, budget: ProofBudget | None = None
+    ):
+        self.budget = budget or ProofBudget(DEFAULT_PROOF_BUDGET_S)
         self.plan = plan
         self.code = code
         self.base = code_base
         self.lifted: tuple[Lifted, ...] = lift(code, code_base)
         self.world = w.World(plan, code_base, len(code), reference)
-        self.obligations = ProofObligations(plan, self.world)
+        self.obligations = ProofObligations(plan, self.world, BudgetedSolver(self.budget, SOLVER_TIMEOUT_MS))
         self.limit = 4 * plan.budget.lower_bound + 256  # the trials' bound on a round trip
         model = plan.model
         poison = [r for r in model.randomized if r not in model.results]
@@ -78,6 +82,9 @@ class Explorer:
                 pass
             except Unproven as gap:
                 self.obligations.gap(state.pc, str(gap))
+            except OutOfBudget as spent:  # the whole proof ends: UNPROVEN, naming the budget
+                self.obligations.gap(None, str(spent))
+                break
             self.paths += 1
             self.longest = max(self.longest, state.steps)
         return Exploration(
@@ -108,6 +115,7 @@ class Explorer:
         lifted = self.lifted[state.pc // 4]
         if lifted.error:
             raise Unproven(lifted.error)
+        self.budget.check()
         state.steps += 1
         state.unique, state.sp_source = {}, {}
         state.start_sp = state.registers[w.SP]

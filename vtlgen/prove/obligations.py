@@ -18,6 +18,7 @@ from vtlgen import properties as say
 from vtlgen.isa import registers
 from vtlgen.plan import Plan
 from vtlgen.prove import world as w
+from vtlgen.prove.budget import ProofBudget
 from vtlgen.prove.state import State, Unproven
 
 SOLVER_TIMEOUT_MS = 20_000
@@ -51,19 +52,38 @@ def signed(value: int) -> int:
     return value - (1 << 64) if value >> 63 else value
 
 
-def _affine(term: z3.BitVecRef) -> tuple[z3.BitVecRef | None, int] | None:
+Affine = tuple[z3.BitVecRef | None, int] | None
+
+
+def _affine(term: z3.BitVecRef) -> Affine:
     """(symbol, constant) when the term is a sum of at most one symbol and constants.
 
     Read off the term's top operators with one kind query each (z3's Python layer costs more
-    than the arithmetic here)."""
-    kind = term.decl().kind()
-    if kind == z3.Z3_OP_BNUM:
-        return None, int(term.as_long())
-    if kind == z3.Z3_OP_UNINTERPRETED:
-        return (term, 0) if term.num_args() == 0 else None
-    if kind not in (z3.Z3_OP_BADD, z3.Z3_OP_BSUB):
-        return None
-    parts = [_affine(child) for child in term.children()]
+    than the arithmetic here). The walk keeps its own stack: a chain of thousands of additions
+    (an `st1 {v8.1d-v11.1d}` post-index, a long run of pointer bumps) is no RecursionError."""
+    done: dict[int, Affine] = {}
+    stack: list[tuple[z3.BitVecRef, bool]] = [(term, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = node.get_id()
+        if key in done:
+            continue
+        kind = node.decl().kind()
+        if kind == z3.Z3_OP_BNUM:
+            done[key] = (None, int(node.as_long()))
+        elif kind == z3.Z3_OP_UNINTERPRETED:
+            done[key] = (node, 0) if node.num_args() == 0 else None
+        elif kind not in (z3.Z3_OP_BADD, z3.Z3_OP_BSUB):
+            done[key] = None
+        elif not expanded:
+            stack.append((node, True))
+            stack.extend((child, False) for child in node.children())
+        else:
+            done[key] = _combine(kind, [done[child.get_id()] for child in node.children()])
+    return done[term.get_id()]
+
+
+def _combine(kind: int, parts: list[Affine]) -> Affine:
     if any(part is None for part in parts):
         return None
     symbols = [part[0] for part in parts if part is not None and part[0] is not None]
@@ -105,6 +125,19 @@ def bytes_of(name: str) -> set[int]:
     return set(range(base + offset, base + offset + size))
 
 
+class BudgetedSolver(z3.Solver):  # type: ignore[misc]  # z3 has no type information
+    """A z3 solver whose every check stops at `per_check_ms` or the budget's end."""
+
+    def __init__(self, budget: ProofBudget, per_check_ms: int):
+        super().__init__()
+        self.budget, self.per_check_ms = budget, per_check_ms
+
+    def check(self, *assumptions: z3.ExprRef) -> z3.CheckSatResult:
+        self.budget.check()
+        self.set("timeout", max(1, min(self.per_check_ms, self.budget.remaining_ms())))
+        return super().check(*assumptions)
+
+
 @dataclass
 class ProofObligations:
     plan: Plan
@@ -115,7 +148,8 @@ class ProofObligations:
     affine: dict[int, tuple[z3.BitVecRef, tuple[z3.BitVecRef | None, int] | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
+        if not isinstance(self.solver, BudgetedSolver):  # a budgeted one sets it per check
+            self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
         self.solver.add(*self.world.constraints())
         self.initial = State(self.world.entry_registers(), {}, [], 0)
         shared: set[int] = set()

@@ -20,10 +20,11 @@ from vtlgen.isa import sve
 from vtlgen.isa.assembler import assemble
 from vtlgen.plan import Plan
 from vtlgen.properties import PROPERTIES
+from vtlgen.prove.budget import DEFAULT_PROOF_BUDGET_S, ProofBudget
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
 from vtlgen.prove.obligations import Failure, Shown
-from vtlgen.prove.replay import REPLAY_SEED, dump
+from vtlgen.prove.replay import REPLAY_SEED, dump, stub_digest
 from vtlgen.validate.backends.base import StubCode
 from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
 from vtlgen.validate.finding import fmt
@@ -97,18 +98,22 @@ def first_vector_instruction(code: bytes) -> tuple[int, str] | None:
 class ProofChecker:
     """The proof as a checker beside the trials: the report of `prove` (see there)."""
 
+    budget_s: float = DEFAULT_PROOF_BUDGET_S
+
     def check(self, plan: Plan, code: StubCode) -> ConventionReport:
-        return prove_assembled(plan, code).report
+        return prove_assembled(plan, code, self.budget_s).report
 
 
-def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
-    return prove_assembled(plan, StubCode(stub_text, stub_file, assemble(stub_text, stub_file)))
+def prove(plan: Plan, stub_text: str, stub_file: str, budget_s: float = DEFAULT_PROOF_BUDGET_S) -> Proof:
+    return prove_assembled(plan, StubCode(stub_text, stub_file, assemble(stub_text, stub_file)), budget_s)
 
 
-def prove_assembled(plan: Plan, code: StubCode) -> Proof:
+def prove_assembled(plan: Plan, code: StubCode, budget_s: float = DEFAULT_PROOF_BUDGET_S) -> Proof:
+    """The proof of one stub within `budget_s` seconds of wall-clock time (solver included);
+    past it, UNPROVEN with the budget named as the gap."""
     assembly, stub_file = code.assembly, code.file
     source = StubSource(assembly, stub_file)
-    explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS))
+    explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS), ProofBudget(budget_s))
     result = explorer.run()
     found: list[tuple[Violation, Concrete]] = []
     loose: list[Violation] = []
@@ -119,7 +124,7 @@ def prove_assembled(plan: Plan, code: StubCode) -> Proof:
         if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
             loose.append(_violation(source, failure, None))
             continue
-        concrete = solver.concrete(model)
+        concrete = replace(solver.concrete(model), stub_file=stub_file, stub_sha256=stub_digest(assembly.code))
         violation = _violation(source, failure, model)
         if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
             e = concrete.entry

@@ -350,6 +350,15 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
         if not shared and entry.slot is not None:
             yield Problem((*path, "slot"), f"only shared registers have a slot, not {entry.class_.value}")
             continue
+        unmovable = [name for name in names if not registers.moved_by_loads(name)]
+        if shared and unmovable:
+            yield Problem(
+                (*path, "class"),
+                f"{registers.compress(unmovable)} cannot be shared through a context slot: the stubs move "
+                "shared state with loads and stores, and no load or store takes it (it needs mrs/msr); "
+                "expected private or clobbered",
+            )
+            continue
         if entry.saved_by is not None and entry.class_ not in (
             RegisterClass.CLOBBERED,
             RegisterClass.UNSPECIFIED,

@@ -39,7 +39,10 @@ SOURCE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
 # Bounds on size, so that a small spec cannot make vtlgen write or emulate without end:
 # the emulators map the whole context, and the header names every array element.
-MAX_CONTEXT = 1 << 20  # bytes: far above the 1 KiB that struct mshv_vtl_run reserves
+# bytes: far above the 1 KiB that struct mshv_vtl_run reserves, and below the 1 MiB window
+# the trials place the context in (vtlgen/validate/trial.py), with room for its guard bytes
+# and a choice of addresses: every context the schema accepts can be validated and proved.
+MAX_CONTEXT = (1 << 20) - (1 << 12)
 MAX_FIELDS = 256
 MAX_ELEMENTS = 8192  # array elements over all fields (one asm-offsets macro each)
 MAX_CONVENTIONS = 16

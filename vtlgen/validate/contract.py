@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from vtlgen import properties as say
-from vtlgen.isa import registers
+from vtlgen.isa import registers, system_instructions
 from vtlgen.plan import Plan
 from vtlgen.validate import vector_contract
 from vtlgen.validate.backends.base import Access, FrameStep, Observable, TrialObservation
@@ -204,6 +204,12 @@ class TrialJudge:
         self._by_length: dict[int, tuple[bytes, int]] = {0: (self.writable, self.readable_size)}
         self.decoded = source.decoded
         self.poisoned = frozenset(model.poisoned)
+        code = source.assembly.code
+        words = [int.from_bytes(code[at : at + 4], "little") for at in range(0, len(code) - 3, 4)]
+        # The allow-list of system instructions (vtlgen/isa/system_instructions.py): the rest
+        # is an effect outside the ABI (P9), never a quiet no-op of the emulator.
+        self.refused = {4 * i: why for i, word in enumerate(words) if (why := system_instructions.refusal(word))}
+        self.zeroes_block = {4 * i for i, word in enumerate(words) if system_instructions.is_dc_zva(word)}
 
     # --- memory --------------------------------------------------------------------------
 
@@ -270,6 +276,9 @@ class TrialJudge:
         stack_low, stack_high, entry_sp = addresses.stack_low, addresses.stack_high, addresses.entry_sp
         context, writable, readable_size = addresses.context, self.writable, self.readable_size
         for a in obs.accesses:
+            if a.offset in self.zeroes_block:  # the architecture's largest block, not unicorn's 64 bytes
+                block = system_instructions.DC_ZVA_BLOCK
+                a = a._replace(address=a.address & -block, size=block)
             address = a.address
             # The common cases first, decided without building anything: a well-formed
             # access to the stub's frame, a store to a shared slot, a load from the context.
@@ -342,7 +351,20 @@ class TrialJudge:
                     findings.append(Finding("P8", message, where, "unchanged", "changed", None))
         if first is not None and first.trace_index >= 0:
             findings += self._poison(obs.trace[first.trace_index + 1 :])
+        findings += self._unmodelled(obs)
         return self._violations(findings, obs.seed)
+
+    def _unmodelled(self, obs: TrialObservation) -> list[Finding]:
+        """P9 for each system instruction off the allow-list that the trial ran (every one in
+        the stub when the backend keeps no trace)."""
+        if not self.refused:
+            return []
+        ran = set(obs.trace) if Observable.TRACE in self.observes else set(self.refused)
+        return [
+            Finding("P9", f"runs {why}", "", "only the system instructions the ABI allows", "executed", at)
+            for at, why in sorted(self.refused.items())
+            if at in ran
+        ]
 
     def _last_trap_offset(self, conduits: list) -> int | None:  # type: ignore[type-arg]
         return conduits[-1].offset if conduits else None

@@ -30,7 +30,6 @@ UNTESTED = {
     "prove/replay": "every counterexample replayed in tests/prove/test_run.py",
     "prove/state": "units in tests/prove/test_pcode.py",
     "prove/world": "units in tests/prove/test_pcode.py",
-    "report/sarif": "`vtlgen lint --format sarif` in tests/test_cli.py",
     "report/tables": "`vtlgen show` in tests/test_cli.py",
     "spec/checks": "each cross-part check broken on purpose in tests/spec/test_loader.py (support/malformed_specs.py)",
     "spec/context_layout": "the Plan's layout in tests/lower/test_convention.py and tests/spec/test_vl_scaled.py",

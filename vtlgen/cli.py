@@ -6,7 +6,10 @@ Exit codes: 0 ok, 1 findings or violations, 2 bad input or usage.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Sequence
+from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -24,12 +27,12 @@ from vtlgen.isa.assembler import AssemblyError
 from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, is_architectural
 from vtlgen.lower import convention
 from vtlgen.plan import Plan
-from vtlgen.report import html_page, sarif, tables
+from vtlgen.report import html_page, json_output, sarif, tables
 from vtlgen.spec import diff as abi_diff
 from vtlgen.spec import discover
 from vtlgen.spec.lint import LintFinding, counts
 from vtlgen.spec.lint import lint as lint_spec
-from vtlgen.spec.loader import LoadedSpec, SpecError, format_path, load, load_all
+from vtlgen.spec.loader import LoadedSpec, Located, SpecError, format_path, load, load_all
 from vtlgen.spec.rules import RULES
 from vtlgen.spec.schema import Spec
 from vtlgen.validate.backends.base import BackendError
@@ -55,10 +58,38 @@ SpecArgs = Annotated[
 ]
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+# The --format of the running command. Bad input under json or sarif is still a document on
+# stdout (a CI job redirects it to a file it uploads), beside the message on stderr.
+_document_format = "text"
+_LOCATED = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.+)")
+
+
+def _documents_on_error(output: Enum) -> None:
+    global _document_format
+    _document_format = str(output.value)
+
+
+def _problem(line: str) -> dict[str, object]:
+    """One message line as a problem: `file:line:col: [field.path: ]message` is split."""
+    located = _LOCATED.fullmatch(line)
+    if located is None:
+        return {"message": line.removeprefix("error: ")}
+    problem: dict[str, object] = {
+        "file": located["file"], "line": int(located["line"]), "column": int(located["column"]),
+        "message": located["message"],
+    }  # fmt: skip
+    return problem
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT, located: Sequence[Located] = ()) -> NoReturn:
     # Messages quote strangers' text (tool output, file names): each line is made printable,
     # so nothing reaches a terminal or a CI log as an escape sequence or a forged line.
-    typer.echo("\n".join(one_line(line, limit=4000) for line in message.split("\n")), err=True)
+    lines = [one_line(line, limit=4000) for line in message.split("\n")]
+    if code == EXIT_BAD_INPUT and _document_format in ("json", "sarif"):
+        problems = [asdict(p) for p in located] if located else [_problem(line) for line in lines if line]
+        document = sarif.input_errors(problems) if _document_format == "sarif" else json_output.error_document(problems)
+        typer.echo(json.dumps(document, indent=2))
+    typer.echo("\n".join(lines), err=True)
     raise typer.Exit(code)
 
 
@@ -69,7 +100,7 @@ def load_specs(paths: list[Path] | None) -> list[LoadedSpec]:
     try:
         return load_all(resolved)
     except SpecError as error:
-        fail("\n".join(str(problem) for problem in error.problems))
+        fail("\n".join(str(problem) for problem in error.problems), located=error.problems)
 
 
 def lowering_failure(loaded: LoadedSpec, error: convention.LoweringError) -> NoReturn:
@@ -83,7 +114,7 @@ def load_one(path: Path) -> LoadedSpec:
     try:
         return load(path)
     except SpecError as error:
-        fail("\n".join(str(problem) for problem in error.problems))
+        fail("\n".join(str(problem) for problem in error.problems), located=error.problems)
 
 
 def plans_for(loaded: LoadedSpec) -> list[Plan]:
@@ -106,6 +137,8 @@ def root(
     ] = False,
 ) -> None:
     """vtlgen: world-switch stubs, headers and bindings from one calling-convention spec."""
+    global _document_format
+    _document_format = "text"  # each command sets its own (the app may run many times in one process)
 
 
 @app.command()
@@ -318,7 +351,8 @@ def _one_stub(loaded_specs: list[LoadedSpec], stub: Path | None, convention: str
 def _print_reports(reports: list[ConventionReport], output: ReportFormat) -> None:
     ok = all(report.ok for report in reports)
     if output is ReportFormat.json:
-        typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
+        body = {"ok": ok, "reports": [r.as_dict() for r in reports]}
+        typer.echo(json.dumps(json_output.document(json_output.REPORTS, body), indent=2, sort_keys=True))
     elif output is ReportFormat.sarif:
         typer.echo(json.dumps(sarif.violations(reports), indent=2))
     else:
@@ -383,6 +417,7 @@ def validate(
 
     Without --stub, the stubs checked are the ones `generate` would write now, rendered in
     memory from the spec, not the files on disk."""
+    _documents_on_error(output)
     loaded_specs = load_specs(spec)
     _one_stub(loaded_specs, stub, convention)
     for length in vector_length or ():
@@ -430,6 +465,7 @@ def prove(
 
     Exit 0 when every convention is PROVED; 1 on a violation or where the proof is UNPROVEN.
     Without --stub, the stubs proved are the ones `generate` would write now."""
+    _documents_on_error(output)
     from vtlgen.prove import run as proof
 
     loaded_specs = load_specs(spec)
@@ -476,6 +512,7 @@ def lint(
     fail_on: Annotated[FailOn, typer.Option(help="Lowest unwaived severity that fails.")] = FailOn.error,
 ) -> None:
     """Check specs against the arm64 maintainers' review rules."""
+    _documents_on_error(output)
     results = [(loaded, lint_spec(loaded.spec, loaded.tree)) for loaded in load_specs(spec)]
     failing = sum(counts(findings, fail_on.value)[0] for _, findings in results)
     if output is LintFormat.sarif:
@@ -490,7 +527,7 @@ def lint(
                     "rule": f.rule, "severity": f.severity, "convention": f.convention, "message": f.message,
                     "waived": f.waived, "source": RULES[f.rule].source,
                 })  # fmt: skip
-        typer.echo(json.dumps({"ok": failing == 0, "findings": rows}, indent=2))
+        typer.echo(json.dumps(json_output.document(json_output.LINT, {"ok": failing == 0, "findings": rows}), indent=2))
     else:
         for loaded, findings in results:
             _echo_findings(loaded, findings)
@@ -508,6 +545,7 @@ def diff(
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """List ABI changes between two spec revisions; exit 1 when NEW's version bump is too small."""
+    _documents_on_error(output)
     before, after = load_one(old), load_one(new)
     changes = abi_diff.diff(before.spec, after.spec)
     required = abi_diff.required_bump(changes)
@@ -523,7 +561,7 @@ def diff(
             "old": before.spec.abi_version, "new": after.spec.abi_version, "required_bump": required,
             "actual_bump": actual, "ok": ok, "changes": [c.as_dict() for c in changes],
         }  # fmt: skip
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(json_output.document(json_output.DIFF, payload), indent=2))
     else:
         for change in changes:
             typer.echo(f"{change.kind:<10} {change.what}: {change.old} -> {change.new} ({change.why})")

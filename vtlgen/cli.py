@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -24,7 +24,7 @@ from vtlgen.guard import safepath
 from vtlgen.guard.quoting import one_line
 from vtlgen.isa import stubsource
 from vtlgen.isa.assembler import AssemblyError
-from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, is_architectural
+from vtlgen.isa.vector_length import is_architectural
 from vtlgen.lower import convention
 from vtlgen.plan import Plan
 from vtlgen.report import html_page, json_output, sarif, tables
@@ -126,7 +126,7 @@ def plans_for(loaded: LoadedSpec) -> list[Plan]:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"vtlgen {__version__}")
+        typer.echo(f"vtlgen {__version__}")  # as vtlgen.__main__ prints it, before this module loads
         raise typer.Exit(0)
 
 
@@ -367,6 +367,20 @@ def _print_reports(reports: list[ConventionReport], output: ReportFormat) -> Non
 MAX_REPLAY_BYTES = 1 << 20
 
 
+def _at_least(minimum: int, option: str, what: str) -> Callable[[int], int]:
+    """A bound on a number option, said as what is wrong and what is expected (click's own
+    range check words it as the library's: "Input should be greater than or equal to 1")."""
+
+    def check(value: int) -> int:
+        if value < minimum:
+            raise typer.BadParameter(
+                f"{value} is not {what}; expected a whole number, {minimum} or more", param_hint=f"--{option}"
+            )
+        return value
+
+    return check
+
+
 def _verify(plan: Plan, text: str, name: str, options: verify.Options, replay: Path | None) -> verify.StubVerdict:
     if replay is None:
         return verify.verify(plan, text, name, options)
@@ -389,16 +403,18 @@ def validate(
     spec: SpecArgs = None,
     convention: ConventionOption = None,
     stub: StubOption = None,
-    trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
+    trials: Annotated[
+        int, typer.Option(callback=_at_least(1, "trials", "a trial count"), help="Random trials per convention.")
+    ] = DEFAULT_TRIALS,
+    seed: Annotated[
+        int, typer.Option(callback=_at_least(0, "seed", "a seed"), help="Seed of the first trial; trial k uses seed+k.")
+    ] = 0,
     output: Annotated[ReportFormat, typer.Option("--format", help="text, json or sarif.")] = ReportFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
     vector_length: Annotated[
         Optional[list[int]],
         typer.Option(
             "--vector-length",
-            min=MIN_VECTOR_LENGTH,
-            max=MAX_VECTOR_LENGTH,
             help="SVE vector length in bytes (a multiple of 16; repeat for several); default 16, 48, 64 and 256.",
         ),
     ] = None,
@@ -570,6 +586,18 @@ def diff(
         typer.echo(verdict)
     if not ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _full_short_help() -> None:
+    """click cuts each command's summary in --help to the terminal's width ("Print the register
+    classes, the context layout and the..."); a short_help is printed whole, wrapped."""
+    for info in app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            first = info.callback.__doc__.strip().split("\n\n", 1)[0]
+            info.short_help = " ".join(first.split())
+
+
+_full_short_help()
 
 
 def main() -> None:

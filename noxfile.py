@@ -60,10 +60,11 @@ def validate(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Validator throughput, proof time, and the HTML report's size and render time, against targets (not a test)."""
+    """Start-up, validator throughput, proof time, the HTML report's size and render time, against targets."""
     session.install(".")
     session.run("python", "tests/bench/bench_validator.py")
     session.run("python", "tests/bench/bench_prove.py")
     session.run("python", "tests/bench/bench_html_report.py")
     session.run("python", "tests/bench/bench_security.py")
     session.run("python", "tests/bench/bench_qemu_system.py")
+    session.run("python", "tests/bench/bench_startup.py")

@@ -6,7 +6,10 @@ Exit codes: 0 ok, 1 findings or violations, 2 bad input or usage.
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -21,16 +24,16 @@ from vtlgen.guard import safepath
 from vtlgen.guard.quoting import one_line
 from vtlgen.isa import stubsource
 from vtlgen.isa.assembler import AssemblyError
-from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, is_architectural
+from vtlgen.isa.vector_length import is_architectural
 from vtlgen.lower import convention
 from vtlgen.plan import Plan
 from vtlgen.prove.budget import DEFAULT_PROOF_BUDGET_S
-from vtlgen.report import html_page, sarif, tables
+from vtlgen.report import html_page, json_output, sarif, tables
 from vtlgen.spec import diff as abi_diff
 from vtlgen.spec import discover
 from vtlgen.spec.lint import LintFinding, counts
 from vtlgen.spec.lint import lint as lint_spec
-from vtlgen.spec.loader import LoadedSpec, SpecError, format_path, load, load_all
+from vtlgen.spec.loader import LoadedSpec, Located, SpecError, format_path, load, load_all
 from vtlgen.spec.rules import RULES
 from vtlgen.spec.schema import Spec
 from vtlgen.validate.backends.base import BackendError
@@ -57,10 +60,38 @@ SpecArgs = Annotated[
 ]
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+# The --format of the running command. Bad input under json or sarif is still a document on
+# stdout (a CI job redirects it to a file it uploads), beside the message on stderr.
+_document_format = "text"
+_LOCATED = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.+)")
+
+
+def _documents_on_error(output: Enum) -> None:
+    global _document_format
+    _document_format = str(output.value)
+
+
+def _problem(line: str) -> dict[str, object]:
+    """One message line as a problem: `file:line:col: [field.path: ]message` is split."""
+    located = _LOCATED.fullmatch(line)
+    if located is None:
+        return {"message": line.removeprefix("error: ")}
+    problem: dict[str, object] = {
+        "file": located["file"], "line": int(located["line"]), "column": int(located["column"]),
+        "message": located["message"],
+    }  # fmt: skip
+    return problem
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT, located: Sequence[Located] = ()) -> NoReturn:
     # Messages quote strangers' text (tool output, file names): each line is made printable,
     # so nothing reaches a terminal or a CI log as an escape sequence or a forged line.
-    typer.echo("\n".join(one_line(line, limit=4000) for line in message.split("\n")), err=True)
+    lines = [one_line(line, limit=4000) for line in message.split("\n")]
+    if code == EXIT_BAD_INPUT and _document_format in ("json", "sarif"):
+        problems = [asdict(p) for p in located] if located else [_problem(line) for line in lines if line]
+        document = sarif.input_errors(problems) if _document_format == "sarif" else json_output.error_document(problems)
+        typer.echo(json.dumps(document, indent=2))
+    typer.echo("\n".join(lines), err=True)
     raise typer.Exit(code)
 
 
@@ -71,7 +102,7 @@ def load_specs(paths: list[Path] | None) -> list[LoadedSpec]:
     try:
         return load_all(resolved)
     except SpecError as error:
-        fail("\n".join(str(problem) for problem in error.problems))
+        fail("\n".join(str(problem) for problem in error.problems), located=error.problems)
 
 
 def lowering_failure(loaded: LoadedSpec, error: convention.LoweringError) -> NoReturn:
@@ -85,7 +116,7 @@ def load_one(path: Path) -> LoadedSpec:
     try:
         return load(path)
     except SpecError as error:
-        fail("\n".join(str(problem) for problem in error.problems))
+        fail("\n".join(str(problem) for problem in error.problems), located=error.problems)
 
 
 def plans_for(loaded: LoadedSpec) -> list[Plan]:
@@ -97,7 +128,7 @@ def plans_for(loaded: LoadedSpec) -> list[Plan]:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"vtlgen {__version__}")
+        typer.echo(f"vtlgen {__version__}")  # as vtlgen.__main__ prints it, before this module loads
         raise typer.Exit(0)
 
 
@@ -108,6 +139,8 @@ def root(
     ] = False,
 ) -> None:
     """vtlgen: world-switch stubs, headers and bindings from one calling-convention spec."""
+    global _document_format
+    _document_format = "text"  # each command sets its own (the app may run many times in one process)
 
 
 @app.command()
@@ -321,7 +354,8 @@ def _one_stub(loaded_specs: list[LoadedSpec], stub: Path | None, convention: str
 def _print_reports(reports: list[ConventionReport], output: ReportFormat) -> None:
     ok = all(report.ok for report in reports)
     if output is ReportFormat.json:
-        typer.echo(json.dumps({"ok": ok, "reports": [r.as_dict() for r in reports]}, indent=2, sort_keys=True))
+        body = {"ok": ok, "reports": [r.as_dict() for r in reports]}
+        typer.echo(json.dumps(json_output.document(json_output.REPORTS, body), indent=2, sort_keys=True))
     elif output is ReportFormat.sarif:
         typer.echo(json.dumps(sarif.violations(reports), indent=2))
     else:
@@ -338,6 +372,20 @@ ProofBudgetOption = Annotated[
     float,
     typer.Option(min=0.001, max=3600, help="Wall-clock seconds the proof may take per stub; past it, UNPROVEN."),
 ]
+
+
+def _at_least(minimum: int, option: str, what: str) -> Callable[[int], int]:
+    """A bound on a number option, said as what is wrong and what is expected (click's own
+    range check words it as the library's: "Input should be greater than or equal to 1")."""
+
+    def check(value: int) -> int:
+        if value < minimum:
+            raise typer.BadParameter(
+                f"{value} is not {what}; expected a whole number, {minimum} or more", param_hint=f"--{option}"
+            )
+        return value
+
+    return check
 
 
 def _verify(plan: Plan, text: str, name: str, options: verify.Options, replay: Path | None) -> verify.StubVerdict:
@@ -362,16 +410,18 @@ def validate(
     spec: SpecArgs = None,
     convention: ConventionOption = None,
     stub: StubOption = None,
-    trials: Annotated[int, typer.Option(min=1, help="Random trials per convention.")] = DEFAULT_TRIALS,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the first trial; trial k uses seed+k.")] = 0,
+    trials: Annotated[
+        int, typer.Option(callback=_at_least(1, "trials", "a trial count"), help="Random trials per convention.")
+    ] = DEFAULT_TRIALS,
+    seed: Annotated[
+        int, typer.Option(callback=_at_least(0, "seed", "a seed"), help="Seed of the first trial; trial k uses seed+k.")
+    ] = 0,
     output: Annotated[ReportFormat, typer.Option("--format", help="text, json or sarif.")] = ReportFormat.text,
     backend: Annotated[Backend, typer.Option(help="Where the stub runs.")] = Backend.unicorn,
     vector_length: Annotated[
         Optional[list[int]],
         typer.Option(
             "--vector-length",
-            min=MIN_VECTOR_LENGTH,
-            max=MAX_VECTOR_LENGTH,
             help="SVE vector length in bytes (a multiple of 16; repeat for several); default 16, 48, 64 and 256.",
         ),
     ] = None,
@@ -391,6 +441,7 @@ def validate(
 
     Without --stub, the stubs checked are the ones `generate` would write now, rendered in
     memory from the spec, not the files on disk."""
+    _documents_on_error(output)
     loaded_specs = load_specs(spec)
     _one_stub(loaded_specs, stub, convention)
     for length in vector_length or ():
@@ -441,6 +492,7 @@ def prove(
 
     Exit 0 when every convention is PROVED; 1 on a violation or where the proof is UNPROVEN.
     Without --stub, the stubs proved are the ones `generate` would write now."""
+    _documents_on_error(output)
     from vtlgen.prove import run as proof
 
     loaded_specs = load_specs(spec)
@@ -487,6 +539,7 @@ def lint(
     fail_on: Annotated[FailOn, typer.Option(help="Lowest unwaived severity that fails.")] = FailOn.error,
 ) -> None:
     """Check specs against the arm64 maintainers' review rules."""
+    _documents_on_error(output)
     results = [(loaded, lint_spec(loaded.spec, loaded.tree)) for loaded in load_specs(spec)]
     failing = sum(counts(findings, fail_on.value)[0] for _, findings in results)
     if output is LintFormat.sarif:
@@ -501,7 +554,7 @@ def lint(
                     "rule": f.rule, "severity": f.severity, "convention": f.convention, "message": f.message,
                     "waived": f.waived, "source": RULES[f.rule].source,
                 })  # fmt: skip
-        typer.echo(json.dumps({"ok": failing == 0, "findings": rows}, indent=2))
+        typer.echo(json.dumps(json_output.document(json_output.LINT, {"ok": failing == 0, "findings": rows}), indent=2))
     else:
         for loaded, findings in results:
             _echo_findings(loaded, findings)
@@ -519,6 +572,7 @@ def diff(
     output: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """List ABI changes between two spec revisions; exit 1 when NEW's version bump is too small."""
+    _documents_on_error(output)
     before, after = load_one(old), load_one(new)
     changes = abi_diff.diff(before.spec, after.spec)
     required = abi_diff.required_bump(changes)
@@ -534,7 +588,7 @@ def diff(
             "old": before.spec.abi_version, "new": after.spec.abi_version, "required_bump": required,
             "actual_bump": actual, "ok": ok, "changes": [c.as_dict() for c in changes],
         }  # fmt: skip
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(json_output.document(json_output.DIFF, payload), indent=2))
     else:
         for change in changes:
             typer.echo(f"{change.kind:<10} {change.what}: {change.old} -> {change.new} ({change.why})")
@@ -543,6 +597,18 @@ def diff(
         typer.echo(verdict)
     if not ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _full_short_help() -> None:
+    """click cuts each command's summary in --help to the terminal's width ("Print the register
+    classes, the context layout and the..."); a short_help is printed whole, wrapped."""
+    for info in app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            first = info.callback.__doc__.strip().split("\n\n", 1)[0]
+            info.short_help = " ".join(first.split())
+
+
+_full_short_help()
 
 
 def main() -> None:

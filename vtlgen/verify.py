@@ -89,12 +89,29 @@ def verify(
     return StubVerdict(plan, code, reports, trials)
 
 
+def page_report(verdict: StubVerdict) -> dict[str, object]:
+    """What the page shows of one stub: the trials' report (a replay's when there were no
+    trials), every checker's violations, the properties the proof PROVED, and the stub's
+    verdict, so the page never says more than the process does."""
+    shown = verdict.trials if verdict.trials is not None else verdict.reports[0]
+    data = shown.as_dict()
+    others = [report for report in verdict.reports if report is not shown]
+    found = [dict(v) for v in data["violations"]]  # type: ignore[attr-defined]
+    found += [v for report in others for v in report.as_dict()["violations"]]  # type: ignore[attr-defined]
+    data["violations"] = found
+    proofs = [report for report in others if getattr(report, "verdict", None) is not None]
+    data["proved"] = sorted(
+        {pid for report in proofs if report.ok for pid in report.properties_checked}, key=lambda p: int(p[1:])
+    )
+    data["ok"] = verdict.ok
+    return data
+
+
 def write_html(path: Path, verdicts: Sequence[StubVerdict], reproduce: Callable[[Plan], str]) -> None:
-    """The trials' reports as one self-contained page; `reproduce(plan)` is the command that
+    """Every stub's verdict as one self-contained page; `reproduce(plan)` is the command that
     runs a convention again (the page adds --seed S --trials 1)."""
     runs = [
-        html_page.StubRun(v.plan, v.code.text, v.code.file, v.trials.as_dict(), reproduce(v.plan), v.code.assembly)
+        html_page.StubRun(v.plan, v.code.text, v.code.file, page_report(v), reproduce(v.plan), v.code.assembly)
         for v in verdicts
-        if v.trials is not None
     ]
-    html_page.write(path, runs)
+    html_page.write(path, runs, ok=all(v.ok for v in verdicts))

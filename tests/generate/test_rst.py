@@ -117,3 +117,17 @@ def test_a_wrapped_line_of_one_repeated_mark_is_no_heading(value: str) -> None:
 def test_any_wrapped_prose_is_inert(words: list[str]) -> None:
     _, others = paragraph_text(str(rst.paragraph(" ".join(words), width=24)))
     assert others == []
+
+
+def test_prose_shows_backquoted_code_as_literals() -> None:
+    """Lint messages and waiver reasons mark code with `...`: the page shows it as code, never
+    as literal backquotes, and a stray backquote stays escaped text."""
+    from docutils.core import publish_doctree
+
+    from vtlgen.generate.rst import prose
+
+    shown = prose("`hvc #3` is not an SMCCC call; use `hvc #0` with a function ID in w0")
+    assert shown == "``hvc #3`` is not an SMCCC call; use ``hvc #0`` with a function ID in w0"
+    literals = [node.astext() for node in publish_doctree(shown).findall() if node.tagname == "literal"]
+    assert literals == ["hvc #3", "hvc #0"]
+    assert prose("a stray ` backquote") == "a stray \\` backquote"

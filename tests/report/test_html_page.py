@@ -202,3 +202,39 @@ def test_validate_html_from_the_command_line(tmp_path: Path, monkeypatch: pytest
     blocked.write_text("")
     bad = runner.invoke(app, ["validate", "--trials", "1", "--html", str(blocked / "x.html")])
     assert bad.exit_code == 2 and "cannot write" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_proof_and_the_process_verdict(tmp_path: Path) -> None:
+    """As a person does: validate with --html, then open the page in chromium. A stub the proof
+    PROVED reads "proved" for every property; a replayed counterexample that exits 1 reads
+    "violations found", with the violation listed, never "every property held"."""
+    from tests.support import FIRST, invoke
+
+    def opened(page: Path) -> str:
+        result = browser("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    good = tmp_path / "good.html"
+    done = invoke("validate", str(FIRST), "--convention", "hvc3", "--trials", "5", "--html", str(good))
+    assert done.exit_code == 0 and "PROVED" in done.stdout
+    dom = opened(good)
+    statuses = re.findall(r'<td class="status status-([a-z-]+)">', dom)
+    assert statuses == ["proved"] * 10, statuses
+    assert 'id="verdict">every property held' in dom
+
+    stub = named("hvc3_p1_wrong_offset").write(tmp_path)
+    found = tmp_path / "cex"
+    proved = invoke("prove", str(FIRST), "--convention", "hvc3", "--stub", str(stub), "--counterexamples", str(found))
+    assert proved.exit_code == 1
+    replay = sorted(found.glob("*.json"))[0]
+    bad = tmp_path / "replay.html"
+    replayed = invoke(
+        "validate", str(FIRST), "--convention", "hvc3", "--stub", str(stub), "--replay", str(replay), "--html", str(bad)
+    )
+    assert replayed.exit_code == 1
+    dom = opened(bad)
+    assert 'id="verdict">violations found' in dom and "every property held" not in dom
+    statuses = re.findall(r'<td class="status status-([a-z-]+)">', dom)
+    assert "violated" in statuses and "proved" not in statuses, statuses

@@ -185,7 +185,7 @@ CASES = [
         "unknown VL type",
         [(Z_FIELD, "      - {name: z, type: zregs, count: 32}\n")],
         "context.vl_scaled.fields[0].type",
-        "Input should be 'zreg', 'preg' or 'za'",
+        "expected 'zreg', 'preg' or 'za'",
         "type: zregs",
     ),
     (

@@ -38,7 +38,7 @@ CASES = [
     ("slot in no field", "slot: x[19]", "slot: y[19]", "registers.x19-x28.slot", "no context field"),
     ("slot of the wrong type", "slot: x[19]", "slot: q[19]", "registers.x19-x28.slot", "u64"),
     ("register mapped twice", "  x18:\n", "  x17-x18:\n", "registers.x17-x18", "mapped twice"),
-    ("unknown register", "  x18:\n", "  w18:\n", "registers.w18", "unknown register"),
+    ("unknown register", "  x18:\n", "  w18:\n", "registers.w18", "is not a register name"),
     (
         "register without class",
         "  zt0:\n    class: private\n    sources: [aapcs64-sme, tlfs-vsm]\n",

@@ -35,7 +35,7 @@ _TRANSPORT = {
 
 
 # The page's values are escaped for reStructuredText unless built as rst.Markup.
-RST = render.Dialect(finalize=rst.finalize, filters=(("paragraph", rst.paragraph),))
+RST = render.Dialect(finalize=rst.finalize, filters=(("paragraph", rst.paragraph), ("prose", rst.prose)))
 
 
 def file_name(spec_id: str) -> str:

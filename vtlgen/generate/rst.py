@@ -94,6 +94,24 @@ def literal(value: object) -> Markup:
     return Markup(f"``{token}``" if _TOKEN.fullmatch(token) else text(token))
 
 
+def prose(value: object) -> Markup:
+    """Prose that marks code with single backquotes (`hvc #3`, as lint messages and waiver
+    reasons do): each balanced `span` an inline literal, the rest escaped text, so the page
+    shows code as code instead of literal backquotes. Unbalanced backquotes stay escaped text."""
+    parts = str(value).split("`")
+    if len(parts) % 2 == 0:
+        return Markup(text(value))
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2:
+            out.append(str(literal(part)))
+        elif part:
+            escaped = text(part) if part.strip() else " "
+            # text() strips the spaces that separate a span from its neighbours; put them back
+            out.append((" " if part[:1].isspace() and index else "") + escaped + (" " if part[-1:].isspace() else ""))
+    return Markup("".join(out).strip())
+
+
 def width(line: str) -> int:
     """Columns the line takes, as docutils counts them for heading underlines
     (East Asian wide and full-width characters take two)."""

@@ -24,6 +24,7 @@ from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
 
 from vtlgen.guard.sandbox import LimitExceeded, call_limited
 from vtlgen.isa import sve
+from vtlgen.isa.assembler_messages import explain
 from vtlgen.isa.stubsource import INSTRUCTION_SIZE, StubSyntaxError, printable, vet
 
 ASSEMBLY_SECONDS = 10.0  # keystone assembles the largest stub (16 Ki instructions) in well under 1 s
@@ -70,7 +71,7 @@ def _keystone(canonical: str, statements: tuple[str, ...]) -> tuple[bytes, int |
         except KsError as error:
             if "SYMBOL" in str(error).upper():
                 continue  # a branch to a label: fine in context
-            return b"", index, f"cannot assemble: {error}"
+            return b"", index, f"cannot assemble: {explain(statement, str(error))}"
         if not encoding or len(encoding) != INSTRUCTION_SIZE:
             return b"", index, "assembled to nothing (an illegal LDP/STP form?)"
     return b"", None, "keystone's output does not match the instruction count"

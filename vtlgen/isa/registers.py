@@ -123,6 +123,27 @@ def smccc_preserved(sve_hint: bool) -> frozenset[str]:
     return preserved - frozenset(SVE_STATE) if sve_hint else preserved
 
 
+def _key_pattern() -> str:
+    """A regular expression for a spec's `registers` key: one register or a range `x19-x28`
+    (the second prefix may be left out: `x19-28`), built from ARCHITECTURAL so it never
+    disagrees with `expand`. `vtlgen schema` puts it in the JSON Schema, so an editor marks
+    `fspr` as it is typed; `expand` still catches a range that runs backwards."""
+    families: dict[str, list[int]] = {}
+    singles: list[str] = []
+    for register in ARCHITECTURAL:
+        if register.index is None:
+            singles.append(re.escape(register.name))
+        else:
+            families.setdefault(register.name.rstrip("0123456789"), []).append(register.index)
+    alternatives = []
+    for prefix, indices in families.items():
+        number = "(?:" + "|".join(str(n) for n in sorted(indices, reverse=True)) + ")"  # 30 before 3
+        alternatives.append(f"{prefix}{number}(?:-(?:{prefix})?{number})?")
+    return "^(?:" + "|".join([*alternatives, *singles]) + ")$"
+
+
+REGISTER_KEY_PATTERN = _key_pattern()
+
 _SYSREG_NAME = re.compile(r"^[A-Z][A-Z0-9_]*_EL[0-3]$")
 _RANGE = re.compile(r"^([a-z]+)(\d+)-\1?(\d+)$")
 

@@ -185,7 +185,13 @@ def run_view(index: int, run: StubRun) -> RunView:
         violation_anchor = f"{anchor}-v{number}"
         if instruction is not None:
             marks.setdefault(offset, []).append(Mark(str(data["property"]), violation_anchor))
-        command = f"{run.reproduce} --seed {int(data.get('seed', 0))} --trials 1"
+        seed = data.get("seed")
+        command = (
+            f"{run.reproduce} --seed {int(seed)} --trials 1"
+            if seed is not None
+            else "vtlgen prove --counterexamples DIR (with the same spec, --convention and --stub), then "
+            "vtlgen validate --replay DIR/FILE.json"
+        )
         violations.append(ViolationView(data, violation_anchor, instruction, command))
     properties = _properties(run.report)
     # Marked per instruction only where the backend watched every instruction.
@@ -239,7 +245,9 @@ def reproduce_command(plan: Plan, stub: str | None, backend: str, out: str | Non
     return " ".join(shlex.quote(word) for word in [*words, "--backend", backend])
 
 
-def page(runs: Sequence[StubRun], title: str = "vtlgen validation report") -> str:
+def page(runs: Sequence[StubRun], title: str = "vtlgen validation report", ok: bool | None = None) -> str:
+    """`ok` is the process's verdict when the caller has one (`vtlgen.verify`): the page says
+    what the exit code says, even for a run (a replay) whose trials it does not list."""
     views = [run_view(index, run) for index, run in enumerate(runs)]
     specs: dict[str, Plan] = {}
     for run in runs:
@@ -262,11 +270,11 @@ def page(runs: Sequence[StubRun], title: str = "vtlgen validation report") -> st
             byte_px=BYTE_PX,
             row_px=ROW_PX,
             axis_px=AXIS_PX,
-            ok=all(view.report.get("ok", not view.violations) for view in views),
+            ok=ok if ok is not None else all(view.report.get("ok", not view.violations) for view in views),
         )
     )
 
 
-def write(path: Path, runs: Sequence[StubRun], title: str = "vtlgen validation report") -> None:
+def write(path: Path, runs: Sequence[StubRun], title: str = "vtlgen validation report", ok: bool | None = None) -> None:
     """Render, then replace `path` whole: a browser or CI upload never sees half a page."""
-    sync.write_atomically(path, page(runs, title))
+    sync.write_atomically(path, page(runs, title, ok))

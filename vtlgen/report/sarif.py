@@ -8,7 +8,9 @@ violation points at the stub's file and line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 
 from vtlgen import __version__, properties
 from vtlgen.spec.lint import LintFinding
@@ -18,6 +20,37 @@ from vtlgen.validate.results import ConventionReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/vtlgen/vtlgen#vtlgen-lint"
+# SARIF 2.1.0 section 3.4.4: a relative URI with a uriBaseId that the consumer resolves; GitHub
+# code scanning resolves SRCROOT to the checkout, so a result points at the file in the PR.
+SRCROOT = "SRCROOT"
+INPUT_RULE = "vtlgen-bad-input"
+
+
+def repository_root(start: Path | None = None) -> Path:
+    """The checkout the paths are relative to: $GITHUB_WORKSPACE in GitHub Actions, else the
+    nearest folder above the working directory holding `.git`, else the working directory."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        return Path(os.path.abspath(workspace))
+    here = Path(os.path.abspath(start or Path.cwd()))
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
+def artifact(path: str | Path, root: Path | None = None) -> dict[str, object]:
+    """An artifactLocation: the path relative to the repository root, never absolute, never
+    climbing out with `..`. A file outside the checkout (a temporary stub) is named by its
+    file name alone: SARIF consumers cannot open it anyway, and the run must not leak the
+    machine's folders."""
+    base = root or repository_root()
+    absolute = Path(os.path.abspath(path))  # a relative path is the working directory's, as the user typed it
+    try:
+        relative = PurePosixPath(absolute.relative_to(base).as_posix())
+    except ValueError:
+        return {"uri": PurePosixPath(absolute.name).as_posix() or "unknown"}
+    return {"uri": relative.as_posix(), "uriBaseId": SRCROOT}
 
 
 def _rule(rule_id: str) -> dict[str, object]:
@@ -40,7 +73,7 @@ def report(results: list[tuple[LoadedSpec, list[LintFinding]]]) -> dict[str, obj
     rule_ids = list(RULES)
     sarif_results = []
     for loaded, findings in results:
-        uri = loaded.path.as_posix()
+        where = artifact(loaded.path)
         for finding in findings:
             line, column = loaded.locate(finding.path)
             message = finding.message if finding.convention is None else f"{finding.convention}: {finding.message}"
@@ -52,7 +85,7 @@ def report(results: list[tuple[LoadedSpec, list[LintFinding]]]) -> dict[str, obj
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": uri},
+                            "artifactLocation": where,
                             "region": {"startLine": line, "startColumn": column},
                         }
                     }
@@ -67,24 +100,55 @@ def report(results: list[tuple[LoadedSpec, list[LintFinding]]]) -> dict[str, obj
     return _log([_rule(rule_id) for rule_id in rule_ids], sarif_results)
 
 
-def _log(rules: list[dict[str, object]], results: list[dict[str, object]]) -> dict[str, object]:
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "vtlgen",
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": rules,
-                    }
-                },
-                "results": results,
+def _log(
+    rules: list[dict[str, object]], results: list[dict[str, object]], successful: bool = True
+) -> dict[str, object]:
+    run: dict[str, object] = {
+        "tool": {
+            "driver": {
+                "name": "vtlgen",
+                "version": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
             }
-        ],
+        },
+        "invocations": [{"executionSuccessful": successful}],
+        "results": results,
     }
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+_INPUT_RULE: dict[str, object] = {
+    "id": INPUT_RULE,
+    "name": "BadInput",
+    "shortDescription": {"text": "The input could not be read: a spec, a stub or a file named on the command line."},
+    "fullDescription": {
+        "text": "vtlgen stopped before checking anything (exit 2): the message names what is wrong and what is "
+        "expected."
+    },
+    "defaultConfiguration": {"level": "error"},
+    "properties": {"tags": ["input"]},
+}
+
+
+def input_errors(problems: Sequence[dict[str, object]]) -> dict[str, object]:
+    """Bad input (exit 2) as a log: each problem a result, located when its file is known,
+    so a code-scanning upload shows why the spec broke instead of failing on an empty file."""
+    results: list[dict[str, object]] = []
+    for problem in problems:
+        result: dict[str, object] = {
+            "ruleId": INPUT_RULE,
+            "ruleIndex": 0,
+            "level": "error",
+            "message": {"text": str(problem["message"])},
+        }
+        if problem.get("file"):
+            region = {"startLine": problem.get("line") or 1, "startColumn": problem.get("column") or 1}
+            result["locations"] = [
+                {"physicalLocation": {"artifactLocation": artifact(str(problem["file"])), "region": region}}
+            ]
+        results.append(result)
+    return _log([_INPUT_RULE], results, successful=False)
 
 
 def _property_rule(prop: properties.Property) -> dict[str, object]:
@@ -105,7 +169,7 @@ def violations(reports: Sequence[ConventionReport]) -> dict[str, object]:
     for report in reports:
         for v in report.violations:
             region: dict[str, object] = {"startLine": v.source_line} if v.source_line else {}
-            location: dict[str, object] = {"artifactLocation": {"uri": v.source_file}}
+            location: dict[str, object] = {"artifactLocation": artifact(v.source_file)}
             if region:
                 location["region"] = region
             where = f"+0x{v.offset:x}" if v.offset is not None else "end"

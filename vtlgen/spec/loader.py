@@ -21,7 +21,7 @@ from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEv
 
 from vtlgen.guard import safepath
 from vtlgen.guard.quoting import one_line
-from vtlgen.spec import checks
+from vtlgen.spec import checks, messages
 from vtlgen.spec.schema import Spec
 
 # A spec is a few hundred lines of plain data. These bounds refuse, before anything is
@@ -181,7 +181,7 @@ def _parse(text: str, file: str) -> Any:
         problem = (error.problem or error.context or "malformed YAML").strip()
         if problem.startswith("found duplicate key"):
             problem = problem.split(" with value", 1)[0]
-        raise SpecError([Located(file, line, column, "", f"{problem}; expected valid YAML or JSON")]) from None
+        raise SpecError([Located(file, line, column, "", messages.yaml_problem(problem))]) from None
     except RecursionError:
         raise _too_deep(file) from None
     except (YAMLError, ValueError, TypeError) as error:
@@ -189,35 +189,55 @@ def _parse(text: str, file: str) -> Any:
         raise SpecError([Located(file, 1, 1, "", f"{first_line}; expected valid YAML or JSON")]) from None
 
 
-_MESSAGES = {
-    "missing": "missing required key",
-    "extra_forbidden": "unknown key",
-}
-
-
 def _validation_problems(error: ValidationError, tree: Any, file: str) -> list[Located]:
+    items = error.errors(include_url=False)
+    # A key that is wrong (pydantic's loc ends in "[key]": `note` dedented under `registers`)
+    # makes its value's errors moot: say what is wrong with the key only.
+    bad_keys = {_real_path(tree, item["loc"]) for item in items if item["loc"][-1:] == ("[key]",)}
     by_path: dict[str, tuple[tuple[int, int], list[str]]] = {}
-    for item in error.errors(include_url=False):
+    for item in items:
         path = _real_path(tree, item["loc"])
-        message = _MESSAGES.get(item["type"], item["msg"])
-        if item["type"] == "extra_forbidden":
-            message = f"unknown key {item['loc'][-1]!r}; remove it or check its spelling"
-        where = locate(tree, path)
+        is_key = item["loc"][-1:] == ("[key]",)
+        if path in bad_keys and not is_key:
+            continue
+        parent = _node(tree, path[:-1])
+        if is_key and isinstance(parent, CommentedMap) and path[-1] in parent:
+            value_is_mapping = isinstance(parent[path[-1]], CommentedMap)
+            message = messages.key_message(item, path, value_is_mapping)
+            line, column = parent.lc.key(path[-1])
+            where = (line + 1, column + 1)  # the key itself, not its value
+        else:
+            message = messages.validation_message(item, path)
+            where = locate(tree, path)
         key = format_path(path)
         entry = by_path.setdefault(key, (where, []))
         if message not in entry[1]:
             entry[1].append(message)
     problems = []
-    for key, (where, messages) in by_path.items():
-        text = messages[0] if len(messages) == 1 else _union_message(messages)
+    for key, (where, texts) in by_path.items():
+        text = texts[0] if len(texts) == 1 else _union_message(texts)
         problems.append(Located(file, where[0], where[1], key, text))
     return sorted(problems, key=lambda p: (p.line, p.column, p.path))
 
 
-def _union_message(messages: list[str]) -> str:
-    """pydantic reports each arm of a union; say it once: `expected A, or B`."""
-    arms = [m.removeprefix("Input should be ").strip() for m in messages]
-    return "expected " + ", or ".join(arms)
+def _node(tree: Any, path: FieldPath) -> Any:
+    node = tree
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _union_message(texts: list[str]) -> str:
+    """pydantic reports each arm of a union; say it once: `expected A, or B, found C`."""
+    arms = [t.removeprefix("expected ").split(", found ")[0].strip() for t in texts]
+    found = texts[0].split(", found ", 1)[1] if ", found " in texts[0] else ""
+    return "expected " + ", or ".join(arms) + (f", found {found}" if found else "")
+
+
+_NOT_KEYS = ("literal[", "function-", "[key]")  # pydantic's union tags and its mark of a dict's key
 
 
 def _real_path(tree: Any, loc: tuple[Any, ...]) -> FieldPath:
@@ -230,7 +250,9 @@ def _real_path(tree: Any, loc: tuple[Any, ...]) -> FieldPath:
         ):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and not part.startswith(("literal[", "function-")):
+        elif (
+            isinstance(node, dict) and isinstance(part, str) and not part.startswith(("literal[", "function-", "[key]"))
+        ):
             path.append(part)  # a missing or unknown key still belongs in the path
             node = None
         else:

@@ -23,6 +23,7 @@ from vtlgen.isa.encoding import (
     encode_function_id,
     exception_word,
 )
+from vtlgen.isa.registers import REGISTER_KEY_PATTERN
 from vtlgen.isa.vector_length import MAX_VECTOR_LENGTH, MIN_VECTOR_LENGTH, VL_GRANULE
 from vtlgen.plan import BYTES_PER_VQ
 
@@ -358,7 +359,10 @@ class Spec(Model):
     sources: dict[SourceId, Source] = Field(min_length=1, max_length=MAX_ITEMS)
     decisions: list[Decision] = Field(default_factory=list, max_length=MAX_ITEMS)
     context: Context
-    registers: dict[str, RegisterEntry]
+    # The names in the JSON Schema too (patternProperties, and nothing else allowed), so an editor marks `fspr`.
+    registers: dict[Annotated[str, StringConstraints(pattern=REGISTER_KEY_PATTERN)], RegisterEntry] = Field(
+        json_schema_extra={"additionalProperties": False}
+    )
     system_registers: dict[str, SystemRegister] = Field(default_factory=dict)
     conventions: list[Convention] = Field(min_length=1, max_length=MAX_CONVENTIONS)
     entry_requirements: list[EntryRequirement] = Field(default_factory=list, max_length=4)

@@ -122,6 +122,12 @@ class ConventionReport:
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["ok"] = self.ok
+        # No trial ran (a proof) or no random seed made the inputs (a proof's or a replay's
+        # counterexample): null, never a number a reader could take for a count or a seed.
+        data["trials"] = self.trials or None
+        for violation in data["violations"]:
+            if violation["seed"] < 0:
+                violation["seed"] = violation["trials"] = None
         return data
 
     def summary(self) -> str:

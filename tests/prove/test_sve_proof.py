@@ -12,7 +12,7 @@ from tests.support import ROOT
 from vtlgen.isa.vector_length import ARCHITECTURAL_VECTOR_LENGTHS
 from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
-from vtlgen.prove.run import PROVED, VIOLATED, prove, proof_lengths
+from vtlgen.prove.run import PROVED, VIOLATED, proof_lengths, prove
 from vtlgen.spec.loader import load
 
 DEFAULT = ROOT / "spec" / "hyperv_vtl.yaml"

@@ -14,9 +14,9 @@ import z3
 from pypcode import OpCode, PcodeOp, Varnode
 
 from vtlgen import properties as say
+from vtlgen.isa import sve
 from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
-from vtlgen.isa import sve
 from vtlgen.prove import hypervisor, pcode, sve_semantics
 from vtlgen.prove import world as w
 from vtlgen.prove.lifter import Lifted, lift, relative_target

@@ -18,11 +18,11 @@ import z3
 
 from vtlgen.isa import sve
 from vtlgen.isa.assembler import assemble
+from vtlgen.isa.vector_length import ARCHITECTURAL_VECTOR_LENGTHS
 from vtlgen.plan import Plan
 from vtlgen.properties import PROPERTIES
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
-from vtlgen.isa.vector_length import ARCHITECTURAL_VECTOR_LENGTHS
 from vtlgen.prove.obligations import Failure, Gap, Shown
 from vtlgen.prove.replay import REPLAY_SEED, dump
 from vtlgen.validate.backends.base import StubCode

@@ -132,8 +132,8 @@ def test_validate_generated_stubs(workdir: Path, conv: str) -> None:
     assert f"hyperv_vtl/{conv} [unicorn]" in result.output
     assert f"{BOUNDS[conv]} instructions per round trip (lower bound {BOUNDS[conv]})" in result.output
     assert "properties P1,P2,P3,P4,P5,P6,P7,P8,P9,P10" in result.output
-    assert "at vector lengths 16, 48, 64, 256 bytes" in result.output
-    assert "precondition SVCR.SM = 0 broken (entered in streaming mode) at VL 16, 48, 64, 256" in result.output
+    assert "at vector lengths 16, 32, 48, 64, 128, 256 bytes" in result.output
+    assert "precondition SVCR.SM = 0 broken (entered in streaming mode) at VL 16, 32, 48, 64, 128, 256" in result.output
     trials_limits = [line for line in result.output.splitlines() if line.startswith("  not modelled")]
     assert trials_limits and not any("z_upper" in line or "p0-p15" in line for line in trials_limits)
 

@@ -14,6 +14,7 @@ from tests.support import DATA, FIRST, edited, mutation
 from tests.support.stubs import corpus, plan_for
 from vtlgen.generate import artifacts, render
 from vtlgen.isa.assembler import AssemblyError, assemble
+from vtlgen.isa.vector_length import ARCHITECTURAL_VECTOR_LENGTHS
 from vtlgen.lower.convention import lower
 from vtlgen.prove.replay import ReplayError, replay
 from vtlgen.prove.run import PROVED, UNPROVEN, VIOLATED, prove, vector_instruction
@@ -395,6 +396,11 @@ def test_a_code_address_handed_to_vtl0_is_a_leak() -> None:
     assert prove(PLANS["hvc3"], text, "stub.S").report.broken_properties() == {"P2"}
 
 
+def _lengths_named(message: str) -> tuple[int, ...]:
+    inside = message[message.rindex("(VL ") + 4 : message.rindex(")")]
+    return ARCHITECTURAL_VECTOR_LENGTHS if inside == "every VL" else tuple(int(p) for p in inside.split(", "))
+
+
 # Vector corpus stubs where the proof's verdict differs from the expectation, with the reason.
 VECTOR_PROOF_DIFFERS = {
     "hvc3_ok_1x_may_zero_za": (
@@ -413,5 +419,11 @@ def test_a_stub_with_sve_gets_its_verdict_at_every_vector_length(stub) -> None: 
         assert report.verdict == VIOLATED, report.summary()
     elif stub.expected:
         assert report.verdict == VIOLATED and stub.expected <= report.broken_properties(), report.summary()
+        # the VLs the proof names, among the trials', are those where the corpus says the fault shows
+        trial_lengths = set(plan_for(stub).model.vector.vector_lengths)  # type: ignore[union-attr]
+        for violation in report.violations:
+            if violation.property in stub.expected:
+                named = _lengths_named(violation.message)
+                assert set(named) & trial_lengths == set(stub.fails_at or trial_lengths), violation.message
     else:
         assert report.verdict == PROVED, report.summary()

@@ -54,7 +54,11 @@ class ProofReport(ConventionReport):
             f"properties {','.join(self.properties_checked)}; longest path {self.instructions_per_round_trip} "
             f"instructions (lower bound {self.lower_bound})"
         ]
-        if self.vector_lengths:
+        if tuple(self.vector_lengths) == SYMMETRIC_LENGTHS:
+            lines.append(
+                "  vector lengths: 16, 32 bytes (no instruction reads the VL: 32 stands for every VL above 16)"
+            )
+        elif self.vector_lengths:
             lines.append(f"  vector lengths: {', '.join(str(vl) for vl in self.vector_lengths)} bytes")
         lines += [f"  UNPROVEN {gap}" for gap in self.unproven]
         lines += [f"  choice: {choice}" for choice in self.choices]
@@ -182,11 +186,18 @@ def prove_assembled(plan: Plan, code: StubCode) -> Proof:
     return Proof(report, tuple(found))
 
 
+SYMMETRIC_LENGTHS = (16, 32)  # VL 16 (Z is Q) and one longer VL, for stubs whose behaviour cannot depend on it
+
+
 def proof_lengths(plan: Plan, code: bytes) -> tuple[int, ...]:
     """The VLs a proof runs at: every architectural one when the spec has SVE state (a stub
     may branch on the VL, and the extended context's layout depends on it), else none."""
     if plan.model.vector is None:
         return (0,)
+    if not plan.context.vl_elements and first_vector_instruction(code) is None:
+        # Nothing reads the VL and no address depends on it: Z's bits above 127 are treated alike
+        # at every VL above 16 (kept, or zeroed by an AdvSIMD write), so 32 stands for them all.
+        return SYMMETRIC_LENGTHS
     return ARCHITECTURAL_VECTOR_LENGTHS
 
 

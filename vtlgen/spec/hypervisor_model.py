@@ -52,9 +52,9 @@ def kept_registers(classes: Mapping[str, RegisterClass], convention: Convention)
 # The vector model runs registers.VL_SCALED_STATE, under both backends (qemu-user -cpu max;
 # unicorn with vtlgen's model of the SVE forms it encodes). ZT0 (SME2) is not in it: qemu 7.2
 # has no SME2.
-# Vector lengths validation runs at (bytes): the smallest, one that is not a power of two
-# (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), a common one, the largest.
-VECTOR_LENGTHS = (16, 48, 64, 256)
+# Vector lengths validation runs at (bytes): the smallest, its double, one that is not a power of two
+# (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), common ones (64, 128), the largest.
+VECTOR_LENGTHS = (16, 32, 48, 64, 128, 256)
 
 
 def vector_slots(spec: Spec) -> list[VectorSlot]:

@@ -73,7 +73,7 @@ NO_VALUE = ("      value: 0x46000001\n", "")  # the cross-check would reject an 
         ([("  za:\n    class: private\n", "  za:\n    class: clobbered\n")], "clobbered-without-owner"),
         (
             [("  x18:\n    class: private\n", "  x18:\n    class: clobbered\n    saved_by: caller\n")],
-            "kernel-register-not-preserved",
+            "platform-register-clobbered",
         ),
         ([("  PMBPTR_EL1:\n    class: private\n", "  PMBPTR_EL1:\n    class: shared\n")], "steering-register-shared"),
         ([("conduit: {instruction: hvc, imm16: 0}", "conduit: {instruction: smc, imm16: 1}")], "conduit-not-smccc"),
@@ -239,3 +239,28 @@ def test_sve_hint_without_sve_state_only_gets_the_general_warning() -> None:
         text = edited(text, old, new)
     rules = _rules(_lint_text(text)[0])
     assert "smccc-sve-hint" in rules and "smccc-sve-hint-drops-state" not in rules
+
+
+X18_CLASSES = {
+    "private": "  x18:\n    class: private\n",
+    "clobbered": "  x18:\n    class: clobbered\n    saved_by: caller\n",
+    "shared": "  x18:\n    class: shared\n    slot: x[18]\n",
+}
+
+
+@pytest.mark.parametrize("x18", sorted(X18_CLASSES))
+def test_x18_out_of_private_is_named_for_shadow_call_stacks(spec_text: str, x18: str) -> None:
+    """Clobbered x18 is a stated choice: a warning naming shadow call stacks, not an error;
+    shared x18 (loaded from the context) stays the kernel-register error."""
+    text = edited(spec_text, X18_CLASSES["private"], X18_CLASSES[x18])
+    findings = [f for f in lint(load_text(text, "spec/x.yaml").spec) if "x18" in f.message]
+    by_rule = {f.rule: f for f in findings}
+    if x18 == "private":
+        assert by_rule == {}
+    elif x18 == "clobbered":
+        assert set(by_rule) == {"platform-register-clobbered"}
+        assert by_rule["platform-register-clobbered"].severity == "warning"
+        assert "shadow call stack" in by_rule["platform-register-clobbered"].message
+        assert by_rule["platform-register-clobbered"].path == ("registers", "x18")
+    else:
+        assert set(by_rule) == {"kernel-register-not-preserved"}

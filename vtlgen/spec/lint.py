@@ -72,6 +72,13 @@ def _spec_findings(spec: Spec) -> Iterator[LintFinding]:
             yield LintFinding(
                 "clobbered-without-owner", f"{key} may be clobbered, but nobody keeps the caller's copy", path
             )
+    if register_classes(spec)[registers.PLATFORM_REGISTER] is RegisterClass.CLOBBERED:
+        message = (
+            "x18 is clobbered: a kernel with shadow call stacks (CONFIG_SHADOW_CALL_STACK) keeps its "
+            "SCS pointer there, so callers must save and restore it"
+        )
+        path = _register_path(spec, registers.PLATFORM_REGISTER, ("registers",))
+        yield LintFinding("platform-register-clobbered", message, path)
     for name, sysreg in spec.system_registers.items():
         path = ("system_registers", name)
         if sysreg.class_ is RegisterClass.UNSPECIFIED:
@@ -140,9 +147,12 @@ def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) ->
         yield LintFinding(
             "smccc-function-id-missing", f"`{conduit.text}` needs an SMCCC function ID", (*path, "conduit"), cid
         )
-    preserved = preserved_registers(register_classes(spec), convention)
+    classes = register_classes(spec)
+    preserved = preserved_registers(classes, convention)
     for name, why in KERNEL_REGISTERS.items():
-        if name not in preserved:
+        # A clobbered x18 is the spec's stated choice, a warning of its own (_spec_findings).
+        clobbered_x18 = name == registers.PLATFORM_REGISTER and classes[name] is RegisterClass.CLOBBERED
+        if name not in preserved and not clobbered_x18:
             message = f"the switch may load or clobber {name}: {why}"
             yield LintFinding("kernel-register-not-preserved", message, _register_path(spec, name, path), cid)
     if not is_smccc(convention):

@@ -53,6 +53,14 @@ _RULES = (
         "arm64 review of mshv_vtl_return_call, point 2; Linux arch/arm64/kernel/stacktrace.c; TLFS VSM",
     ),
     Rule(
+        "platform-register-clobbered", "warning", "x18 may change: no shadow call stack across the call",
+        "A kernel built with shadow call stacks (CONFIG_SHADOW_CALL_STACK, -ffixed-x18) keeps the "
+        "SCS pointer in x18 at all times; an ABI that clobbers x18 (as the KVM hyp-stub does, "
+        "asm/virt.h) may only be called from code that saves and restores x18 or runs without an SCS.",
+        "AAPCS64 \"General-purpose Registers\" (x18, the platform register); Linux "
+        "arch/arm64/include/asm/scs.h; arch/arm64/include/asm/virt.h",
+    ),
+    Rule(
         "unspecified-state", "error", "Register state left unspecified",
         "State the ABI says nothing about (SVE Z bits above 127, P0-P15, FFR, SVCR.SM, SVCR.ZA, ZA, "
         "ZT0, FPCR, FPSR...) makes the ABI not future-proof: callers cannot know what survives.",

@@ -400,6 +400,10 @@ def _arguments(convention: Convention, prefix: str) -> list[ArgumentValue]:
                     argument.reg, convention.function_id.encoded, f"{prefix}_FUNCTION_ID", "SMCCC function ID", 32
                 )
             )  # w0 (smccc)
+        elif argument.value == "pass-through":
+            assert argument.name is not None  # spec/checks.py
+            # The comment is the C parameter's name (Plan.c_parameters).
+            out.append(ArgumentValue(argument.reg, None, argument.name, argument.name.lower(), 64, from_caller=True))
         else:
             assert isinstance(argument.value, int)
             name = f"{prefix}_{argument.name}" if argument.name else f"{prefix}_ARG_{argument.reg.upper()}"
@@ -411,10 +415,10 @@ def _argument_instructions(arguments: list[ArgumentValue], context_register: str
     """Move ctx first (it lives in x0, which the function ID overwrites), then constants."""
     out: list[Instruction] = []
     for argument in arguments:
-        if argument.value is None and argument.register != context_register:
+        if argument.is_context and argument.register != context_register:
             out.append(a64.instruction("mov", f"{argument.register}, {context_register}", "the context's address"))
     for argument in arguments:
-        if argument.value is None:
+        if argument.value is None:  # the context, or a C argument already in its register
             continue
         moves = a64.materialize(argument.register, argument.value, argument.width, macro=argument.name)
         label = f"{argument.name} = 0x{argument.value:x}"
@@ -443,6 +447,8 @@ def _budget(convention: Convention, shape: _Shape, model: HypervisorModel) -> Bu
         terms.append(BudgetTerm(what, 2 * vector_transfers.cost(model.vector)))
     moves = 0
     for argument in shape.arguments:
+        if argument.from_caller:
+            continue  # already in its register
         if argument.value is None:
             moves += 0 if argument.register == CONTEXT_REGISTER else 1
         else:

@@ -297,7 +297,9 @@ class FunctionId(Model):
         )
 
 
-ArgumentValue = Union[Literal["function-id", "context"], Annotated[int, Field(ge=0, lt=1 << 64)]]
+# `pass-through`: a C argument of the stub (AAPCS64 passes the first eight in x0-x7) that
+# reaches the trap unchanged, such as a Xen hypercall's or an SMCCC call's caller-chosen inputs.
+ArgumentValue = Union[Literal["function-id", "context", "pass-through"], Annotated[int, Field(ge=0, lt=1 << 64)]]
 
 
 class Argument(Model):

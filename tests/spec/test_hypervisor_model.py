@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import FIRST, require_tool
+from tests.support import FIRST, edited, require_tool
 from vtlgen import verify
 from vtlgen.generate import render
 from vtlgen.isa import registers
@@ -129,3 +129,37 @@ def test_the_three_checkers_agree_on_each_class(register: str, class_: str) -> N
             assert "P3" in edited["proof"], (plan.convention_id, edited)
         if register == registers.PLATFORM_REGISTER and class_ == "clobbered":
             assert edited["proof"] == set(), (plan.convention_id, edited)  # the spec lets x18 change
+
+
+def passing_through(register: str) -> Spec:
+    """ABI 1.0.0 whose SMCCC call also passes the stub's C argument in `register` to the trap."""
+    anchor = "{register: x2, value: context, sources: [smccc]}"
+    passed = f"\n      - {{register: {register}, value: pass-through, name: ARG}}"
+    text = edited(FIRST.read_text(), anchor, anchor + passed)
+    return load_text(text, f"pass-{register}.yaml").spec
+
+
+# x1 and x2 carry the call's own arguments in this convention; the other C argument registers.
+PASSED = ("x3", "x4", "x5", "x6", "x7")
+
+
+def destroyed(stub: str, register: str, where: str) -> str:
+    """`register` overwritten at the entry or just before the trap: the argument is gone."""
+    if where == "entry":
+        return writes_at_entry(stub, register)
+    assert stub.count("\thvc") == 1
+    return stub.replace("\thvc", f"\tmov    {register}, #0\n\thvc", 1)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("register", PASSED)
+def test_a_passed_through_argument_reaches_the_trap_in_every_checker(register: str) -> None:
+    for tool, package in TOOLS.items():
+        require_tool(tool, package)
+    (plan,) = [p for p in lower(passing_through(register), "p.yaml") if p.convention_id == "smccc"]
+    stub = render.standalone_asm(plan, plan.spec_file)
+    assert "u64 arg);" in stub and register not in plan.model.kept
+    assert _verdicts(plan, stub) == {"unicorn": set(), "qemu-user": set(), "proof": set()}
+    for where in ("entry", "trap"):
+        verdicts = _verdicts(plan, destroyed(stub, register, where))
+        assert verdicts == {"unicorn": {"P1"}, "qemu-user": {"P1"}, "proof": {"P1"}}, (where, verdicts)

@@ -197,7 +197,8 @@ def convention_view(spec: Spec, plan: Plan) -> ConventionView:
         preserved=ranges([*model.preserved, *(model.vector.kept if model.vector else ())]),
         may_change=ranges([*model.randomized, *(model.vector.randomized if model.vector else ())]),
         results=ranges(model.results),
-        frame=", ".join(f"{slot.what} at SP+{slot.offset}" for slot in plan.frame.slots),
+        frame=", ".join(f"{slot.what} at SP+{slot.offset}" for slot in plan.frame.slots)
+        or "none; a leaf stub pushes no frame record",
     )
 
 

@@ -42,6 +42,8 @@ __all__ = ["LoweringError", "declared_preserved", "lower", "lower_convention", "
 _WHY = {
     "entry": "The frame record comes first and goes last, so x29 is a valid frame pointer at "
     "every instruction (arm64-review point 2; linux-stacktrace).",
+    "leaf exit": "A leaf: no frame record, so x29 stays the caller's frame pointer (linux-stacktrace); "
+    "the trap preserves x30, the return address.",
     "save": "x19-x28 and d8-d15 are callee-saved (aapcs64) but the switch replaces them.",
     "load": "Register transport: at the trap every shared register holds VTL0's value "
     "(tlfs-vsm); LDP pairs adjacent slots.",
@@ -196,6 +198,9 @@ def lower_convention(
     except a64.OutOfRange as error:
         raise LoweringError(str(error), ("context", "fields")) from None
     frame = _frame(shape.saved_gprs, shape.saved_d, shape.spill, shape.needs_stash)
+    if not convention.stub.frame_record:
+        _check_leaf(spec.conventions.index(convention), shape, frame, model)
+        frame = Frame(0, 0, ())
     try:
         vector = _vector_blocks(spec, model, shape)
     except vector_transfers.Unreachable as error:
@@ -260,18 +265,13 @@ def _blocks(
     saved = a64.pairs(shape.saved_gprs) + a64.pairs(shape.saved_d)
     # `bti c` is not part of the blocks: the standalone template writes it as `hint #34`,
     # and the Linux flavour gets it from SYM_FUNC_START (linux-linkage).
-    blocks = [
-        Block(
-            "entry",
-            _WHY["entry"],
-            (
-                a64.instruction(
-                    "stp", f"x29, x30, [sp, #-{frame.size}]!", "push the frame record and allocate the frame"
-                ),
-                a64.instruction("mov", "x29, sp", "x29 -> {caller x29, return address}"),
-            ),
-        )
-    ]
+    leaf = not frame.slots
+    blocks = []
+    if not leaf:
+        record = f"x29, x30, [sp, #-{frame.size}]!"
+        push = a64.instruction("stp", record, "push the frame record and allocate the frame")
+        link = a64.instruction("mov", "x29, sp", "x29 -> {caller x29, return address}")
+        blocks.append(Block("entry", _WHY["entry"], (push, link)))
     saves = [
         a64.load_store("st", list(p), "sp", offsets[f"save {p[0]}"], None, f"VTL2's {', '.join(p)}") for p in saved
     ]
@@ -303,12 +303,29 @@ def _blocks(
     ]
     if restores:
         blocks.append(Block("restore VTL2 state", "AAPCS64 callee-saved registers as at entry.", tuple(restores)))
+    if leaf:
+        blocks.append(Block("exit", _WHY["leaf exit"], (a64.instruction("ret", ""),)))
+        return tuple(blocks)
     exit_ = (
         a64.instruction("ldp", f"x29, x30, [sp], #{frame.size}", "pop the frame record and the frame"),
         a64.instruction("ret", ""),
     )
     blocks.append(Block("exit", "Pop the frame record last, then return to the entry x30.", exit_))
     return tuple(blocks)
+
+
+def _check_leaf(index: int, shape: _Shape, frame: Frame, model: HypervisorModel) -> None:
+    """A leaf (no frame record) keeps x29 the caller's frame pointer throughout, which the
+    unwinder accepts (linux-stacktrace), and returns through x30 itself: so the stub may
+    keep nothing in a frame, and the trap must give x30 back."""
+    path = ("conventions", index, "stub", "frame_record")
+    needs = [slot.what for slot in frame.slots[1:]]
+    if shape.carrier == registers.LINK_REGISTER:
+        needs.append("x30 to carry ctx across the trap")
+    if needs:
+        raise LoweringError(f"a leaf stub has no frame, but this one needs one: {', '.join(needs)}", path)
+    if registers.LINK_REGISTER not in model.preserved:
+        raise LoweringError("a leaf stub returns through x30, which this convention lets the trap change", path)
 
 
 def _frame(saved_gprs: list[str], saved_d: list[str], spill: bool, needs_stash: bool) -> Frame:
@@ -436,7 +453,10 @@ def _budget(convention: Convention, shape: _Shape, model: HypervisorModel) -> Bu
     terms = []
     if convention.stub.bti:
         terms.append(BudgetTerm("bti c landing pad", 1))
-    terms.append(BudgetTerm("frame record push, mov x29, pop, ret", 4))
+    if convention.stub.frame_record:
+        terms.append(BudgetTerm("frame record push, mov x29, pop, ret", 4))
+    else:
+        terms.append(BudgetTerm("ret (a leaf: no frame record)", 1))
     if shape.saved_gprs or shape.saved_d:
         count = 2 * (_half(len(shape.saved_gprs)) + _half(len(shape.saved_d)))
         terms.append(BudgetTerm("save and restore callee-saved registers the switch replaces (pairs)", count))

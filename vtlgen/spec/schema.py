@@ -311,6 +311,12 @@ class Argument(Model):
 
 class StubOptions(Model):
     bti: bool = Field(default=True, description="emit `bti c` (hint #34) at the entry")
+    frame_record: bool = Field(
+        default=True,
+        description="push a frame record {x29, x30}; false asks for a leaf stub (AAPCS64 lets a leaf "
+        "omit it), which lowering allows only when the stub keeps nothing in a frame and the trap "
+        "preserves x30",
+    )
     linux_section: str = Field(default=".noinstr.text", pattern=r"^\.[A-Za-z0-9_.]+$")
 
 

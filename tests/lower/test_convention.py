@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import DATA, FIRST, SPEC, edited
+from tests.support.families import as_family
 from vtlgen.lower.convention import LoweringError, lower
 from vtlgen.plan import Plan
 from vtlgen.spec.loader import load, load_text
@@ -312,3 +313,20 @@ def test_a_leaf_is_refused_when_the_trap_may_change_x30(first_text: str) -> None
         lower(load_text(text, "spec/x.yaml").spec, "x")
     assert "returns through x30" in str(caught.value)
     assert caught.value.path == ("conventions", 1, "stub", "frame_record")
+
+
+@pytest.mark.parametrize(
+    ("family", "imm16", "x0", "words"),
+    [
+        ("xen", 0xEA1, "{register: x16, value: 0x22}", "Xen"),
+        ("kvm-hyp-stub", 0, "{register: x0, value: 2}", "EL2 stub"),
+    ],
+)
+def test_the_call_is_described_in_its_family_words(
+    spec_text: str, family: str, imm16: int, x0: str, words: str
+) -> None:
+    plan = lower(load_text(as_family(spec_text, family, imm16, x0), "spec/x.yaml").spec, "x")[1]
+    blocks = {b.title: b for b in plan.blocks}
+    # The macro names come from the spec's own ids; the prose is the lowering's, per family.
+    told = blocks["arguments"].why + " " + blocks["switch"].instructions[0].comment
+    assert words in told and "SMCCC" not in told and "VTL" not in told, told

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import DATA, SPEC, edited
+from tests.support.families import as_family
 from vtlgen.spec.lint import LintFinding, counts, lint
 from vtlgen.spec.loader import LoadedSpec, SpecError, load, load_text
 from vtlgen.spec.rules import RULES
@@ -264,3 +265,27 @@ def test_x18_out_of_private_is_named_for_shadow_call_stacks(spec_text: str, x18:
         assert by_rule["platform-register-clobbered"].path == ("registers", "x18")
     else:
         assert set(by_rule) == {"kernel-register-not-preserved"}
+
+
+XEN_NUMBER = "{register: x16, value: 0x22}"  # a hypercall number in x16 (arch/arm64/xen/hypercall.S)
+STUB_CALL = "{register: x0, value: 2}"  # HVC_RESET_VECTORS (asm/virt.h)
+
+
+@pytest.mark.parametrize(
+    ("family", "imm16", "x0", "rules"),
+    [
+        ("xen", 0xEA1, XEN_NUMBER, set()),  # right for Xen, and no SMCCC rule applies
+        ("xen", 0, XEN_NUMBER, {"xen-conduit"}),
+        ("xen", 0xEA1, "{register: x0, value: 7}", {"xen-conduit"}),  # no number in x16
+        ("kvm-hyp-stub", 0, STUB_CALL, set()),
+        ("kvm-hyp-stub", 3, STUB_CALL, {"kvm-hyp-stub-conduit"}),
+        ("kvm-hyp-stub", 0, "{register: x0, value: 9}", {"kvm-hyp-stub-conduit"}),  # not a stub call
+        ("smccc", 0xEA1, XEN_NUMBER, {"conduit-not-smccc"}),  # the default family keeps the SMCCC rules
+    ],
+)
+def test_each_family_has_its_own_conduit_rules(
+    spec_text: str, family: str, imm16: int, x0: str, rules: set[str]
+) -> None:
+    findings = lint(load_text(as_family(spec_text, family, imm16, x0), "spec/x.yaml").spec)
+    mine = {f.rule for f in findings if f.convention == "smccc" and not f.waived}
+    assert mine == rules, [f.message for f in findings if f.convention == "smccc"]

@@ -39,6 +39,18 @@ __all__ = ["LoweringError", "declared_preserved", "lower", "lower_convention", "
 
 
 # Why each block exists, printed above it in the stubs.
+# Each family's words for its own call, never another's (Linux arch/arm64/xen/hypercall.S;
+# arch/arm64/include/asm/virt.h; the SMCCC wording is the VTL return's, kept byte for byte).
+_WHY_ARGUMENTS = {
+    "smccc": "SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc).",
+    "xen": "Xen: the hypercall number in x16, its arguments in x0-x4.",
+    "kvm-hyp-stub": "KVM hyp stub: the stub call number in x0, its arguments after it.",
+}
+_TRAP_COMMENT = {
+    "smccc": "to VTL0; back on the next VTL0 exit",
+    "xen": "to Xen; back when the hypercall returns",
+    "kvm-hyp-stub": "to the EL2 stub; back when the call returns",
+}
 _WHY = {
     "entry": "The frame record comes first and goes last, so x29 is a valid frame pointer at "
     "every instruction (arm64-review point 2; linux-stacktrace).",
@@ -286,10 +298,10 @@ def _blocks(
         loads = _walk("ld", shape.loads, {})
         blocks.append(Block("load VTL0 state", _WHY["load"], tuple(loads)))
     if shape.arguments:
-        why = "SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc)."
+        why = _WHY_ARGUMENTS[convention.family]
         blocks.append(Block("arguments", why, tuple(_argument_instructions(shape.arguments, CONTEXT_REGISTER))))
     conduit = convention.conduit
-    trap = a64.instruction(conduit.instruction, f"#{conduit.imm16}", "to VTL0; back on the next VTL0 exit")
+    trap = a64.instruction(conduit.instruction, f"#{conduit.imm16}", _TRAP_COMMENT[convention.family])
     blocks.append(Block("switch", "Exactly one trap, with the convention's conduit.", (trap,)))
     if shape.register_slots:
         stores = _stores(shape, offsets)

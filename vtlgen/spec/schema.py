@@ -325,6 +325,12 @@ class Convention(Model):
     title: Line = ""
     symbol: str = Field(pattern=IDENTIFIER, max_length=64)
     conduit: Conduit
+    family: Literal["smccc", "xen", "kvm-hyp-stub"] = Field(
+        default="smccc",
+        description="The ABI family whose conduit rules lint applies: smccc (Arm DEN0028; the arm64 "
+        "maintainers' default), xen (`hvc #0xEA1`, the number in x16: Linux arch/arm64/xen/hypercall.S) "
+        "or kvm-hyp-stub (`hvc #0`, the stub call number in x0: Linux arch/arm64/include/asm/virt.h).",
+    )
     function_id: FunctionId | None = None
     transport: Literal["registers", "memory"] = Field(
         description="registers: the stub loads shared registers before the trap and stores "

@@ -23,7 +23,7 @@ from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
 from vtlgen.spec.context_layout import register_classes
 from vtlgen.spec.hypervisor_model import kept_registers
-from vtlgen.spec.loader import load, load_text
+from vtlgen.spec.loader import SpecError, load, load_text
 from vtlgen.spec.schema import RegisterClass, Spec
 from vtlgen.validate.backends.qemu_user import LIMITS, TOOLS
 
@@ -163,3 +163,37 @@ def test_a_passed_through_argument_reaches_the_trap_in_every_checker(register: s
     for where in ("entry", "trap"):
         verdicts = _verdicts(plan, destroyed(stub, register, where))
         assert verdicts == {"unicorn": {"P1"}, "qemu-user": {"P1"}, "proof": {"P1"}}, (where, verdicts)
+
+
+def uses_with_save(stub: str, register: str) -> str:
+    """The stub saving `register`, using it and restoring it, as callee-saved code may."""
+    anchor = "\tmov    x29, sp"
+    body = f"\tstr    {register}, [sp, #-16]!\n\tmov    {register}, x0\n\tldr    {register}, [sp], #16"
+    return stub.replace(anchor, f"{anchor}\n{body}", 1)
+
+
+def uses_without_save(stub: str, register: str) -> str:
+    return writes_at_entry(stub, register)
+
+
+@pytest.mark.parametrize("register", ["x19", "x23", "x28"])
+def test_callee_saved_may_be_used_if_restored_and_never_written_may_not(register: str) -> None:
+    """`callee-saved` (AAPCS64): save, use, restore passes; use without a save breaks P5.
+    `never-written` (today's `private`): any write breaks P3, restored or not."""
+    for class_, restored, unsaved in (("callee-saved", set(), {"P5"}), ("never-written", {"P3"}, {"P3", "P5"})):
+        spec = moved_spec(register, class_)
+        assert register_classes(spec)[register] is (
+            RegisterClass.CALLEE_SAVED if class_ == "callee-saved" else RegisterClass.PRIVATE
+        )
+        for plan in lower(spec, "c.yaml"):
+            stub = render.standalone_asm(plan, plan.spec_file)
+            for edit, want in ((uses_with_save, restored), (uses_without_save, unsaved)):
+                reports = verify.verify(plan, edit(stub, register), "s.S", verify.Options(trials=6, seed=5)).reports
+                got = {r.backend: r.broken_properties() & {"P3", "P5"} for r in reports}
+                assert got == {"unicorn": want, "proof": want}, (class_, plan.convention_id, edit.__name__, got)
+
+
+def test_callee_saved_is_for_aapcs64_callee_saved_registers_only() -> None:
+    with pytest.raises(SpecError) as caught:
+        moved_spec("x9", "callee-saved")
+    assert any("x9 is not AAPCS64 callee-saved" in p.message for p in caught.value.problems)

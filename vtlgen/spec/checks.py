@@ -356,6 +356,13 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
             RegisterClass.UNSPECIFIED,
         ):
             yield Problem((*path, "saved_by"), "`saved_by` applies only to clobbered state")
+        if entry.class_ is RegisterClass.CALLEE_SAVED:
+            outside = [n for n in names if n not in registers.CALLEE_SAVED_GPRS]
+            if outside:
+                yield Problem(
+                    (*path, "class"),
+                    f"{registers.compress(outside)} is not AAPCS64 callee-saved: expected x19-x28 for `callee-saved`",
+                )
         parts = entry.slot_parts()
         if parts is None:
             continue

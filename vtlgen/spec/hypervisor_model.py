@@ -29,8 +29,8 @@ def preserved_registers(classes: Mapping[str, RegisterClass], convention: Conven
     """Registers whose caller value survives the switch: private ones, and those the
     convention declares preserved. Everything else is exchanged or may change. `classes` is
     context_layout.register_classes(spec), computed once by the caller."""
-    private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
-    return private | declared_preserved(convention)
+    kept = {name for name, cls in classes.items() if cls in (RegisterClass.PRIVATE, RegisterClass.CALLEE_SAVED)}
+    return kept | declared_preserved(convention)
 
 
 def kept_registers(classes: Mapping[str, RegisterClass], convention: Convention) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ import unicodedata
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from vtlgen.isa.encoding import (
     FUNCTION_NUMBER_MAX,
@@ -78,7 +78,10 @@ class RegisterClass(str, Enum):
     """One meaning everywhere (the README lists the classes)."""
 
     SHARED = "shared"  # VTL0's value travels through the context; the switch exchanges it
-    PRIVATE = "private"  # each VTL has its own copy; the hypervisor keeps the caller's
+    PRIVATE = "private"  # never written: each VTL has its own copy; the hypervisor keeps the caller's
+    # AAPCS64 callee-saved (x19-x28): the trap's callee preserves it, and the stub may save,
+    # use and restore it (DEN0028 "Register use": x18-x30 are preserved across SMC/HVC calls).
+    CALLEE_SAVED = "callee-saved"
     CLOBBERED = "clobbered"  # UNKNOWN after the switch
     UNSPECIFIED = "unspecified"  # the ABI says nothing; treated as clobbered, reported by lint
 
@@ -190,13 +193,23 @@ class Context(Model):
         return -(-end // self.align) * self.align
 
 
+# Words that fit every ABI, accepted beside the classes they name (README "The spec format").
+CLASS_ALIASES = {"never-written": RegisterClass.PRIVATE.value}
+
+
+def _class_alias(value: object) -> object:
+    return CLASS_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+ClassName = Annotated[RegisterClass, BeforeValidator(_class_alias)]
+
 _SLOT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$|^([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 class RegisterEntry(Model):
     """The class of one register group, keyed by `x0-x17`, `q0-q31`, `sp`, ..."""
 
-    class_: RegisterClass = Field(alias="class", strict=False)
+    class_: ClassName = Field(alias="class", strict=False)
     slot: str | None = Field(
         default=None,
         description="For shared registers: the context slot of the group's first register, "
@@ -227,7 +240,7 @@ class RegisterEntry(Model):
 
 
 class SystemRegister(Model):
-    class_: RegisterClass = Field(alias="class", strict=False)
+    class_: ClassName = Field(alias="class", strict=False)
     writable: bool
     steers_memory_writes: bool = Field(
         default=False,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FIRST, SPEC
+from tests.support import FIRST, SPEC, edited
 from tests.support.stubs import named, plan_for
 from vtlgen import verify
 from vtlgen.generate import render
@@ -16,7 +16,7 @@ from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
 from vtlgen.prove.replay import ReplayError
 from vtlgen.prove.run import prove
-from vtlgen.spec.loader import load
+from vtlgen.spec.loader import load, load_text
 from vtlgen.validate import run
 
 CURRENT = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}  # SVE/SME in hvc3
@@ -111,3 +111,26 @@ def test_validate_writes_sarif_with_the_exit_code_of_the_text(tmp_path: Path) ->
     assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [f"P{n}" for n in range(1, 11)]
     assert {r["ruleId"] for r in run["results"]} == {"P1"}
     assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == str(stub) for r in run["results"])
+
+
+LEAF_EDITS = {  # an edit just before the trap -> the property it breaks
+    "mov    x29, x2": "P6",  # x29 no longer the caller's frame pointer: the unwinder is lost
+    "mov    x30, x2": "P3",  # a leaf's x30 is the return address itself, with no record to hold it
+    "sub    sp, sp, #16": "P5",  # SP not given back
+    "mov    x19, #1": "P5",  # a callee-saved register used without saving it
+}
+
+
+def test_a_leaf_stub_passes_and_its_edits_fail_in_trials_and_proof() -> None:
+    text = edited(
+        FIRST.read_text(), "    transport: memory\n", "    transport: memory\n    stub: {frame_record: false}\n"
+    )
+    plan = lower(load_text(text, "leaf.yaml").spec, "leaf.yaml")[1]
+    stub = generated(plan)
+    verdict = verify.verify(plan, stub, "s.S", FEW)
+    assert verdict.ok and [r.backend for r in verdict.reports] == ["unicorn", "proof"]
+    assert {r.instructions_per_round_trip for r in verdict.reports} == {plan.budget.lower_bound}
+    for edit, broken in LEAF_EDITS.items():
+        assert stub.count("\thvc") == 1
+        failed = verify.verify(plan, stub.replace("\thvc", f"\t{edit}\n\thvc"), "s.S", FEW)
+        assert all(broken in r.broken_properties() for r in failed.reports), (edit, failed.reports)

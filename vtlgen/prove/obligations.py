@@ -219,7 +219,10 @@ class ProofObligations:
         self._vector_entry(state, offset)
         for argument in model.arguments:
             got = state.register(argument.register, self.world)
-            want = self.world.ctx if argument.value is None else z3.BitVecVal(argument.value, 64)
+            if argument.from_caller:  # a C argument passed through: the caller's value, untouched
+                want = self.initial.register(argument.register, self.world)
+            else:
+                want = self.world.ctx if argument.value is None else z3.BitVecVal(argument.value, 64)
             if not self.equal(state, got, want):
                 message = say.argument_missing(argument.register, argument.name, argument.width)
                 self.fail(state, "P1", message, offset, argument.register, want, got, got != want)

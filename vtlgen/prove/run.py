@@ -151,8 +151,8 @@ def prove_assembled(plan: Plan, code: StubCode) -> Proof:
                 violation = replace(violation, message=f"{violation.message} (with {inputs})")
             found.append((violation, concrete))
     if lengths != (0,):  # say at which vector lengths each violation shows
-        found = [(_at_lengths(v, broken_at), c) for v, c in found]
-        loose = [_at_lengths(v, broken_at) for v in loose]
+        found = [(_at_lengths(v, broken_at, lengths), c) for v, c in found]
+        loose = [_at_lengths(v, broken_at, lengths) for v in loose]
     gaps = []
     for gap in gap_list:
         where = source.violation("P9", "", gap.offset, "", "", "", REPLAY_SEED)
@@ -201,12 +201,16 @@ def proof_lengths(plan: Plan, code: bytes) -> tuple[int, ...]:
     return ARCHITECTURAL_VECTOR_LENGTHS
 
 
-def _at_lengths(violation: Violation, broken_at: dict[tuple[str, int | None, str], list[int]]) -> Violation:
+def _at_lengths(
+    violation: Violation, broken_at: dict[tuple[str, int | None, str], list[int]], proved: tuple[int, ...]
+) -> Violation:
     """The violation's message names every VL it shows at (the proof of one VL names its own)."""
     for (prop, offset, _), lengths in broken_at.items():
         if prop == violation.property and (offset is None or violation.offset == offset):
             shown = "every VL" if tuple(lengths) == ARCHITECTURAL_VECTOR_LENGTHS else ", ".join(map(str, lengths))
             own = f"(VL {lengths[0]})"
+            if own not in violation.message and len(lengths) == len(proved):
+                return violation  # at every VL proved, and the message names none: nothing to add
             if own in violation.message:
                 return replace(violation, message=violation.message.replace(own, f"(VL {shown})"))
             return replace(violation, message=f"{violation.message} (VL {shown})")

@@ -68,6 +68,8 @@ BROKEN: list[tuple[str, tuple[str, str], str, tuple[int, ...]]] = [
 
 def _lengths_named(message: str) -> tuple[int, ...]:
     """The VLs a proof violation names: `(VL 16, 48)` or `(VL every VL)`."""
+    if "(VL " not in message:  # at every VL proved
+        return ARCHITECTURAL_VECTOR_LENGTHS
     inside = message[message.rindex("(VL ") + 4 : message.rindex(")")]
     if inside == "every VL":
         return ARCHITECTURAL_VECTOR_LENGTHS

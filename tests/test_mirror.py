@@ -32,7 +32,6 @@ UNTESTED = {
     "report/tables": "`vtlgen show` in tests/test_cli.py",
     "spec/context_layout": "the Plan's layout in tests/lower/test_convention.py and tests/spec/test_vl_scaled.py",
     "spec/discover": "which specs a command reads, in tests/test_cli.py",
-    "spec/hypervisor_model": "the model's facts through the trials in tests/validate/",
     "spec/rules": "each rule broken on purpose in tests/spec/test_lint.py",
     "validate/backends/unicorn_capi": "the C-API banks under every trial, in tests/validate/backends/test_unicorn.py",
     "validate/backends/unicorn_harness": "both watch modes compared, in tests/validate/backends/test_unicorn_watch.py",

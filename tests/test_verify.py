@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.support import FIRST, SPEC
+from tests.support import FIRST, SPEC, edited
 from tests.support.stubs import named, plan_for
 from vtlgen import verify
 from vtlgen.generate import render
@@ -15,7 +16,7 @@ from vtlgen.lower.convention import lower
 from vtlgen.plan import Plan
 from vtlgen.prove.replay import ReplayError
 from vtlgen.prove.run import prove
-from vtlgen.spec.loader import load
+from vtlgen.spec.loader import load, load_text
 from vtlgen.validate import run
 
 CURRENT = {p.convention_id: p for p in lower(load(SPEC).spec, "spec/hyperv_vtl.yaml")}  # SVE/SME in hvc3
@@ -50,12 +51,22 @@ def test_the_trials_then_the_proof() -> None:
     assert not failed.ok and {r.backend for r in failed.reports if not r.ok} == {"unicorn", "proof"}
 
 
-def test_a_stub_the_proof_cannot_lift_is_left_to_the_trials_with_a_note() -> None:
+def test_an_sve_stub_is_proved_and_no_proof_is_said() -> None:
     plan = CURRENT["hvc3"]
     verdict = verify.verify(plan, generated(plan), "s.S", FEW)
-    assert [r.backend for r in verdict.reports] == ["unicorn"]
-    (note,) = verdict.reports[0].notes
-    assert note.startswith("proof not run: the symbolic engine lifts no SVE/SME (+0x")
+    assert [r.backend for r in verdict.reports] == ["unicorn", "proof"] and verdict.ok
+    alone = verify.verify(plan, generated(plan), "s.S", replace(FEW, proof=False))
+    assert alone.reports[0].notes == [verify.NO_PROOF_NOTE]
+
+
+def test_unproven_is_no_pass() -> None:
+    """No proof, no pass: trials that hold and a proof that is UNPROVEN fail."""
+    plan = CURRENT["hvc3"]
+    text = generated(plan).replace("\thvc    #3", "\tldr    za[w12, 0], [x1]\n\thvc    #3", 1)
+    verdict = verify.verify(plan, text, "s.S", FEW)
+    proof = verdict.reports[-1]
+    assert proof.backend == "proof" and not proof.ok and not verdict.ok
+    assert "UNPROVEN" in proof.summary() or proof.violations
 
 
 def test_a_replay_is_one_trial_through_the_backend_and_its_page_says_so(tmp_path: Path) -> None:
@@ -103,3 +114,26 @@ def test_validate_writes_sarif_with_the_exit_code_of_the_text(tmp_path: Path) ->
     assert {r["ruleId"] for r in run["results"]} == {"P1"}
     # the stub lies outside the checkout: named by its file name, never by an absolute path
     assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == stub.name for r in run["results"])
+
+
+LEAF_EDITS = {  # an edit just before the trap -> the property it breaks
+    "mov    x29, x2": "P6",  # x29 no longer the caller's frame pointer: the unwinder is lost
+    "mov    x30, x2": "P3",  # a leaf's x30 is the return address itself, with no record to hold it
+    "sub    sp, sp, #16": "P5",  # SP not given back
+    "mov    x19, #1": "P5",  # a callee-saved register used without saving it
+}
+
+
+def test_a_leaf_stub_passes_and_its_edits_fail_in_trials_and_proof() -> None:
+    text = edited(
+        FIRST.read_text(), "    transport: memory\n", "    transport: memory\n    stub: {frame_record: false}\n"
+    )
+    plan = lower(load_text(text, "leaf.yaml").spec, "leaf.yaml")[1]
+    stub = generated(plan)
+    verdict = verify.verify(plan, stub, "s.S", FEW)
+    assert verdict.ok and [r.backend for r in verdict.reports] == ["unicorn", "proof"]
+    assert {r.instructions_per_round_trip for r in verdict.reports} == {plan.budget.lower_bound}
+    for edit, broken in LEAF_EDITS.items():
+        assert stub.count("\thvc") == 1
+        failed = verify.verify(plan, stub.replace("\thvc", f"\t{edit}\n\thvc"), "s.S", FEW)
+        assert all(broken in r.broken_properties() for r in failed.reports), (edit, failed.reports)

@@ -149,10 +149,15 @@ class Frame:
 @dataclass(frozen=True)
 class ArgumentValue:
     register: str
-    value: int | None  # None: the context address
+    value: int | None  # None: the context address, or the caller's value when from_caller
     name: str
     comment: str
     width: int  # 32: written as wN, upper half zero (SMCCC function IDs are 32-bit)
+    from_caller: bool = False  # a C argument passed through: the trap sees the caller's register
+
+    @property
+    def is_context(self) -> bool:
+        return self.value is None and not self.from_caller
 
 
 @dataclass(frozen=True)
@@ -323,3 +328,12 @@ class Plan:
     @property
     def instructions(self) -> tuple[Instruction, ...]:
         return tuple(i for block in self.blocks for i in block.instructions)
+
+    def prototype(self, u64: str = "u64") -> str:
+        """The C declaration the stub implements, without the `;`: one home for the headers,
+        the stubs' comments and the Documentation page. Parameters in AAPCS64 order (x0
+        first): the context pointer, then each argument passed through to the trap, as a
+        `u64` (spelled as the header spells it) named after it."""
+        passed = sorted((a for a in self.model.arguments if a.from_caller), key=lambda a: int(a.register[1:]))
+        parameters = (f"struct {self.context.c_name} *ctx", *(f"{u64} {a.comment}" for a in passed))
+        return f"void {self.symbol}({', '.join(parameters)})"

@@ -31,7 +31,11 @@ class Property:
 _ALL = (
     Property("P1", "entry", "at the trap, shared registers hold VTL0's values; SMCCC arguments in place"),
     Property("P2", "leak", "at the trap, nothing VTL0 can see holds a VTL2 value"),
-    Property("P3", "kernel registers", "x18 never written; x30 scratch only while the live record holds it"),
+    Property(
+        "P3",
+        "kernel registers",
+        "private GPRs (x18 when private) never written; x30 scratch only while the live record holds it",
+    ),
     Property("P4", "exit", "the context's shared slots hold what VTL0 left; other bytes unchanged"),
     Property("P5", "caller", "x19-x28, x29, SP, d8-d15 as at entry; control returns to the entry x30"),
     Property("P6", "frame", "at every instruction x29 is the caller's frame pointer or an 8-byte-aligned live record"),

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, SHIM, SPEC, require_tool
+from tests.support import ROOT, SHIM, SPEC, edited, require_tool
 from vtlgen.generate import render
 from vtlgen.lower.convention import lower
-from vtlgen.spec.loader import load
+from vtlgen.spec.loader import load, load_text
 
 GENERATED = ROOT / "generated" / "hyperv_vtl"
 HEADERS = sorted(h for h in GENERATED.glob("*/*.h") if not h.name.endswith("_linux.h"))
@@ -151,3 +151,30 @@ def test_vl_macros_work_from_assembly(tmp_path: Path) -> None:
     sections = [subprocess.run([objcopy, "-O", "binary", "-j", ".text", str(o), "/dev/stdout"],
                                check=True, capture_output=True).stdout for o in objects]  # fmt: skip
     assert sections[0] == sections[1] and len(sections[0]) == 4
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["userspace", "kernel"])
+def test_a_passed_through_argument_is_a_c_parameter(tmp_path: Path, flavour: str) -> None:
+    """The header declares what the stub implements: ctx in x0, then the pass-through
+    arguments in register order; a caller passing them compiles, one omitting them does not."""
+    cc = require_tool("gcc", "gcc")
+    anchor = "{register: x2, value: context, sources: [smccc]}"
+    extra_arguments = "\n      - {register: x5, value: pass-through, name: LATER}"
+    extra_arguments += "\n      - {register: x3, value: pass-through, name: SOONER}"
+    spec = load_text(edited(SPEC.read_text(), anchor, anchor + extra_arguments), "spec/p.yaml").spec
+    (plan,) = [p for p in lower(spec, "spec/p.yaml") if p.convention_id == "smccc"]
+    kernel = flavour == "kernel"
+    header = tmp_path / "p.h"
+    header.write_text(render.linux_header(plan, "p.yaml") if kernel else render.header(plan, "p.yaml"))
+    u64 = "u64" if kernel else "VTLGEN_U64"
+    declared = f"void {plan.symbol}(struct mshv_vtl_cpu_context *ctx, {u64} sooner, {u64} later);"
+    assert declared in header.read_text()
+    extra = ["-D__KERNEL__", f"-I{SHIM}"] if kernel else []
+    for call, compiles in (("(ctx, 1, 2)", True), ("(ctx)", False)):
+        source = tmp_path / "t.c"
+        source.write_text(f'#include "p.h"\nvoid t(struct mshv_vtl_cpu_context *ctx) {{ {plan.symbol}{call}; }}\n')
+        result = subprocess.run(
+            [cc, *FLAGS, *extra, "-c", str(source), "-o", str(tmp_path / "t.o")], capture_output=True, text=True
+        )
+        assert (result.returncode == 0) is compiles, result.stderr

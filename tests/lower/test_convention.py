@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import DATA, FIRST, SPEC, edited
-from vtlgen.lower.convention import lower
+from tests.support.families import as_family
+from vtlgen.lower.convention import LoweringError, lower
 from vtlgen.plan import Plan
 from vtlgen.spec.loader import SpecError, load, load_text
 
@@ -277,3 +278,55 @@ def test_shared_sp_never_reaches_lowering(spec_text: str) -> None:
 
 def test_lowering_is_deterministic() -> None:
     assert _plans() == _plans()
+
+
+LEAF = ("    transport: memory\n", "    transport: memory\n    stub: {frame_record: false}\n")
+
+
+def test_a_leaf_stub_pushes_no_frame_record_and_meets_its_leaf_bound(first_text: str) -> None:
+    framed = lower(load_text(first_text, "x.yaml").spec, "x")[1]
+    plan = lower(load_text(edited(first_text, *LEAF), "x.yaml").spec, "x")[1]
+    assert plan.convention_id == framed.convention_id == "smccc"
+    ops = _operands(plan)
+    assert not any("x29" in op or "sp" in op.split() for op in ops) and ops[-1].strip() == "ret"
+    assert plan.frame.size == 0 and plan.frame.slots == ()
+    # The leaf drops the push, the `mov x29, sp` and the pop; the bound counts exactly that.
+    assert plan.budget.lower_bound == _count(plan) == framed.budget.lower_bound - 3 == _count(framed) - 3
+
+
+def test_a_leaf_is_refused_where_the_stub_needs_a_frame(first_text: str) -> None:
+    text = edited(
+        first_text, "    transport: registers\n", "    transport: registers\n    stub: {frame_record: false}\n"
+    )
+    with pytest.raises(LoweringError) as caught:
+        lower(load_text(text, "spec/x.yaml").spec, "x")
+    assert "save x19" in str(caught.value) and "x30 to carry ctx" in str(caught.value)
+    assert caught.value.path == ("conventions", 0, "stub", "frame_record")
+
+
+def test_a_leaf_is_refused_when_the_trap_may_change_x30(first_text: str) -> None:
+    text = edited(first_text, *LEAF)
+    text = edited(text, "preserved: [x18-x30, sp,", "preserved: [x18-x29, sp,")
+    clobbered_x30 = "  x29:\n    class: private\n  x30:\n    class: clobbered\n    saved_by: caller\n"
+    text = edited(text, "  x29-x30:\n    class: private\n", clobbered_x30)
+    with pytest.raises(LoweringError) as caught:
+        lower(load_text(text, "spec/x.yaml").spec, "x")
+    assert "returns through x30" in str(caught.value)
+    assert caught.value.path == ("conventions", 1, "stub", "frame_record")
+
+
+@pytest.mark.parametrize(
+    ("family", "imm16", "x0", "words"),
+    [
+        ("xen", 0xEA1, "{register: x16, value: 0x22}", "Xen"),
+        ("kvm-hyp-stub", 0, "{register: x0, value: 2}", "EL2 stub"),
+    ],
+)
+def test_the_call_is_described_in_its_family_words(
+    spec_text: str, family: str, imm16: int, x0: str, words: str
+) -> None:
+    plan = lower(load_text(as_family(spec_text, family, imm16, x0), "spec/x.yaml").spec, "x")[1]
+    blocks = {b.title: b for b in plan.blocks}
+    # The macro names come from the spec's own ids; the prose is the lowering's, per family.
+    told = blocks["arguments"].why + " " + blocks["switch"].instructions[0].comment
+    assert words in told and "SMCCC" not in told and "VTL" not in told, told

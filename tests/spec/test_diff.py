@@ -56,6 +56,12 @@ def test_no_changes(spec_text: str) -> None:
         ("max_size: 1024", "max_size: 900", "breaking", "context.max_size"),
         ("results: [x0]", "results: [x0, x1]", "compatible", "smccc result x1"),
         ("slot: x[19]", "slot: x[20]", "breaking", "x19-x28 slot"),
+        (  # the prototype gains a parameter: callers are built against the old one
+            "{register: x2, value: context, sources: [smccc]}",
+            "{register: x2, value: context, sources: [smccc]}\n      - {register: x3, value: pass-through, name: F}",
+            "breaking",
+            "smccc arguments",
+        ),
     ],
 )
 def test_changes_are_classified(spec_text: str, old: str, new: str, kind: str, what: str) -> None:
@@ -230,3 +236,9 @@ def test_extended_context_that_nothing_uses_yet_is_compatible() -> None:
     grown = edited(ONE_ZERO.read_text(), q_field, q_field + block)
     changes = diff(load(ONE_ZERO).spec, _spec(grown))
     assert [(c.kind, c.what) for c in changes] == [("compatible", "context.vl_scaled")]
+
+
+def test_never_written_is_the_word_for_private_and_changes_nothing(spec_text: str) -> None:
+    renamed = spec_text.replace("class: private\n", "class: never-written\n")
+    assert renamed != spec_text
+    assert diff(load_text(spec_text, "a.yaml").spec, load_text(renamed, "b.yaml").spec) == []

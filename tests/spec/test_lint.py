@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import DATA, SPEC, edited
+from tests.support.families import as_family
 from vtlgen.spec.lint import LintFinding, counts, lint
 from vtlgen.spec.loader import LoadedSpec, SpecError, load, load_text
 from vtlgen.spec.rules import RULES
@@ -73,7 +74,7 @@ NO_VALUE = ("      value: 0x46000001\n", "")  # the cross-check would reject an 
         ([("  za:\n    class: private\n", "  za:\n    class: clobbered\n")], "clobbered-without-owner"),
         (
             [("  x18:\n    class: private\n", "  x18:\n    class: clobbered\n    saved_by: caller\n")],
-            "kernel-register-not-preserved",
+            "platform-register-clobbered",
         ),
         ([("  PMBPTR_EL1:\n    class: private\n", "  PMBPTR_EL1:\n    class: shared\n")], "steering-register-shared"),
         ([("conduit: {instruction: hvc, imm16: 0}", "conduit: {instruction: smc, imm16: 1}")], "conduit-not-smccc"),
@@ -239,3 +240,52 @@ def test_sve_hint_without_sve_state_only_gets_the_general_warning() -> None:
         text = edited(text, old, new)
     rules = _rules(_lint_text(text)[0])
     assert "smccc-sve-hint" in rules and "smccc-sve-hint-drops-state" not in rules
+
+
+X18_CLASSES = {
+    "private": "  x18:\n    class: private\n",
+    "clobbered": "  x18:\n    class: clobbered\n    saved_by: caller\n",
+    "shared": "  x18:\n    class: shared\n    slot: x[18]\n",
+}
+
+
+@pytest.mark.parametrize("x18", sorted(X18_CLASSES))
+def test_x18_out_of_private_is_named_for_shadow_call_stacks(spec_text: str, x18: str) -> None:
+    """Clobbered x18 is a stated choice: a warning naming shadow call stacks, not an error;
+    shared x18 (loaded from the context) stays the kernel-register error."""
+    text = edited(spec_text, X18_CLASSES["private"], X18_CLASSES[x18])
+    findings = [f for f in lint(load_text(text, "spec/x.yaml").spec) if "x18" in f.message]
+    by_rule = {f.rule: f for f in findings}
+    if x18 == "private":
+        assert by_rule == {}
+    elif x18 == "clobbered":
+        assert set(by_rule) == {"platform-register-clobbered"}
+        assert by_rule["platform-register-clobbered"].severity == "warning"
+        assert "shadow call stack" in by_rule["platform-register-clobbered"].message
+        assert by_rule["platform-register-clobbered"].path == ("registers", "x18")
+    else:
+        assert set(by_rule) == {"kernel-register-not-preserved"}
+
+
+XEN_NUMBER = "{register: x16, value: 0x22}"  # a hypercall number in x16 (arch/arm64/xen/hypercall.S)
+STUB_CALL = "{register: x0, value: 2}"  # HVC_RESET_VECTORS (asm/virt.h)
+
+
+@pytest.mark.parametrize(
+    ("family", "imm16", "x0", "rules"),
+    [
+        ("xen", 0xEA1, XEN_NUMBER, set()),  # right for Xen, and no SMCCC rule applies
+        ("xen", 0, XEN_NUMBER, {"xen-conduit"}),
+        ("xen", 0xEA1, "{register: x0, value: 7}", {"xen-conduit"}),  # no number in x16
+        ("kvm-hyp-stub", 0, STUB_CALL, set()),
+        ("kvm-hyp-stub", 3, STUB_CALL, {"kvm-hyp-stub-conduit"}),
+        ("kvm-hyp-stub", 0, "{register: x0, value: 9}", {"kvm-hyp-stub-conduit"}),  # not a stub call
+        ("smccc", 0xEA1, XEN_NUMBER, {"conduit-not-smccc"}),  # the default family keeps the SMCCC rules
+    ],
+)
+def test_each_family_has_its_own_conduit_rules(
+    spec_text: str, family: str, imm16: int, x0: str, rules: set[str]
+) -> None:
+    findings = lint(load_text(as_family(spec_text, family, imm16, x0), "spec/x.yaml").spec)
+    mine = {f.rule for f in findings if f.convention == "smccc" and not f.waived}
+    assert mine == rules, [f.message for f in findings if f.convention == "smccc"]

@@ -69,4 +69,18 @@ CASES = [
         "x0-x30",
     ),
     ("duplicate convention", "  - id: smccc\n", "  - id: hvc3\n", "conventions[1].id", "used twice"),
+    (
+        "pass-through outside the C argument registers",
+        "{register: x2, value: context, sources: [smccc]}",
+        "{register: x2, value: context, sources: [smccc]}\n      - {register: x8, value: pass-through, name: A}",
+        "conventions[1].arguments[3].register",
+        "x1-x7",
+    ),
+    (
+        "pass-through without a name",
+        "{register: x2, value: context, sources: [smccc]}",
+        "{register: x2, value: context, sources: [smccc]}\n      - {register: x3, value: pass-through}",
+        "conventions[1].arguments[3].name",
+        "C parameter",
+    ),
 ]

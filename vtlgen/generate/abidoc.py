@@ -145,7 +145,10 @@ def entry_requirements(plan: Plan) -> list[str]:
         out.append(f"The context's shared slots hold VTL0's values for the hypervisor to read: {ranges(in_memory)}.")
     for argument in model.arguments:
         width = "w" if argument.width == 32 else "x"
-        value = "the context's address" if argument.value is None else f"0x{argument.value:x} ({argument.name})"
+        if argument.from_caller:
+            value = f"the caller's {argument.comment}, passed through unchanged"
+        else:
+            value = "the context's address" if argument.value is None else f"0x{argument.value:x} ({argument.name})"
         out.append(f"{width}{argument.register[1:]} = {value}.")
     out.append(
         "No register VTL0 can see holds a VTL2 value: no callee-saved value, return address, "
@@ -185,7 +188,7 @@ def convention_view(spec: Spec, plan: Plan) -> ConventionView:
         convention=convention,
         heading=rst.heading(title, "-"),
         symbol=rst.literal(plan.symbol),
-        prototype=rst.literal(f"void {plan.symbol}(struct {plan.context.c_name} *ctx);"),
+        prototype=rst.literal(f"{plan.prototype()};"),
         conduit=rst.literal(f"{model.conduit_text}"),
         transport=f"{plan.transport}: {_TRANSPORT[plan.transport]}",
         function_id=[] if model.function_id is None else function_id_fields(model.function_id),
@@ -194,7 +197,8 @@ def convention_view(spec: Spec, plan: Plan) -> ConventionView:
         preserved=ranges([*model.preserved, *(model.vector.kept if model.vector else ())]),
         may_change=ranges([*model.randomized, *(model.vector.randomized if model.vector else ())]),
         results=ranges(model.results),
-        frame=", ".join(f"{slot.what} at SP+{slot.offset}" for slot in plan.frame.slots),
+        frame=", ".join(f"{slot.what} at SP+{slot.offset}" for slot in plan.frame.slots)
+        or "none; a leaf stub pushes no frame record",
     )
 
 

@@ -39,9 +39,23 @@ __all__ = ["LoweringError", "declared_preserved", "lower", "lower_convention", "
 
 
 # Why each block exists, printed above it in the stubs.
+# Each family's words for its own call, never another's (Linux arch/arm64/xen/hypercall.S;
+# arch/arm64/include/asm/virt.h; the SMCCC wording is the VTL return's, kept byte for byte).
+_WHY_ARGUMENTS = {
+    "smccc": "SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc).",
+    "xen": "Xen: the hypercall number in x16, its arguments in x0-x4.",
+    "kvm-hyp-stub": "KVM hyp stub: the stub call number in x0, its arguments after it.",
+}
+_TRAP_COMMENT = {
+    "smccc": "to VTL0; back on the next VTL0 exit",
+    "xen": "to Xen; back when the hypercall returns",
+    "kvm-hyp-stub": "to the EL2 stub; back when the call returns",
+}
 _WHY = {
     "entry": "The frame record comes first and goes last, so x29 is a valid frame pointer at "
     "every instruction (arm64-review point 2; linux-stacktrace).",
+    "leaf exit": "A leaf: no frame record, so x29 stays the caller's frame pointer (linux-stacktrace); "
+    "the trap preserves x30, the return address.",
     "save": "x19-x28 and d8-d15 are callee-saved (aapcs64) but the switch replaces them.",
     "load": "Register transport: at the trap every shared register holds VTL0's value "
     "(tlfs-vsm); LDP pairs adjacent slots.",
@@ -196,6 +210,9 @@ def lower_convention(
     except a64.OutOfRange as error:
         raise LoweringError(str(error), ("context", "fields")) from None
     frame = _frame(shape.saved_gprs, shape.saved_d, shape.spill, shape.needs_stash)
+    if not convention.stub.frame_record:
+        _check_leaf(spec.conventions.index(convention), shape, frame, model)
+        frame = Frame(0, 0, ())
     try:
         vector = _vector_blocks(spec, model, shape)
     except vector_transfers.Unreachable as error:
@@ -260,18 +277,13 @@ def _blocks(
     saved = a64.pairs(shape.saved_gprs) + a64.pairs(shape.saved_d)
     # `bti c` is not part of the blocks: the standalone template writes it as `hint #34`,
     # and the Linux flavour gets it from SYM_FUNC_START (linux-linkage).
-    blocks = [
-        Block(
-            "entry",
-            _WHY["entry"],
-            (
-                a64.instruction(
-                    "stp", f"x29, x30, [sp, #-{frame.size}]!", "push the frame record and allocate the frame"
-                ),
-                a64.instruction("mov", "x29, sp", "x29 -> {caller x29, return address}"),
-            ),
-        )
-    ]
+    leaf = not frame.slots
+    blocks = []
+    if not leaf:
+        record = f"x29, x30, [sp, #-{frame.size}]!"
+        push = a64.instruction("stp", record, "push the frame record and allocate the frame")
+        link = a64.instruction("mov", "x29, sp", "x29 -> {caller x29, return address}")
+        blocks.append(Block("entry", _WHY["entry"], (push, link)))
     saves = [
         a64.load_store("st", list(p), "sp", offsets[f"save {p[0]}"], None, f"VTL2's {', '.join(p)}") for p in saved
     ]
@@ -286,10 +298,10 @@ def _blocks(
         loads = _walk("ld", shape.loads, {})
         blocks.append(Block("load VTL0 state", _WHY["load"], tuple(loads)))
     if shape.arguments:
-        why = "SMCCC: function ID in w0, hypercall arguments in x1-x17 (smccc)."
+        why = _WHY_ARGUMENTS[convention.family]
         blocks.append(Block("arguments", why, tuple(_argument_instructions(shape.arguments, CONTEXT_REGISTER))))
     conduit = convention.conduit
-    trap = a64.instruction(conduit.instruction, f"#{conduit.imm16}", "to VTL0; back on the next VTL0 exit")
+    trap = a64.instruction(conduit.instruction, f"#{conduit.imm16}", _TRAP_COMMENT[convention.family])
     blocks.append(Block("switch", "Exactly one trap, with the convention's conduit.", (trap,)))
     if shape.register_slots:
         stores = _stores(shape, offsets)
@@ -303,12 +315,29 @@ def _blocks(
     ]
     if restores:
         blocks.append(Block("restore VTL2 state", "AAPCS64 callee-saved registers as at entry.", tuple(restores)))
+    if leaf:
+        blocks.append(Block("exit", _WHY["leaf exit"], (a64.instruction("ret", ""),)))
+        return tuple(blocks)
     exit_ = (
         a64.instruction("ldp", f"x29, x30, [sp], #{frame.size}", "pop the frame record and the frame"),
         a64.instruction("ret", ""),
     )
     blocks.append(Block("exit", "Pop the frame record last, then return to the entry x30.", exit_))
     return tuple(blocks)
+
+
+def _check_leaf(index: int, shape: _Shape, frame: Frame, model: HypervisorModel) -> None:
+    """A leaf (no frame record) keeps x29 the caller's frame pointer throughout, which the
+    unwinder accepts (linux-stacktrace), and returns through x30 itself: so the stub may
+    keep nothing in a frame, and the trap must give x30 back."""
+    path = ("conventions", index, "stub", "frame_record")
+    needs = [slot.what for slot in frame.slots[1:]]
+    if shape.carrier == registers.LINK_REGISTER:
+        needs.append("x30 to carry ctx across the trap")
+    if needs:
+        raise LoweringError(f"a leaf stub has no frame, but this one needs one: {', '.join(needs)}", path)
+    if registers.LINK_REGISTER not in model.preserved:
+        raise LoweringError("a leaf stub returns through x30, which this convention lets the trap change", path)
 
 
 def _frame(saved_gprs: list[str], saved_d: list[str], spill: bool, needs_stash: bool) -> Frame:
@@ -400,6 +429,10 @@ def _arguments(convention: Convention, prefix: str) -> list[ArgumentValue]:
                     argument.reg, convention.function_id.encoded, f"{prefix}_FUNCTION_ID", "SMCCC function ID", 32
                 )
             )  # w0 (smccc)
+        elif argument.value == "pass-through":
+            assert argument.name is not None  # spec/checks.py
+            # The comment is the C parameter's name (Plan.c_parameters).
+            out.append(ArgumentValue(argument.reg, None, argument.name, argument.name.lower(), 64, from_caller=True))
         else:
             assert isinstance(argument.value, int)
             name = f"{prefix}_{argument.name}" if argument.name else f"{prefix}_ARG_{argument.reg.upper()}"
@@ -411,10 +444,10 @@ def _argument_instructions(arguments: list[ArgumentValue], context_register: str
     """Move ctx first (it lives in x0, which the function ID overwrites), then constants."""
     out: list[Instruction] = []
     for argument in arguments:
-        if argument.value is None and argument.register != context_register:
+        if argument.is_context and argument.register != context_register:
             out.append(a64.instruction("mov", f"{argument.register}, {context_register}", "the context's address"))
     for argument in arguments:
-        if argument.value is None:
+        if argument.value is None:  # the context, or a C argument already in its register
             continue
         moves = a64.materialize(argument.register, argument.value, argument.width, macro=argument.name)
         label = f"{argument.name} = 0x{argument.value:x}"
@@ -432,7 +465,10 @@ def _budget(convention: Convention, shape: _Shape, model: HypervisorModel) -> Bu
     terms = []
     if convention.stub.bti:
         terms.append(BudgetTerm("bti c landing pad", 1))
-    terms.append(BudgetTerm("frame record push, mov x29, pop, ret", 4))
+    if convention.stub.frame_record:
+        terms.append(BudgetTerm("frame record push, mov x29, pop, ret", 4))
+    else:
+        terms.append(BudgetTerm("ret (a leaf: no frame record)", 1))
     if shape.saved_gprs or shape.saved_d:
         count = 2 * (_half(len(shape.saved_gprs)) + _half(len(shape.saved_d)))
         terms.append(BudgetTerm("save and restore callee-saved registers the switch replaces (pairs)", count))
@@ -443,6 +479,8 @@ def _budget(convention: Convention, shape: _Shape, model: HypervisorModel) -> Bu
         terms.append(BudgetTerm(what, 2 * vector_transfers.cost(model.vector)))
     moves = 0
     for argument in shape.arguments:
+        if argument.from_caller:
+            continue  # already in its register
         if argument.value is None:
             moves += 0 if argument.register == CONTEXT_REGISTER else 1
         else:

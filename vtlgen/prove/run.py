@@ -18,12 +18,13 @@ import z3
 
 from vtlgen.isa import sve
 from vtlgen.isa.assembler import assemble
+from vtlgen.isa.vector_length import ARCHITECTURAL_VECTOR_LENGTHS
 from vtlgen.plan import Plan
 from vtlgen.properties import PROPERTIES
 from vtlgen.prove.budget import DEFAULT_PROOF_BUDGET_S, ProofBudget
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
-from vtlgen.prove.obligations import Failure, Shown
+from vtlgen.prove.obligations import Failure, Gap, Shown
 from vtlgen.prove.replay import REPLAY_SEED, dump, stub_digest
 from vtlgen.validate.backends.base import StubCode
 from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
@@ -40,6 +41,7 @@ class ProofReport(ConventionReport):
     paths: int = 0
     unproven: list[str] = field(default_factory=list)  # "+0x10 `insn` (file:line): why"
     choices: list[str] = field(default_factory=list)  # where the ABI leaves a choice, the spec's
+    vector_lengths: list[int] = field(default_factory=list)  # the VLs (bytes) proved at; empty: no SVE state
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,12 @@ class ProofReport(ConventionReport):
             f"properties {','.join(self.properties_checked)}; longest path {self.instructions_per_round_trip} "
             f"instructions (lower bound {self.lower_bound})"
         ]
+        if tuple(self.vector_lengths) == SYMMETRIC_LENGTHS:
+            lines.append(
+                "  vector lengths: 16, 32 bytes (no instruction reads the VL: 32 stands for every VL above 16)"
+            )
+        elif self.vector_lengths:
+            lines.append(f"  vector lengths: {', '.join(str(vl) for vl in self.vector_lengths)} bytes")
         lines += [f"  UNPROVEN {gap}" for gap in self.unproven]
         lines += [f"  choice: {choice}" for choice in self.choices]
         if self.not_modelled:
@@ -113,26 +121,46 @@ def prove_assembled(plan: Plan, code: StubCode, budget_s: float = DEFAULT_PROOF_
     past it, UNPROVEN with the budget named as the gap."""
     assembly, stub_file = code.assembly, code.file
     source = StubSource(assembly, stub_file)
-    explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS), ProofBudget(budget_s))
-    result = explorer.run()
     found: list[tuple[Violation, Concrete]] = []
     loose: list[Violation] = []
-    solver = Solver(plan, explorer.world, RETURN_ADDRESS) if result.failures else None
-    for failure in result.failures:
-        assert solver is not None
-        model = solver.model(failure.condition)
-        if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
-            loose.append(_violation(source, failure, None))
-            continue
-        concrete = replace(solver.concrete(model), stub_file=stub_file, stub_sha256=stub_digest(assembly.code))
-        violation = _violation(source, failure, model)
-        if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
-            e = concrete.entry
-            inputs = f"ctx {fmt(e['x0'])}, sp {fmt(e['sp'])}, x29 {fmt(e['x29'])}, x30 {fmt(e['x30'])}"
-            violation = replace(violation, message=f"{violation.message} (with {inputs})")
-        found.append((violation, concrete))
+    broken_at: dict[tuple[str, int | None, str], list[int]] = {}  # violation -> the VLs it shows at
+    gap_list: list[Gap] = []
+    paths = longest = 0
+    lengths = proof_lengths(plan, assembly.code)
+    budget = ProofBudget(budget_s)  # one budget for the stub, across its vector lengths
+    for vl in lengths:
+        explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS), vl, budget)
+        result = explorer.run()
+        paths, longest = max(paths, result.paths), max(longest, result.longest)  # per VL: the most
+        gap_list += [g for g in result.gaps if all(g.offset != known.offset for known in gap_list)]
+        solver = Solver(plan, explorer.world, RETURN_ADDRESS) if result.failures else None
+        for failure in result.failures:
+            assert solver is not None
+            key = (failure.property, failure.offset, failure.location)
+            if key in broken_at:  # the same fault at another VL: named there, one report
+                broken_at[key].append(vl)
+                continue
+            broken_at[key] = [vl]
+            model = solver.model(failure.condition)
+            if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
+                loose.append(_violation(source, failure, None))
+                continue
+            violation = _violation(source, failure, model)
+            try:
+                concrete = replace(solver.concrete(model), stub_file=stub_file, stub_sha256=stub_digest(assembly.code))
+            except (KeyError, ValueError, IndexError):  # inputs past the trials' window: no replay
+                loose.append(violation)
+                continue
+            if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
+                e = concrete.entry
+                inputs = f"ctx {fmt(e['x0'])}, sp {fmt(e['sp'])}, x29 {fmt(e['x29'])}, x30 {fmt(e['x30'])}"
+                violation = replace(violation, message=f"{violation.message} (with {inputs})")
+            found.append((violation, concrete))
+    if lengths != (0,):  # say at which vector lengths each violation shows
+        found = [(_at_lengths(v, broken_at, lengths), c) for v, c in found]
+        loose = [_at_lengths(v, broken_at, lengths) for v in loose]
     gaps = []
-    for gap in result.gaps:
+    for gap in gap_list:
         where = source.violation("P9", "", gap.offset, "", "", "", REPLAY_SEED)
         at = (
             f"+0x{gap.offset:x} `{where.disassembly}` ({stub_file}:{where.source_line})"
@@ -142,24 +170,57 @@ def prove_assembled(plan: Plan, code: StubCode, budget_s: float = DEFAULT_PROOF_
         gaps.append(f"{at}: {gap.reason}")
     violations = in_order([*(v for v, _ in found), *loose])
     verdict = VIOLATED if violations else (UNPROVEN if gaps else PROVED)
+    vector = [] if lengths == (0,) else list(lengths)
     report = ProofReport(
         spec_id=plan.spec_id,
         convention_id=plan.convention_id,
         stub=stub_file,
         backend=BACKEND,
         trials=0,
-        instructions_per_round_trip=result.longest,
+        instructions_per_round_trip=longest,
         lower_bound=plan.budget.lower_bound,
         properties_checked=list(PROPERTIES),
-        not_modelled=[*plan.vector_groups, *plan.not_modelled],
+        not_modelled=[*plan.not_modelled] if vector else [*plan.vector_groups, *plan.not_modelled],
         violations=violations,
         occurrences={},
         verdict=verdict,
-        paths=result.paths,
+        paths=paths,
         unproven=gaps,
+        vector_lengths=vector,
         choices=_choices(plan),
     )
     return Proof(report, tuple(found))
+
+
+SYMMETRIC_LENGTHS = (16, 32)  # VL 16 (Z is Q) and one longer VL, for stubs whose behaviour cannot depend on it
+
+
+def proof_lengths(plan: Plan, code: bytes) -> tuple[int, ...]:
+    """The VLs a proof runs at: every architectural one when the spec has SVE state (a stub
+    may branch on the VL, and the extended context's layout depends on it), else none."""
+    if plan.model.vector is None:
+        return (0,)
+    if not plan.context.vl_elements and first_vector_instruction(code) is None:
+        # Nothing reads the VL and no address depends on it: Z's bits above 127 are treated alike
+        # at every VL above 16 (kept, or zeroed by an AdvSIMD write), so 32 stands for them all.
+        return SYMMETRIC_LENGTHS
+    return ARCHITECTURAL_VECTOR_LENGTHS
+
+
+def _at_lengths(
+    violation: Violation, broken_at: dict[tuple[str, int | None, str], list[int]], proved: tuple[int, ...]
+) -> Violation:
+    """The violation's message names every VL it shows at (the proof of one VL names its own)."""
+    for (prop, offset, _), lengths in broken_at.items():
+        if prop == violation.property and (offset is None or violation.offset == offset):
+            shown = "every VL" if tuple(lengths) == ARCHITECTURAL_VECTOR_LENGTHS else ", ".join(map(str, lengths))
+            own = f"(VL {lengths[0]})"
+            if own not in violation.message and len(lengths) == len(proved):
+                return violation  # at every VL proved, and the message names none: nothing to add
+            if own in violation.message:
+                return replace(violation, message=violation.message.replace(own, f"(VL {shown})"))
+            return replace(violation, message=f"{violation.message} (VL {shown})")
+    return violation
 
 
 def _choices(plan: Plan) -> list[str]:

@@ -17,6 +17,7 @@ from vtlgen.spec.rules import RULES
 from vtlgen.spec.schema import (
     MAX_CONTEXT,
     MAX_ELEMENTS,
+    Argument,
     Context,
     ContextField,
     ElementType,
@@ -364,6 +365,13 @@ def _check_registers(spec: Spec) -> Iterator[Problem]:
             RegisterClass.UNSPECIFIED,
         ):
             yield Problem((*path, "saved_by"), "`saved_by` applies only to clobbered state")
+        if entry.class_ is RegisterClass.CALLEE_SAVED:
+            outside = [n for n in names if n not in registers.CALLEE_SAVED_GPRS]
+            if outside:
+                yield Problem(
+                    (*path, "class"),
+                    f"{registers.compress(outside)} is not AAPCS64 callee-saved: expected x19-x28 for `callee-saved`",
+                )
         parts = entry.slot_parts()
         if parts is None:
             continue
@@ -491,6 +499,8 @@ def _check_conventions(spec: Spec) -> Iterator[Problem]:
             elif argument.reg in used:
                 yield Problem(arg_path, f"{argument.reg} already carries argument {used[argument.reg]}")
             used[argument.reg] = arg_index
+            if argument.value == "pass-through":
+                yield from _pass_through_problems(argument, (*path, "arguments", arg_index))
         if "function-id" in kinds and fid is None:
             yield Problem((*path, "arguments"), "a `function-id` argument needs `function_id`")
         if fid is not None and "function-id" not in kinds:
@@ -576,3 +586,19 @@ def _check_vl_macro_names(spec: Spec) -> Iterator[Problem]:
                     "expected a field name that gives macros of its own",
                 )
             break
+
+
+# AAPCS64 "Parameter passing": the first eight integer or pointer arguments go in x0-x7;
+# x0 carries the context pointer, so a passed-through C argument is one of x1-x7.
+C_ARGUMENT_REGISTERS = tuple(f"x{n}" for n in range(1, 8))
+
+
+def _pass_through_problems(argument: Argument, path: Path) -> Iterator[Problem]:
+    if argument.reg not in C_ARGUMENT_REGISTERS:
+        yield Problem(
+            (*path, "register"),
+            f"a pass-through argument is a C argument of the stub: expected one of x1-x7 (x0 holds ctx), "
+            f"got {argument.reg}",
+        )
+    if argument.name is None:
+        yield Problem((*path, "name"), "a pass-through argument needs a `name`: it names the C parameter")

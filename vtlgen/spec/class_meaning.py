@@ -27,6 +27,11 @@ _MEANINGS = {
         vtl2="its own copy, unchanged by the switch",
         kept_by="the hypervisor",
     ),
+    "callee-saved": Meaning(
+        vtl0="not carried; the trap's callee gives the caller's value back",
+        vtl2="unchanged by the call; the stub may save, use and restore it (AAPCS64)",
+        kept_by="the trap's callee, and the stub's frame while the stub uses it",
+    ),
     "clobbered": Meaning(
         vtl0="not carried; it may see any value",
         vtl2="UNKNOWN after the switch",

@@ -207,7 +207,7 @@ def _vl_moves(old: Spec, new: Spec) -> list[Change]:
 def _class_change(before: RegisterClass, after: RegisterClass) -> tuple[Kind, str]:
     if before is RegisterClass.UNSPECIFIED:
         return "compatible", "specified where the ABI said nothing (it was treated as clobbered)"
-    if before is RegisterClass.CLOBBERED and after is RegisterClass.PRIVATE:
+    if before is RegisterClass.CLOBBERED and after in (RegisterClass.PRIVATE, RegisterClass.CALLEE_SAVED):
         return "compatible", "a new guarantee: the caller's value now survives"
     if after is RegisterClass.SHARED:
         return "breaking", "VTL0's value now travels through the context: callers must put it there and read it back"

@@ -29,32 +29,36 @@ def preserved_registers(classes: Mapping[str, RegisterClass], convention: Conven
     """Registers whose caller value survives the switch: private ones, and those the
     convention declares preserved. Everything else is exchanged or may change. `classes` is
     context_layout.register_classes(spec), computed once by the caller."""
-    private = {name for name, cls in classes.items() if cls is RegisterClass.PRIVATE}
-    return private | declared_preserved(convention)
+    kept = {name for name, cls in classes.items() if cls in (RegisterClass.PRIVATE, RegisterClass.CALLEE_SAVED)}
+    return kept | declared_preserved(convention)
 
 
 def kept_registers(classes: Mapping[str, RegisterClass], convention: Convention) -> tuple[str, ...]:
-    """GPRs the stub must never write: x18 (the platform register; Linux keeps the shadow
-    call stack there, AAPCS64 "General-purpose registers") and every other private GPR
-    except x29 and x30, which may hold a frame record's address and scratch while the
-    record is live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30), and
-    except the registers the convention itself makes the stub or the call write (its
-    arguments, and the SMCCC status in x0)."""
+    """GPRs the stub must never write (P3): the one home of that rule, read by the contract,
+    every backend and the proof through `HypervisorModel.kept`.
+
+    Every private GPR, x18 included when the spec makes it private (the platform register;
+    Linux keeps the shadow call stack there, AAPCS64 "General-purpose registers"), except
+    x29 and x30, which may hold a frame record's address and scratch while the record is
+    live (Linux arch/arm64/kernel/stacktrace.c reads the record, not x30), and except the
+    registers the convention itself makes the stub or the call write (its arguments, and
+    the SMCCC status in x0). A spec that makes x18 clobbered (the KVM hyp-stub, asm/virt.h)
+    lets it change: then it is not kept, and lint warns (`platform-register-clobbered`)."""
     special = set(registers.FRAME_REGISTERS)
     written = {argument.reg for argument in convention.arguments}
     if convention.function_id is not None:
         written.add("x0")
     private = {n for n, c in classes.items() if c is RegisterClass.PRIVATE and n.startswith("x")}
-    kept = (private - special - written) | {registers.PLATFORM_REGISTER}
+    kept = private - special - written
     return tuple(n for n in registers.MODELLED if n in kept)
 
 
 # The vector model runs registers.VL_SCALED_STATE, under both backends (qemu-user -cpu max;
 # unicorn with vtlgen's model of the SVE forms it encodes). ZT0 (SME2) is not in it: qemu 7.2
 # has no SME2.
-# Vector lengths validation runs at (bytes): the smallest, one that is not a power of two
-# (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), a common one, the largest.
-VECTOR_LENGTHS = (16, 48, 64, 256)
+# Vector lengths validation runs at (bytes): the smallest, its double, one that is not a power of two
+# (Arm ARM: any multiple of 128 bits up to 2048 may be implemented), common ones (64, 128), the largest.
+VECTOR_LENGTHS = (16, 32, 48, 64, 128, 256)
 
 
 def vector_slots(spec: Spec) -> list[VectorSlot]:

@@ -72,6 +72,13 @@ def _spec_findings(spec: Spec) -> Iterator[LintFinding]:
             yield LintFinding(
                 "clobbered-without-owner", f"{key} may be clobbered, but nobody keeps the caller's copy", path
             )
+    if register_classes(spec)[registers.PLATFORM_REGISTER] is RegisterClass.CLOBBERED:
+        message = (
+            "x18 is clobbered: a kernel with shadow call stacks (CONFIG_SHADOW_CALL_STACK) keeps its "
+            "SCS pointer there, so callers must save and restore it"
+        )
+        path = _register_path(spec, registers.PLATFORM_REGISTER, ("registers",))
+        yield LintFinding("platform-register-clobbered", message, path)
     for name, sysreg in spec.system_registers.items():
         path = ("system_registers", name)
         if sysreg.class_ is RegisterClass.UNSPECIFIED:
@@ -130,22 +137,57 @@ def _sve_hint_findings(spec: Spec, convention: Convention, fid: FunctionId, path
         yield LintFinding("smccc-sve-hint-drops-state", message, path, convention.id)
 
 
+# Xen's hypercall tag (Linux arch/arm64/xen/hypercall.S: XEN_IMM; Xen public/arch-arm.h).
+XEN_HYPERCALL_TAG = 0xEA1
+XEN_NUMBER_REGISTER = "x16"
+# The hyp stub's call numbers: HVC_SET_VECTORS 0 ... HVC_FINALISE_EL2 3 (asm/virt.h).
+KVM_HYP_STUB_CALLS = range(4)
+
+
+def _family_conduit_findings(convention: Convention, path: FieldPath) -> Iterator[LintFinding]:
+    """The conduit rules of a family other than SMCCC: each is right for its own ABI."""
+    cid, conduit = convention.id, convention.conduit
+    constants = {a.reg: a.value for a in convention.arguments if isinstance(a.value, int)}
+    if convention.family == "xen":
+        if conduit.text != f"hvc #{XEN_HYPERCALL_TAG}":
+            message = f"`{conduit.text}` is not a Xen hypercall: Xen takes `hvc #0xEA1` ({XEN_HYPERCALL_TAG})"
+            yield LintFinding("xen-conduit", message, (*path, "conduit"), cid)
+        if XEN_NUMBER_REGISTER not in constants:
+            message = "no hypercall number: Xen reads it from x16 (a constant argument)"
+            yield LintFinding("xen-conduit", message, (*path, "arguments"), cid)
+    elif convention.family == "kvm-hyp-stub":
+        if conduit.text != "hvc #0":
+            message = f"`{conduit.text}` is not a hyp-stub call: the stub takes `hvc #0`"
+            yield LintFinding("kvm-hyp-stub-conduit", message, (*path, "conduit"), cid)
+        if constants.get("x0") not in KVM_HYP_STUB_CALLS:
+            message = "no stub call number in x0: expected a constant 0-3 (HVC_SET_VECTORS ... HVC_FINALISE_EL2)"
+            yield LintFinding("kvm-hyp-stub-conduit", message, (*path, "arguments"), cid)
+    if convention.function_id is not None:
+        message = f"a {convention.family} call carries no SMCCC function ID"
+        yield LintFinding(f"{convention.family}-conduit", message, (*path, "function_id"), cid)
+
+
 def _convention_findings(spec: Spec, convention: Convention, path: FieldPath) -> Iterator[LintFinding]:
     cid = convention.id
     conduit = convention.conduit
-    if conduit.imm16 != 0:
+    if convention.family != "smccc":
+        yield from _family_conduit_findings(convention, path)
+    elif conduit.imm16 != 0:
         message = f"`{conduit.text}` is not an SMCCC call; use `{conduit.instruction} #0` with a function ID in w0"
         yield LintFinding("conduit-not-smccc", message, (*path, "conduit", "imm16"), cid)
     elif convention.function_id is None:
         yield LintFinding(
             "smccc-function-id-missing", f"`{conduit.text}` needs an SMCCC function ID", (*path, "conduit"), cid
         )
-    preserved = preserved_registers(register_classes(spec), convention)
+    classes = register_classes(spec)
+    preserved = preserved_registers(classes, convention)
     for name, why in KERNEL_REGISTERS.items():
-        if name not in preserved:
+        # A clobbered x18 is the spec's stated choice, a warning of its own (_spec_findings).
+        clobbered_x18 = name == registers.PLATFORM_REGISTER and classes[name] is RegisterClass.CLOBBERED
+        if name not in preserved and not clobbered_x18:
             message = f"the switch may load or clobber {name}: {why}"
             yield LintFinding("kernel-register-not-preserved", message, _register_path(spec, name, path), cid)
-    if not is_smccc(convention):
+    if convention.family != "smccc" or not is_smccc(convention):
         return
     fid = convention.function_id
     if fid is not None:

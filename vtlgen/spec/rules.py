@@ -29,6 +29,18 @@ _RULES = (
         "Arm DEN0028 (SMCCC), \"Conduits\"; arm64 review of mshv_vtl_return_call, point 1",
     ),
     Rule(
+        "xen-conduit", "error", "Xen hypercall not made the Xen way",
+        "Xen on arm64 takes hypercalls as `hvc #0xEA1` (the Xen hypercall tag) with the hypercall "
+        "number in x16 and the arguments in x0-x4; the result comes back in x0.",
+        "Linux arch/arm64/xen/hypercall.S; Xen xen/include/public/arch-arm.h",
+    ),
+    Rule(
+        "kvm-hyp-stub-conduit", "error", "KVM hyp-stub call not made the hyp-stub way",
+        "The EL2 hyp stub takes `hvc #0` with the stub call number (HVC_SET_VECTORS 0 ... "
+        "HVC_FINALISE_EL2 3) in x0 as a constant; it is not an SMCCC call and has no function ID.",
+        "Linux arch/arm64/include/asm/virt.h; arch/arm64/kernel/hyp-stub.S",
+    ),
+    Rule(
         "smccc-function-id-missing", "error", "SMCCC conduit without a function ID",
         "An `hvc #0`/`smc #0` call must carry an SMCCC function ID in w0.",
         "Arm DEN0028 (SMCCC), \"Function Identifiers\"",
@@ -51,6 +63,14 @@ _RULES = (
         "traces, x18 holds the shadow call stack, and SP must stay the kernel's; per the TLFS all "
         "three are private per VTL, so the switch need never load or clobber them.",
         "arm64 review of mshv_vtl_return_call, point 2; Linux arch/arm64/kernel/stacktrace.c; TLFS VSM",
+    ),
+    Rule(
+        "platform-register-clobbered", "warning", "x18 may change: no shadow call stack across the call",
+        "A kernel built with shadow call stacks (CONFIG_SHADOW_CALL_STACK, -ffixed-x18) keeps the "
+        "SCS pointer in x18 at all times; an ABI that clobbers x18 (as the KVM hyp-stub does, "
+        "asm/virt.h) may only be called from code that saves and restores x18 or runs without an SCS.",
+        "AAPCS64 \"General-purpose Registers\" (x18, the platform register); Linux "
+        "arch/arm64/include/asm/scs.h; arch/arm64/include/asm/virt.h",
     ),
     Rule(
         "unspecified-state", "error", "Register state left unspecified",

@@ -13,7 +13,7 @@ import unicodedata
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from vtlgen.isa.encoding import (
     FUNCTION_NUMBER_MAX,
@@ -82,7 +82,10 @@ class RegisterClass(str, Enum):
     """One meaning everywhere (the README lists the classes)."""
 
     SHARED = "shared"  # VTL0's value travels through the context; the switch exchanges it
-    PRIVATE = "private"  # each VTL has its own copy; the hypervisor keeps the caller's
+    PRIVATE = "private"  # never written: each VTL has its own copy; the hypervisor keeps the caller's
+    # AAPCS64 callee-saved (x19-x28): the trap's callee preserves it, and the stub may save,
+    # use and restore it (DEN0028 "Register use": x18-x30 are preserved across SMC/HVC calls).
+    CALLEE_SAVED = "callee-saved"
     CLOBBERED = "clobbered"  # UNKNOWN after the switch
     UNSPECIFIED = "unspecified"  # the ABI says nothing; treated as clobbered, reported by lint
 
@@ -194,13 +197,23 @@ class Context(Model):
         return -(-end // self.align) * self.align
 
 
+# Words that fit every ABI, accepted beside the classes they name (README "The spec format").
+CLASS_ALIASES = {"never-written": RegisterClass.PRIVATE.value}
+
+
+def _class_alias(value: object) -> object:
+    return CLASS_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+ClassName = Annotated[RegisterClass, BeforeValidator(_class_alias)]
+
 _SLOT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d+)\]$|^([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 class RegisterEntry(Model):
     """The class of one register group, keyed by `x0-x17`, `q0-q31`, `sp`, ..."""
 
-    class_: RegisterClass = Field(alias="class", strict=False)
+    class_: ClassName = Field(alias="class", strict=False)
     slot: str | None = Field(
         default=None,
         description="For shared registers: the context slot of the group's first register, "
@@ -231,7 +244,7 @@ class RegisterEntry(Model):
 
 
 class SystemRegister(Model):
-    class_: RegisterClass = Field(alias="class", strict=False)
+    class_: ClassName = Field(alias="class", strict=False)
     writable: bool
     steers_memory_writes: bool = Field(
         default=False,
@@ -301,7 +314,9 @@ class FunctionId(Model):
         )
 
 
-ArgumentValue = Union[Literal["function-id", "context"], Annotated[int, Field(ge=0, lt=1 << 64)]]
+# `pass-through`: a C argument of the stub (AAPCS64 passes the first eight in x0-x7) that
+# reaches the trap unchanged, such as a Xen hypercall's or an SMCCC call's caller-chosen inputs.
+ArgumentValue = Union[Literal["function-id", "context", "pass-through"], Annotated[int, Field(ge=0, lt=1 << 64)]]
 
 
 class Argument(Model):
@@ -313,6 +328,12 @@ class Argument(Model):
 
 class StubOptions(Model):
     bti: bool = Field(default=True, description="emit `bti c` (hint #34) at the entry")
+    frame_record: bool = Field(
+        default=True,
+        description="push a frame record {x29, x30}; false asks for a leaf stub (AAPCS64 lets a leaf "
+        "omit it), which lowering allows only when the stub keeps nothing in a frame and the trap "
+        "preserves x30",
+    )
     linux_section: str = Field(default=".noinstr.text", pattern=r"^\.[A-Za-z0-9_.]+$")
 
 
@@ -321,6 +342,12 @@ class Convention(Model):
     title: Line = ""
     symbol: str = Field(pattern=IDENTIFIER, max_length=64)
     conduit: Conduit
+    family: Literal["smccc", "xen", "kvm-hyp-stub"] = Field(
+        default="smccc",
+        description="The ABI family whose conduit rules lint applies: smccc (Arm DEN0028; the arm64 "
+        "maintainers' default), xen (`hvc #0xEA1`, the number in x16: Linux arch/arm64/xen/hypercall.S) "
+        "or kvm-hyp-stub (`hvc #0`, the stub call number in x0: Linux arch/arm64/include/asm/virt.h).",
+    )
     function_id: FunctionId | None = None
     transport: Literal["registers", "memory"] = Field(
         description="registers: the stub loads shared registers before the trap and stores "

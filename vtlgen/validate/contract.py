@@ -75,7 +75,10 @@ def entry(
             )
     for argument in plan.model.arguments:
         got = at_trap[argument.register]
-        want = state.addresses.context if argument.value is None else argument.value
+        if argument.from_caller:  # a C argument passed through: the caller's value, untouched
+            want = state.entry[argument.register]
+        else:
+            want = state.addresses.context if argument.value is None else argument.value
         if got != want:
             # Junk above a 32-bit argument, e.g. movk into a register that still holds a
             # pointer, is not the value the ABI passes (say.argument_missing).

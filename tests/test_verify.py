@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pathlib import Path
 
 import pytest
@@ -49,12 +51,22 @@ def test_the_trials_then_the_proof() -> None:
     assert not failed.ok and {r.backend for r in failed.reports if not r.ok} == {"unicorn", "proof"}
 
 
-def test_a_stub_the_proof_cannot_lift_is_left_to_the_trials_with_a_note() -> None:
+def test_an_sve_stub_is_proved_and_no_proof_is_said() -> None:
     plan = CURRENT["hvc3"]
     verdict = verify.verify(plan, generated(plan), "s.S", FEW)
-    assert [r.backend for r in verdict.reports] == ["unicorn"]
-    (note,) = verdict.reports[0].notes
-    assert note.startswith("proof not run: the symbolic engine lifts no SVE/SME (+0x")
+    assert [r.backend for r in verdict.reports] == ["unicorn", "proof"] and verdict.ok
+    alone = verify.verify(plan, generated(plan), "s.S", replace(FEW, proof=False))
+    assert alone.reports[0].notes == [verify.NO_PROOF_NOTE]
+
+
+def test_unproven_is_no_pass() -> None:
+    """No proof, no pass: trials that hold and a proof that is UNPROVEN fail."""
+    plan = CURRENT["hvc3"]
+    text = generated(plan).replace("\thvc    #3", "\tldr    za[w12, 0], [x1]\n\thvc    #3", 1)
+    verdict = verify.verify(plan, text, "s.S", FEW)
+    proof = verdict.reports[-1]
+    assert proof.backend == "proof" and not proof.ok and not verdict.ok
+    assert "UNPROVEN" in proof.summary() or proof.violations
 
 
 def test_a_replay_is_one_trial_through_the_backend_and_no_page(tmp_path: Path) -> None:

@@ -24,10 +24,14 @@ if TYPE_CHECKING:
     from vtlgen.prove.counterexample import Concrete
 
 
+NO_PROOF_NOTE = "proof not run (--no-proof): this verdict rests on sampling alone, the trials' inputs"
+
+
 @dataclass(frozen=True)
 class Options:
-    """What to check. `proof`: also prove P1-P10 for every input (skipped, with a note on the
-    trials' report, for a stub the symbolic engine cannot lift). `preconditions`: also run the
+    """What to check. `proof`: also prove P1-P10 for every input; a stub passes only when the
+    trials hold and the proof is PROVED (UNPROVEN fails, with its reasons on their own lines);
+    without it the trials' report says the verdict rests on sampling alone. `preconditions`: also run the
     trials that break an entry requirement (`Trials.preconditions`)."""
 
     trials: int = DEFAULT_TRIALS
@@ -67,20 +71,14 @@ def verify(
     checkers: list[Checker] = [
         Trials(options.trials, options.seed, options.backend, options.vector_lengths, options.preconditions)
     ]
-    unlifted = None
     if options.proof:
         from vtlgen.prove import run as proof
 
-        unlifted = proof.first_vector_instruction(code.assembly.code)
-        if unlifted is None:
-            checkers.append(proof.ProofChecker())
+        checkers.append(proof.ProofChecker())
     reports = [checker.check(plan, code) for checker in checkers]
     trials = reports[0]
-    if unlifted is not None:
-        trials.notes.append(
-            f"proof not run: the symbolic engine lifts no SVE/SME (+0x{unlifted[0]:x} `{unlifted[1]}`); "
-            "the trials cover this stub at every vector length"
-        )
+    if not options.proof:  # no proof, no pass: trials alone are the user's explicit choice, and say so
+        trials.notes.append(NO_PROOF_NOTE)
     return StubVerdict(plan, code, reports, trials)
 
 

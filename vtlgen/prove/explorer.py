@@ -14,9 +14,10 @@ import z3
 from pypcode import OpCode, PcodeOp, Varnode
 
 from vtlgen import properties as say
+from vtlgen.isa import sve
 from vtlgen.isa.registers import FRAME_REGISTERS
 from vtlgen.plan import Plan
-from vtlgen.prove import hypervisor, pcode
+from vtlgen.prove import hypervisor, pcode, sve_semantics
 from vtlgen.prove import world as w
 from vtlgen.prove.lifter import Lifted, lift, relative_target
 from vtlgen.prove.obligations import Failure, Gap, ProofObligations, bytes_of
@@ -49,12 +50,13 @@ class _Stop(Exception):
 
 
 class Explorer:
-    def __init__(self, plan: Plan, code: bytes, code_base: int, reference: w.Addresses):
+    def __init__(self, plan: Plan, code: bytes, code_base: int, reference: w.Addresses, vector_length: int = 0):
         self.plan = plan
         self.code = code
         self.base = code_base
         self.lifted: tuple[Lifted, ...] = lift(code, code_base)
-        self.world = w.World(plan, code_base, len(code), reference)
+        self.vector = {i.offset: found for i in self.lifted if (found := sve.decode(i.word)) is not None}
+        self.world = w.World(plan, code_base, len(code), reference, vector_length)
         self.obligations = ProofObligations(plan, self.world)
         self.limit = 4 * plan.budget.lower_bound + 256  # the trials' bound on a round trip
         model = plan.model
@@ -66,7 +68,7 @@ class Explorer:
         self.longest = 0
 
     def run(self) -> Exploration:
-        work = [State(self.world.entry_registers(), {}, [], 0)]
+        work = [State(self.world.entry_registers(), {}, [], 0, vector=self.world.vector_entry_registers())]
         while work:
             if self.paths >= MAX_PATHS:
                 self.obligations.gap(None, f"more than {MAX_PATHS} paths")
@@ -90,6 +92,12 @@ class Explorer:
         while True:
             if state.op == 0:
                 self._begin(state)
+                insn = self.vector.get(state.pc)
+                if insn is not None:  # SVE/SME: vtlgen's decoder and semantics, not SLEIGH's
+                    if not sve_semantics.execute(state, self.world, self.obligations, insn):
+                        raise _Stop
+                    self._finish(state, state.pc + 4)
+                    continue
             lifted = self.lifted[state.pc // 4]
             target = self._execute(state, lifted, work)
             self._finish(state, target)
@@ -106,15 +114,20 @@ class Explorer:
             self.obligations.fail(state, "P5", say.LEAVES_STUB, state.pc, "pc", self.world.lr, f"code+{state.pc:#x}")
             raise _Stop
         lifted = self.lifted[state.pc // 4]
-        if lifted.error:
+        if lifted.error and state.pc not in self.vector:
             raise Unproven(lifted.error)
         state.steps += 1
         state.unique, state.sp_source = {}, {}
+        state.v_written = set()
         state.start_sp = state.registers[w.SP]
         state.registers[w.PC] = z3.BitVecVal(self.base + state.pc, 64)
 
     def _finish(self, state: State, target: int) -> None:
         """After an instruction: the frame rules (P3, P6), then the next instruction."""
+        if state.v_written:  # an AdvSIMD/FP instruction (SLEIGH lifts no SVE here) wrote these V registers
+            for base in sorted(state.v_written):
+                state.zero_upper((base - w.z_base(0)) // w.Z_CONTAINER, self.world.vector_length, self.world)
+            state.v_written = set()
         if state.frame_dirty:
             state.frame_dirty = False
             self.obligations.frame(state, state.pc)
@@ -227,6 +240,8 @@ class Explorer:
                 return
             raise Unproven(f"writes {varnode.getRegisterName()}, a register the proof does not model") from None
         state.write_register(offset, size, value)
+        if self.world.vector_length and w.z_base(0) <= base <= w.z_base(31):
+            state.v_written.add(base)
         if state.poisoned:
             state.poisoned.difference_update(range(offset, offset + size))
         if base in self.watched:
@@ -321,6 +336,16 @@ class Explorer:
             judge.entry(state, state.pc)
         sp = self.obligations.offset_from(state.registers[w.SP], self.world.sp)
         hypervisor.move(self.plan.model, state, sp)
+        vector = self.plan.model.vector
+        if vector is not None and self.world.vector_length:
+            shared = tuple(slot.register for slot in vector.register_slots)
+            sve_semantics.vector_move(state, self.world, shared, vector.randomized)
+            for slot in vector.memory_slots:  # memory transport: the hypervisor writes VTL0's new value
+                new = z3.BitVec(f"{w.VTL0}new.{slot.register}", 8 * slot.size(self.world.vector_length))
+                state.store("ctx", slot.offset(self.world.vector_length), new)
+                state.expected[slot.register] = new
+            for slot in vector.register_slots:
+                state.expected[slot.register] = state.vector_register(slot.register, self.world)
         state.poisoned = set(self.poison)
         state.frame_dirty = True
 

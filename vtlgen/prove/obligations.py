@@ -117,10 +117,14 @@ class ProofObligations:
     def __post_init__(self) -> None:
         self.solver.set("timeout", SOLVER_TIMEOUT_MS)  # "unknown" is UNPROVEN, never a pass
         self.solver.add(*self.world.constraints())
-        self.initial = State(self.world.entry_registers(), {}, [], 0)
+        self.initial = State(self.world.entry_registers(), {}, [], 0, vector=self.world.vector_entry_registers())
         shared: set[int] = set()
         for slot in self.plan.slots:
             shared.update(range(slot.offset, slot.offset + slot.size))
+        vl = self.world.vector_length
+        self.vector = self.plan.model.vector if vl else None
+        for vslot in self.vector.slots if self.vector is not None else ():
+            shared.update(range(vslot.offset(vl), vslot.offset(vl) + vslot.size(vl)))
         self.shared_bytes = frozenset(shared)
         self.shared_ranges = _ranges(sorted(shared))
 
@@ -212,6 +216,7 @@ class ProofObligations:
                 where = f"ctx->{slot.field}[{slot.index}]"
                 prop = "P2" if self.world.is_vtl2(z3.simplify(got)) else "P1"
                 self.fail(state, prop, say.changed_before_trap(where), offset, where, want, got, got != want)
+        self._vector_entry(state, offset)
         for argument in model.arguments:
             got = state.register(argument.register, self.world)
             if argument.from_caller:  # a C argument passed through: the caller's value, untouched
@@ -221,6 +226,39 @@ class ProofObligations:
             if not self.equal(state, got, want):
                 message = say.argument_missing(argument.register, argument.name, argument.width)
                 self.fail(state, "P1", message, offset, argument.register, want, got, got != want)
+
+    def _vector_entry(self, state: State, offset: int) -> None:
+        """P1/P2 for SVE state at the trap (`vtlgen.validate.vector_contract.entry`): each shared
+        Z, P and FFR holds VTL0's value from the extended context, all VL bytes of it; Z bits
+        above 127 that VTL0 sees hold no VTL2 value."""
+        if self.vector is None:
+            return
+        vl, world = self.world.vector_length, self.world
+        for slot in self.vector.register_slots:
+            want = self.initial.load("ctx", slot.offset(vl), slot.size(vl), world)
+            got = state.vector_register(slot.register, world)
+            if not self.equal(state, got, want):
+                leak = world.is_vtl2(z3.simplify(got))
+                message = (
+                    f"VTL0 would see VTL2's {slot.register} at the trap (VL {vl})"
+                    if leak
+                    else f"{slot.register} does not hold VTL0's value from ctx->{slot.element.name}[{slot.index}] "
+                    f"(VL {vl}) at the trap"
+                )
+                self.fail(state, "P2" if leak else "P1", message, offset, slot.register, want, got, got != want)
+        for name in self.vector.visible_upper:
+            upper = z3.Extract(8 * vl - 1, 128, state.vector_register(name, world)) if vl > 16 else None
+            if upper is not None and world.is_vtl2(z3.simplify(upper)):
+                message = f"VTL0 would see VTL2's bits above 127 of {name} at the trap (VL {vl})"
+                self.fail(state, "P2", message, offset, name, "no VTL2 value above bit 127", upper)
+        for slot in self.vector.memory_slots:
+            want = self.initial.load("ctx", slot.offset(vl), slot.size(vl), world)
+            got = state.load("ctx", slot.offset(vl), slot.size(vl), world)
+            if not self.equal(state, got, want):
+                where = f"ctx->{slot.element.name}[{slot.index}] (VL {vl})"
+                prop = "P2" if world.is_vtl2(z3.simplify(got)) else "P1"
+                message = say.changed_before_trap(where)
+                self.fail(state, prop, message, offset, slot.register, want, got, got != want, where)
 
     # --- P3, P6: after every instruction -------------------------------------------------------
 
@@ -343,7 +381,7 @@ class ProofObligations:
                     say.A_SHARED_SLOT,
                     say.access_of(size, True),
                 )
-            elif not write and (start < 0 or start + size > self.plan.context.size):
+            elif not write and (start < 0 or start + size > self.world.readable_size):
                 message = f"reads {where}, outside the context"
                 self.fail(
                     state,
@@ -351,7 +389,7 @@ class ProofObligations:
                     message,
                     offset,
                     where,
-                    say.readable_context(self.plan.context.size),
+                    say.readable_context(self.world.readable_size),
                     say.access_of(size, False),
                 )
             return located
@@ -376,7 +414,7 @@ class ProofObligations:
     def _allowed(self, state: State, address: z3.BitVecRef, size: int, write: bool) -> z3.BoolRef:
         """P8 as a formula: the access lies in a shared slot (any context byte, for a read) or the frame."""
         ctx, sp = self.world.ctx, self.world.sp
-        ranges = self.shared_ranges if write else ((0, self.plan.context.size),)
+        ranges = self.shared_ranges if write else ((0, self.world.readable_size),)
         inside = [z3.And(z3.ULE(ctx + low, address), z3.ULE(address + size, ctx + high)) for low, high in ranges]
         inside.append(z3.And(z3.ULE(state.register("sp", self.world), address), z3.ULE(address + size, sp)))
         return z3.Or(*inside)
@@ -401,6 +439,7 @@ class ProofObligations:
                 got, want, shown = z3.Extract(63, 0, got), z3.Extract(63, 0, want), f"d{registers.number(name)}"
             if not self.equal(state, got, want):
                 self.fail(state, "P5", say.not_as_at_entry(shown), offset, shown, want, got, got != want)
+        self._vector_exit(state, offset)
         for slot in self.plan.slots:
             got = state.load("ctx", slot.offset, slot.size, world)
             want = state.expected.get(slot.register, self.initial.load("ctx", slot.offset, slot.size, world))
@@ -410,3 +449,29 @@ class ProofObligations:
                 # Blamed on the last store to the slot, else on the trap (as the trials do).
                 blame = state.writers.get(slot.offset, state.trap_at)
                 self.fail(state, "P4", message, blame, where, want, got, got != want)
+
+    def _vector_exit(self, state: State, offset: int) -> None:
+        """P4 for the extended context's shared slots, P5 for ZA and PSTATE.ZA when the stub
+        must keep them (`vtlgen.validate.vector_contract.exit_slots` and `caller`)."""
+        if self.vector is None:
+            return
+        vl, world = self.world.vector_length, self.world
+        for slot in self.vector.slots:
+            start, size = slot.offset(vl), slot.size(vl)
+            got = state.load("ctx", start, size, world)
+            want = state.expected.get(slot.register, self.initial.load("ctx", start, size, world))
+            if not self.equal(state, got, want):
+                where = f"ctx->{slot.element.name}[{slot.index}] (VL {vl})"
+                blame = state.writers.get(start, state.trap_at)
+                message = say.slot_not_vtl0s(where, slot.register)
+                self.fail(state, "P4", message, blame, slot.register, want, got, got != want, where)
+        if "za" in self.vector.stub_keeps:
+            for name, message in (
+                ("svcr.za", "PSTATE.ZA is not as at entry: ZA is the caller's"),
+                ("za", f"ZA is not as at entry (VL {vl}): ZA is the caller's"),
+            ):
+                got, want = state.vector[name], self.initial.vector[name]
+                if not self.equal(state, got, want):
+                    # ZA's contents matter only when the caller had PSTATE.ZA = 1
+                    bad = got != want if name == "svcr.za" else z3.And(self.initial.vector["svcr.za"] == 1, got != want)
+                    self.fail(state, "P5", message, offset, name, want, got, bad)

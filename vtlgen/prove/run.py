@@ -18,11 +18,12 @@ import z3
 
 from vtlgen.isa import sve
 from vtlgen.isa.assembler import assemble
+from vtlgen.isa.vector_length import ARCHITECTURAL_VECTOR_LENGTHS
 from vtlgen.plan import Plan
 from vtlgen.properties import PROPERTIES
 from vtlgen.prove.counterexample import Concrete, Solver, trial_addresses
 from vtlgen.prove.explorer import Explorer
-from vtlgen.prove.obligations import Failure, Shown
+from vtlgen.prove.obligations import Failure, Gap, Shown
 from vtlgen.prove.replay import REPLAY_SEED, dump
 from vtlgen.validate.backends.base import StubCode
 from vtlgen.validate.backends.unicorn import CODE, RETURN_ADDRESS
@@ -39,6 +40,7 @@ class ProofReport(ConventionReport):
     paths: int = 0
     unproven: list[str] = field(default_factory=list)  # "+0x10 `insn` (file:line): why"
     choices: list[str] = field(default_factory=list)  # where the ABI leaves a choice, the spec's
+    vector_lengths: list[int] = field(default_factory=list)  # the VLs (bytes) proved at; empty: no SVE state
 
     @property
     def ok(self) -> bool:
@@ -52,6 +54,8 @@ class ProofReport(ConventionReport):
             f"properties {','.join(self.properties_checked)}; longest path {self.instructions_per_round_trip} "
             f"instructions (lower bound {self.lower_bound})"
         ]
+        if self.vector_lengths:
+            lines.append(f"  vector lengths: {', '.join(str(vl) for vl in self.vector_lengths)} bytes")
         lines += [f"  UNPROVEN {gap}" for gap in self.unproven]
         lines += [f"  choice: {choice}" for choice in self.choices]
         if self.not_modelled:
@@ -108,26 +112,45 @@ def prove(plan: Plan, stub_text: str, stub_file: str) -> Proof:
 def prove_assembled(plan: Plan, code: StubCode) -> Proof:
     assembly, stub_file = code.assembly, code.file
     source = StubSource(assembly, stub_file)
-    explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS))
-    result = explorer.run()
     found: list[tuple[Violation, Concrete]] = []
     loose: list[Violation] = []
-    solver = Solver(plan, explorer.world, RETURN_ADDRESS) if result.failures else None
-    for failure in result.failures:
-        assert solver is not None
-        model = solver.model(failure.condition)
-        if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
-            loose.append(_violation(source, failure, None))
-            continue
-        concrete = solver.concrete(model)
-        violation = _violation(source, failure, model)
-        if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
-            e = concrete.entry
-            inputs = f"ctx {fmt(e['x0'])}, sp {fmt(e['sp'])}, x29 {fmt(e['x29'])}, x30 {fmt(e['x30'])}"
-            violation = replace(violation, message=f"{violation.message} (with {inputs})")
-        found.append((violation, concrete))
+    broken_at: dict[tuple[str, int | None, str], list[int]] = {}  # violation -> the VLs it shows at
+    gap_list: list[Gap] = []
+    paths = longest = 0
+    lengths = proof_lengths(plan, assembly.code)
+    for vl in lengths:
+        explorer = Explorer(plan, assembly.code, CODE, trial_addresses(plan, RETURN_ADDRESS), vl)
+        result = explorer.run()
+        paths, longest = max(paths, result.paths), max(longest, result.longest)  # per VL: the most
+        gap_list += [g for g in result.gaps if all(g.offset != known.offset for known in gap_list)]
+        solver = Solver(plan, explorer.world, RETURN_ADDRESS) if result.failures else None
+        for failure in result.failures:
+            assert solver is not None
+            key = (failure.property, failure.offset, failure.location)
+            if key in broken_at:  # the same fault at another VL: named there, one report
+                broken_at[key].append(vl)
+                continue
+            broken_at[key] = [vl]
+            model = solver.model(failure.condition)
+            if model is None:  # z3 gave up on the concrete inputs: the violation stands, without them
+                loose.append(_violation(source, failure, None))
+                continue
+            violation = _violation(source, failure, model)
+            try:
+                concrete = solver.concrete(model)
+            except (KeyError, ValueError, IndexError):  # inputs past the trials' window: no replay
+                loose.append(violation)
+                continue
+            if not concrete.at_trial_addresses(RETURN_ADDRESS):  # say where: the values depend on it
+                e = concrete.entry
+                inputs = f"ctx {fmt(e['x0'])}, sp {fmt(e['sp'])}, x29 {fmt(e['x29'])}, x30 {fmt(e['x30'])}"
+                violation = replace(violation, message=f"{violation.message} (with {inputs})")
+            found.append((violation, concrete))
+    if lengths != (0,):  # say at which vector lengths each violation shows
+        found = [(_at_lengths(v, broken_at), c) for v, c in found]
+        loose = [_at_lengths(v, broken_at) for v in loose]
     gaps = []
-    for gap in result.gaps:
+    for gap in gap_list:
         where = source.violation("P9", "", gap.offset, "", "", "", REPLAY_SEED)
         at = (
             f"+0x{gap.offset:x} `{where.disassembly}` ({stub_file}:{where.source_line})"
@@ -137,24 +160,46 @@ def prove_assembled(plan: Plan, code: StubCode) -> Proof:
         gaps.append(f"{at}: {gap.reason}")
     violations = in_order([*(v for v, _ in found), *loose])
     verdict = VIOLATED if violations else (UNPROVEN if gaps else PROVED)
+    vector = [] if lengths == (0,) else list(lengths)
     report = ProofReport(
         spec_id=plan.spec_id,
         convention_id=plan.convention_id,
         stub=stub_file,
         backend=BACKEND,
         trials=0,
-        instructions_per_round_trip=result.longest,
+        instructions_per_round_trip=longest,
         lower_bound=plan.budget.lower_bound,
         properties_checked=list(PROPERTIES),
-        not_modelled=[*plan.vector_groups, *plan.not_modelled],
+        not_modelled=[*plan.not_modelled] if vector else [*plan.vector_groups, *plan.not_modelled],
         violations=violations,
         occurrences={},
         verdict=verdict,
-        paths=result.paths,
+        paths=paths,
         unproven=gaps,
+        vector_lengths=vector,
         choices=_choices(plan),
     )
     return Proof(report, tuple(found))
+
+
+def proof_lengths(plan: Plan, code: bytes) -> tuple[int, ...]:
+    """The VLs a proof runs at: every architectural one when the spec has SVE state (a stub
+    may branch on the VL, and the extended context's layout depends on it), else none."""
+    if plan.model.vector is None:
+        return (0,)
+    return ARCHITECTURAL_VECTOR_LENGTHS
+
+
+def _at_lengths(violation: Violation, broken_at: dict[tuple[str, int | None, str], list[int]]) -> Violation:
+    """The violation's message names every VL it shows at (the proof of one VL names its own)."""
+    for (prop, offset, _), lengths in broken_at.items():
+        if prop == violation.property and (offset is None or violation.offset == offset):
+            shown = "every VL" if tuple(lengths) == ARCHITECTURAL_VECTOR_LENGTHS else ", ".join(map(str, lengths))
+            own = f"(VL {lengths[0]})"
+            if own in violation.message:
+                return replace(violation, message=violation.message.replace(own, f"(VL {shown})"))
+            return replace(violation, message=f"{violation.message} (VL {shown})")
+    return violation
 
 
 def _choices(plan: Plan) -> list[str]:

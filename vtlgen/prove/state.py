@@ -58,6 +58,8 @@ class State:
     writers: dict[int, int] = field(default_factory=dict)  # context byte -> the instruction that last wrote it
     trap_at: int | None = None
     broken: frozenset[tuple[str, str]] = frozenset()  # frame rules broken and not yet mended: one report per fault
+    vector: dict[str, z3.BitVecRef] = field(default_factory=dict)  # SVE state outside SLEIGH's space
+    v_written: set[int] = field(default_factory=set)  # Z containers the current instruction wrote
 
     def fork(self) -> State:
         twin = copy.copy(self)
@@ -68,7 +70,40 @@ class State:
         twin.unique = dict(self.unique)
         twin.sp_source = dict(self.sp_source)
         twin.writers = dict(self.writers)
+        twin.vector = dict(self.vector)
+        twin.v_written = set(self.v_written)
         return twin
+
+    # --- SVE Z registers: the low 32 bytes in SLEIGH's z container, the rest in `vector` ------
+
+    def read_z(self, n: int, vl: int, world: w.World) -> z3.BitVecRef:
+        """All VL bytes of Zn."""
+        low = self.read_register(w.z_base(n), w.Z_CONTAINER, world)
+        if vl <= w.Z_CONTAINER:
+            return z3.Extract(8 * vl - 1, 0, low)
+        return z3.Concat(self.vector[f"z{n}.high"], low)
+
+    def zero_upper(self, n: int, vl: int, world: w.World) -> None:
+        """An AdvSIMD or FP write to Vn zeroes Zn above bit 127 (Arm ARM, "SVE" register file:
+        "a write to a SIMD&FP register ... zeroes the upper bits of the corresponding Z register")."""
+        if vl > 16:
+            low = z3.Extract(127, 0, self.read_z(n, vl, world))
+            self.write_z(n, z3.ZeroExt(8 * vl - 128, low), vl)
+
+    def vector_register(self, name: str, world: w.World) -> z3.BitVecRef:
+        """A whole Z (z5), P (p3) or FFR register at the world's VL."""
+        if name.startswith("z"):
+            return self.read_z(int(name[1:]), world.vector_length, world)
+        return self.vector[name]
+
+    def write_z(self, n: int, value: z3.BitVecRef, vl: int) -> None:
+        """Zn = value (VL bytes); container bytes past VL, which no instruction sees, become 0."""
+        if vl < w.Z_CONTAINER:
+            value = z3.ZeroExt(8 * (w.Z_CONTAINER - vl), value)
+        elif vl > w.Z_CONTAINER:
+            self.vector[f"z{n}.high"] = z3.Extract(8 * vl - 1, 8 * w.Z_CONTAINER, value)
+            value = z3.Extract(8 * w.Z_CONTAINER - 1, 0, value)
+        self.write_register(w.z_base(n), w.Z_CONTAINER, value)
 
     # --- registers ----------------------------------------------------------------------
 

@@ -32,6 +32,9 @@ def z_base(n: int) -> int:
     return 0x5000 + 0x20 * n
 
 
+Z_CONTAINER = 0x20  # SLEIGH's z registers hold 256 bits; the bits above live in State.vector
+
+
 SP = 0x8
 PC = 0x0
 FLAGS = {"n": 0x100, "z": 0x101, "c": 0x102, "v": 0x103}  # NG, ZR, CY, OV: one byte each, 0 or 1
@@ -70,6 +73,18 @@ class Addresses:
     lr: int
 
 
+@dataclass(frozen=True)
+class Region:
+    """Memory the stub may touch, addressed relative to a symbol: `origin` prefixes the
+    symbols of its initial words."""
+
+    name: str
+    base: z3.BitVecRef
+    size: int
+    origin: str
+    writable: bool = True
+
+
 @dataclass
 class World:
     """The inputs of one proof: symbols, their constraints, and the model's facts."""
@@ -78,22 +93,34 @@ class World:
     code_base: int
     code_size: int
     reference: Addresses  # where a trial puts things: counterexamples stay there when they can
+    vector_length: int = 0  # bytes; 0: no SVE state (a proof at one VL: vtlgen.isa.vector_length)
     ctx: z3.BitVecRef = field(init=False)
     sp: z3.BitVecRef = field(init=False)
     fp: z3.BitVecRef = field(init=False)
     lr: z3.BitVecRef = field(init=False)
     counter: int = 0
     words: dict[tuple[str, int], z3.BitVecRef] = field(default_factory=dict)
+    regions: dict[str, Region] = field(init=False)
 
     def __post_init__(self) -> None:
         self.ctx = z3.BitVec(f"{VTL2}ctx_address", WIDTH)
         self.sp = z3.BitVec(f"{VTL2}sp", WIDTH)
         self.fp = z3.BitVec(f"{VTL2}x29", WIDTH)
         self.lr = z3.BitVec(f"{VTL2}x30", WIDTH)
+        self.regions = {"ctx": Region("ctx", self.ctx, self.max_size, VTL0)}
 
     @property
     def max_size(self) -> int:
-        return self.plan.context.max_size or self.plan.context.size
+        """The context region: its reservation, or the extended context at this VL when larger."""
+        context = self.plan.context
+        reserved = context.max_size or context.size
+        return max(reserved, context.size_at(self.vector_length)) if self.vector_length else reserved
+
+    @property
+    def readable_size(self) -> int:
+        """Bytes of the context a stub may read: the struct, and at a VL its extended part."""
+        context = self.plan.context
+        return context.size_at(self.vector_length) if self.vector_length else context.size
 
     def constraints(self) -> list[z3.BoolRef]:
         top = (1 << WIDTH) - 1
@@ -127,7 +154,8 @@ class World:
         """The initial 8-byte word `index` of a region (offsets relative to its base)."""
         key = (region, index)
         if key not in self.words:
-            origin = VTL0 if region == "ctx" else VTL2
+            known = self.regions.get(region)
+            origin = known.origin if known is not None else VTL2
             self.words[key] = z3.BitVec(f"{origin}{region}{8 * index:+#x}", 64)
         return self.words[key]
 
@@ -139,6 +167,24 @@ class World:
             regs[z_base(n)] = z3.Concat(z3.BitVec(f"{VTL2}z{n}_upper", 128), z3.BitVec(f"{VTL2}q{n}", 128))
         regs |= flags_word(z3.BitVec(f"{VTL2}nzcv", 4))
         regs[PC] = z3.BitVecVal(self.code_base, 64)
+        return regs
+
+    def vector_entry_registers(self) -> dict[str, z3.BitVecRef]:
+        """SVE state at entry beyond the 32-byte Z containers: Z bits from 256 up (when VL > 32),
+        P0-P15 and FFR (VL / 8 bytes), PSTATE.ZA and a token for ZA's contents (VTL2's: the
+        caller's, AAPCS64 SME). PSTATE.SM is 0: the specs' entry requirement (svcr.sm = 0)."""
+        vl = self.vector_length
+        if not vl:
+            return {}
+        regs: dict[str, z3.BitVecRef] = {}
+        if vl > Z_CONTAINER:
+            for n in range(32):
+                regs[f"z{n}.high"] = z3.BitVec(f"{VTL2}z{n}_high", 8 * (vl - Z_CONTAINER))
+        for n in range(16):
+            regs[f"p{n}"] = z3.BitVec(f"{VTL2}p{n}", vl)
+        regs["ffr"] = z3.BitVec(f"{VTL2}ffr", vl)
+        regs["svcr.za"] = z3.BitVec(f"{VTL2}svcr_za", 1)
+        regs["za"] = z3.BitVec(f"{VTL2}za", 64)
         return regs
 
     def is_vtl2(self, term: z3.ExprRef) -> bool:

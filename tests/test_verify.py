@@ -45,7 +45,7 @@ def test_the_trials_then_the_proof() -> None:
     assert verdict.trials is verdict.reports[0]
     alone = verify.verify(plan, generated(plan), "s.S", verify.Options(trials=4, proof=False))
     assert [r.backend for r in alone.reports] == ["unicorn"]
-    assert alone.reports[0].notes == ["proof not run (--no-proof): this verdict rests on the trials' sampling alone"]
+    assert alone.reports[0].notes == [verify.NO_PROOF_NOTE]
     broken = named("hvc3_p1_wrong_offset")
     failed = verify.verify(plan_for(broken), broken.text, "p1.S", FEW)
     assert not failed.ok and {r.backend for r in failed.reports if not r.ok} == {"unicorn", "proof"}
